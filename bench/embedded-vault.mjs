@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BIN, ROOT, freePort, load, startProcess, waitForHttp } from "./lib.mjs";
+
+/**
+ * Embedded Vault KV v2 throughput on loopback: reads and durable writes against a persistent
+ * (SQLite, synchronous=FULL) server, next to a bare node:http server answering a constant,
+ * all measured in this run with the same client.
+ */
+export async function benchEmbeddedVault({ duration = 5 } = {}) {
+  const baseline = await bareHttpBaseline(duration);
+
+  const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-vault-"));
+  const port = await freePort();
+  const addr = `http://127.0.0.1:${port}`;
+  const server = startProcess([BIN, "vault-server", "--storage", join(dir, "data"), "--listen", `127.0.0.1:${port}`]);
+  try {
+    await waitForHttp(`${addr}/v1/sys/health`);
+    const token = await bootstrap(addr);
+    const headers = { "x-vault-token": token, "content-type": "application/json" };
+    const record = JSON.stringify({ data: { type: "passphrase", value: "73656372657421", algorithm: null, bit_length: null, name: "bench", created: 1700000000 } });
+    await fetch(`${addr}/v1/secret/data/bench/read`, { method: "POST", headers, body: record });
+
+    const reads = await load({ url: `${addr}/v1/secret/data/bench/read`, headers, duration });
+    let n = 0;
+    const writes = await load({
+      url: `${addr}/v1/secret/data/bench/write`,
+      method: "POST",
+      headers,
+      duration,
+      requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/secret/data/bench/w-${n++ % 1000}`, body: record }) }],
+    });
+    return {
+      baseline_bare_http: baseline,
+      kv2_read: { ...reads, ratio_to_baseline: ratio(reads, baseline), target_per_s: 10000 },
+      kv2_durable_write: { ...writes, ratio_to_baseline: ratio(writes, baseline), target_per_s: 2000 },
+    };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ratio = (a, b) => Number((a.requests_per_s / b.requests_per_s).toFixed(3));
+
+async function bootstrap(addr) {
+  const post = async (path, body, token) => {
+    const res = await fetch(`${addr}/v1/${path}`, {
+      method: "POST",
+      headers: token ? { "x-vault-token": token } : {},
+      body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${path}: HTTP ${res.status}`);
+    return res.status === 204 ? {} : res.json();
+  };
+  const init = await post("sys/init", { secret_shares: 1, secret_threshold: 1 });
+  await post("sys/unseal", { key: init.keys_base64[0] });
+  await post("sys/mounts/secret", { type: "kv", options: { version: "2" } }, init.root_token);
+  return init.root_token;
+}
+
+async function bareHttpBaseline(duration) {
+  const port = await freePort();
+  const server = startProcess([`${ROOT}bench/bare-http-server.mjs`, String(port)]);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`);
+    return await load({ url: `http://127.0.0.1:${port}/`, duration });
+  } finally {
+    await server.stop();
+  }
+}

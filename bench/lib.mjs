@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const BIN = `${ROOT}bin/strongroom.js`;
+
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function waitForHttp(url, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** Starts a child process and returns a stopper; stderr is kept for diagnostics only. */
+export function startProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  return {
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    },
+  };
+}
+
+/** Runs autocannon and reduces its result to the figures we report. */
+export async function load(options) {
+  const result = await autocannon({ connections: 50, duration: 5, ...options });
+  const non2xx = result.non2xx + result.errors + result.timeouts;
+  return {
+    requests_per_s: Math.round(result.requests.average),
+    latency_p50_ms: result.latency.p50,
+    latency_p99_ms: result.latency.p99,
+    total: result.requests.total,
+    failed: non2xx,
+  };
+}

@@ -1,0 +1,226 @@
+import Type, { type Static, type TSchema } from "typebox";
+
+/** Names end up in Vault paths, policy names and AppRole names, so they stay boring. */
+export const SECRET_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
+export const DEPLOYMENT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+export const VARIABLE_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** Wider than oslo.config's groups: paste-deploy sections such as `filter:authtoken` too. */
+export const GROUP_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_:.-]*$/;
+export const OPTION_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+export const OPTION_TYPES = [
+  "string",
+  "integer",
+  "float",
+  "port",
+  "boolean",
+  "list",
+  "dict",
+  "ip",
+  "hostname",
+  "host_address",
+  "uri",
+  "multi_string",
+] as const;
+export type OptionType = (typeof OPTION_TYPES)[number];
+
+const strict = { additionalProperties: false } as const;
+const NonEmpty = Type.String({ minLength: 1 });
+const Argv = Type.Array(NonEmpty, { minItems: 1 });
+const Seconds = Type.Number({ exclusiveMinimum: 0 });
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+/** Discriminated stanzas are validated in two steps (kind first, then the kind's own
+ * schema) so an error names the real problem instead of every union branch. */
+const Kinded = <K extends readonly string[]>(kinds: K) =>
+  Type.Object({ kind: Type.Enum(kinds) }, { additionalProperties: true });
+const OpenKinded = Type.Object({ kind: NonEmpty }, { additionalProperties: true });
+
+export const GENERATOR_SCHEMAS = {
+  alphanumeric: Type.Object(
+    { kind: Type.Literal("alphanumeric"), length: Type.Integer({ minimum: 1, maximum: 65536 }) },
+    strict,
+  ),
+  fernet: Type.Object({ kind: Type.Literal("fernet") }, strict),
+  "fernet-keys": Type.Object(
+    {
+      kind: Type.Literal("fernet-keys"),
+      count: Type.Optional(Type.Integer({ minimum: 2, maximum: 64 })),
+      directory: Type.Optional(NonEmpty),
+    },
+    strict,
+  ),
+  uuid4: Type.Object({ kind: Type.Literal("uuid4") }, strict),
+  cephx: Type.Object({ kind: Type.Literal("cephx") }, strict),
+  "ssh-keypair": Type.Object(
+    {
+      kind: Type.Literal("ssh-keypair"),
+      bits: Type.Optional(Type.Enum([2048, 3072, 4096])),
+      comment: Type.Optional(Type.String()),
+    },
+    strict,
+  ),
+  "rndc-key": Type.Object({ kind: Type.Literal("rndc-key") }, strict),
+  "random-bytes": Type.Object(
+    {
+      kind: Type.Literal("random-bytes"),
+      bytes: Type.Integer({ minimum: 1, maximum: 65536 }),
+      encoding: Type.Optional(Type.Enum(["base64", "base64url", "hex"])),
+    },
+    strict,
+  ),
+  /** Never generated: the operator must supply the value. */
+  none: Type.Object({ kind: Type.Literal("none") }, strict),
+} satisfies Record<string, TSchema>;
+
+export type GeneratorKind = keyof typeof GENERATOR_SCHEMAS;
+export const GENERATOR_KINDS = Object.keys(GENERATOR_SCHEMAS) as GeneratorKind[];
+export type GeneratorSpec = {
+  [K in GeneratorKind]: Static<(typeof GENERATOR_SCHEMAS)[K]>;
+}[GeneratorKind];
+
+/** `user@host` as MariaDB spells accounts; the host part may be `%` or an address pattern. */
+export const ACCOUNT_PATTERN = /^[^@\s]+@[^@\s]+$/;
+
+export const SECRET_TARGET_SCHEMAS = {
+  mariadb: Type.Object(
+    {
+      kind: Type.Literal("mariadb"),
+      server: Type.Optional(NonEmpty),
+      accounts: Type.Array(Type.String({ pattern: ACCOUNT_PATTERN.source }), { minItems: 1 }),
+    },
+    strict,
+  ),
+  rabbitmq: Type.Object(
+    { kind: Type.Literal("rabbitmq"), server: Type.Optional(NonEmpty), user: NonEmpty },
+    strict,
+  ),
+  /** Hooks get the new value on stdin, never in argv or the environment. */
+  command: Type.Object(
+    {
+      kind: Type.Literal("command"),
+      apply: Argv,
+      verify: Type.Optional(Argv),
+      timeout_seconds: Type.Optional(Seconds),
+    },
+    strict,
+  ),
+  none: Type.Object({ kind: Type.Literal("none") }, strict),
+} satisfies Record<string, TSchema>;
+export type SecretTargetKind = keyof typeof SECRET_TARGET_SCHEMAS;
+export const SECRET_TARGET_KINDS = Object.keys(SECRET_TARGET_SCHEMAS) as SecretTargetKind[];
+
+const healthTiming = {
+  timeout_seconds: Type.Optional(Seconds),
+  retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  interval_seconds: Type.Optional(Seconds),
+};
+export const HEALTH_SCHEMAS = {
+  http: Type.Object(
+    {
+      kind: Type.Literal("http"),
+      url: Type.String({ pattern: "^https?://" }),
+      expect_status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+      ...healthTiming,
+    },
+    strict,
+  ),
+  tcp: Type.Object(
+    { kind: Type.Literal("tcp"), host: NonEmpty, port: Port, ...healthTiming },
+    strict,
+  ),
+  command: Type.Object({ kind: Type.Literal("command"), command: Argv, ...healthTiming }, strict),
+} satisfies Record<string, TSchema>;
+export type HealthKind = keyof typeof HEALTH_SCHEMAS;
+export const HEALTH_KINDS = Object.keys(HEALTH_SCHEMAS) as HealthKind[];
+
+/** Restarters are drivers registered by name (third-party ones too), so only the built-in
+ * kinds' parameters are known here; the others are checked by their driver. */
+export const RESTART_SCHEMAS: Record<string, TSchema> = {
+  command: Type.Object(
+    { kind: Type.Literal("command"), command: Argv, timeout_seconds: Type.Optional(Seconds) },
+    strict,
+  ),
+};
+
+export const TARGET_KINDS = ["mariadb", "rabbitmq"] as const;
+export const TargetSchema = Type.Object(
+  {
+    kind: Type.Enum(TARGET_KINDS),
+    host: NonEmpty,
+    port: Type.Optional(Port),
+    admin_user: Type.Optional(NonEmpty),
+    admin_secret: NonEmpty,
+    tls: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+
+const OptionSchema = Type.Object(
+  {
+    type: Type.Optional(Type.Enum(OPTION_TYPES)),
+    secret: Type.Optional(Type.Boolean()),
+    // Checked by hand: oslo defaults may be scalars, lists or maps.
+    default: Type.Optional(Type.Unknown()),
+    // Checked by hand: a template, or a list of templates for multi_string.
+    value: Type.Optional(Type.Unknown()),
+    help: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+const SecretSchema = Type.Object(
+  {
+    generator: Type.Optional(Kinded(GENERATOR_KINDS)),
+    rotate: Type.Optional(
+      Type.Object(
+        {
+          allowed: Type.Optional(Type.Boolean()),
+          schedule: Type.Optional(NonEmpty),
+          reason: Type.Optional(NonEmpty),
+        },
+        strict,
+      ),
+    ),
+    // Checked by hand: one target stanza or a list of them.
+    target: Type.Optional(Type.Unknown()),
+    description: Type.Optional(Type.String()),
+  },
+  strict,
+);
+
+const ServiceSchema = Type.Object(
+  {
+    options: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), OptionSchema))),
+    restart: Type.Optional(OpenKinded),
+    health: Type.Optional(Kinded(HEALTH_KINDS)),
+    rolling: Type.Optional(
+      Type.Object(
+        {
+          batch_size: Type.Optional(Type.Integer({ minimum: 1 })),
+          pause_seconds: Type.Optional(Type.Number({ minimum: 0 })),
+          max_failures: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const ManifestSchema = Type.Object(
+  {
+    deployment: Type.Object({ name: NonEmpty }, strict),
+    secrets: Type.Optional(Type.Record(Type.String(), SecretSchema)),
+    services: Type.Optional(Type.Record(Type.String(), ServiceSchema)),
+    targets: Type.Optional(Type.Record(Type.String(), TargetSchema)),
+    variables: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  strict,
+);
+export type RawManifest = Static<typeof ManifestSchema>;
+export type RawSecret = Static<typeof SecretSchema>;
+export type RawService = Static<typeof ServiceSchema>;
+export type RawOption = Static<typeof OptionSchema>;
+export type RawTarget = Static<typeof TargetSchema>;

@@ -1,0 +1,245 @@
+import { randomUUID } from "node:crypto";
+import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
+import { type HttpAnswer, envelope, errorBody } from "./envelope.js";
+import { VaultError, permissionDenied, sealedError, unsupportedPath } from "./errors.js";
+import { AUDIT_TABLE_KEY, AUTH_MOUNTS_KEY, SECRET_MOUNTS_KEY, readMounts } from "./mount-table.js";
+import type { PolicyCache } from "./policy-cache.js";
+import type { TokenStore } from "./backends/token-store.js";
+import type { Barrier, Transaction } from "./storage/barrier.js";
+import type { LogicalBackend, LogicalRequest, LogicalResponse, MountEntry, Operation, TokenEntry } from "./types.js";
+
+/** One HTTP request, already decoded by the HTTP layer. */
+export interface CoreRequest {
+  method: string;
+  list: boolean;
+  /** Path after "/v1/", percent-decoded, without a leading slash. */
+  path: string;
+  query: Record<string, string>;
+  data: Record<string, unknown>;
+  clientToken?: string;
+  remoteAddress: string;
+}
+
+export type BackendFactory = (mount: MountEntry) => LogicalBackend;
+
+/** Handlers that answer without the envelope and partly while sealed (sys/init, sys/health, ...). */
+export type RawHandler = (request: CoreRequest) => Promise<HttpAnswer>;
+
+export interface CoreDeps {
+  barrier: Barrier;
+  tokens: TokenStore;
+  policies: PolicyCache;
+  audit: AuditBroker;
+  backendFactories: Record<string, BackendFactory>;
+  rawHandlers: Record<string, RawHandler>;
+  log: (message: string) => void;
+}
+
+interface RoutedMount {
+  mount: MountEntry;
+  backend: LogicalBackend;
+}
+
+const ROOT_PROTECTED_SYS_PATHS = ["sys/audit", "sys/audit/", "sys/auth/", "sys/raw", "sys/rotate", "sys/remount", "sys/leases/revoke-prefix/", "sys/revoke-prefix/"];
+
+/**
+ * The request pipeline: seal check → route to the mount → authenticate → existence check →
+ * ACL → audit → backend in one storage transaction → wait until durable → audit → answer.
+ */
+export class VaultCore {
+  private routes: RoutedMount[] = [];
+
+  constructor(private readonly deps: CoreDeps) {}
+
+  /** Rebuilds the routing table from the stored mount tables; called after unseal and mount changes. */
+  loadMounts(): void {
+    const tx = this.deps.barrier.begin();
+    const mounts = [...readMounts(tx, SECRET_MOUNTS_KEY), ...readMounts(tx, AUTH_MOUNTS_KEY)];
+    const previous = new Map(this.routes.map((r) => [r.mount.uuid, r]));
+    this.routes = mounts
+      .map((mount) => previous.get(mount.uuid) ?? this.instantiate(mount))
+      .filter((route): route is RoutedMount => route !== undefined)
+      .sort((a, b) => b.mount.path.length - a.mount.path.length);
+    this.deps.policies.invalidate();
+    this.deps.audit.load(tx.getJSON<Record<string, AuditDeviceConfig>>(AUDIT_TABLE_KEY) ?? {});
+  }
+
+  clearMounts(): void {
+    this.routes = [];
+  }
+
+  private instantiate(mount: MountEntry): RoutedMount | undefined {
+    const factory = this.deps.backendFactories[mount.type];
+    if (!factory) {
+      this.deps.log(`mount ${mount.path} has unknown type ${mount.type}; skipped`);
+      return undefined;
+    }
+    return { mount, backend: factory(mount) };
+  }
+
+  async handle(request: CoreRequest): Promise<HttpAnswer> {
+    try {
+      const raw = this.deps.rawHandlers[request.path];
+      if (raw) return await raw(request);
+      return await this.handleLogical(request);
+    } catch (error) {
+      return this.errorAnswer(error);
+    }
+  }
+
+  errorAnswer(error: unknown): HttpAnswer {
+    if (error instanceof VaultError) {
+      if (error.envelopeData) {
+        return { status: error.status, body: envelope({ data: error.envelopeData }) };
+      }
+      return { status: error.status, body: errorBody(error.errors) };
+    }
+    this.deps.log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+    return { status: 500, body: errorBody(["internal error"]) };
+  }
+
+  /** Looks a token up in a fresh read-only transaction (used by raw handlers like sys/seal). */
+  authenticate(clientToken: string | undefined): TokenEntry {
+    if (this.deps.barrier.sealed) throw sealedError();
+    const tx = this.deps.barrier.begin();
+    const token = clientToken ? this.deps.tokens.lookup(tx, clientToken) : undefined;
+    if (!token) throw permissionDenied();
+    return token;
+  }
+
+  /** Whether `token` may perform `operation` on `path` (root bypasses ACLs). */
+  allowed(tx: Transaction, token: TokenEntry, path: string, operation: Operation, sudo = false): boolean {
+    if (token.policies.includes("root")) return true;
+    return this.deps.policies.aclFor(tx, token.policies).allows(path, operation, sudo);
+  }
+
+  capabilities(tx: Transaction, token: TokenEntry, path: string): string[] {
+    if (token.policies.includes("root")) return ["root"];
+    return this.deps.policies.aclFor(tx, token.policies).capabilities(path);
+  }
+
+  private async handleLogical(request: CoreRequest): Promise<HttpAnswer> {
+    if (this.deps.barrier.sealed) throw sealedError();
+    const route = this.route(request.path);
+    if (!route) throw unsupportedPath(request.path);
+    const { mount, backend } = route;
+    const relativePath = request.path.slice(mount.path.length);
+    const tx = this.deps.barrier.begin();
+
+    const unauthenticated = matchesAny(relativePath, backend.unauthenticatedPaths);
+    const token = request.clientToken ? this.deps.tokens.lookup(tx, request.clientToken) : undefined;
+    if (!unauthenticated && !token) throw permissionDenied();
+
+    const logical: LogicalRequest = {
+      id: randomUUID(),
+      operation: "read",
+      path: relativePath,
+      mount,
+      data: request.data,
+      query: request.query,
+      storage: tx.sub(mount.storagePrefix),
+      tx,
+      token,
+      connection: { remoteAddress: request.remoteAddress },
+      now: new Date(),
+    };
+    logical.operation = resolveOperation(request, () => backend.exists?.(logical) ?? false);
+
+    if (!unauthenticated && token) {
+      const fullPath = logical.operation === "list" && !request.path.endsWith("/") ? `${request.path}/` : request.path;
+      const sudo = matchesAny(relativePath, backend.sudoPaths) || isRootProtected(request.path);
+      if (!this.allowed(tx, token, fullPath, logical.operation, sudo)) throw permissionDenied();
+      this.deps.tokens.use(tx, token);
+    }
+
+    const auditInfo = {
+      id: logical.id,
+      operation: logical.operation,
+      path: request.path,
+      data: request.data,
+      clientToken: request.clientToken,
+      token,
+      remoteAddress: request.remoteAddress,
+      mountType: mount.type,
+    };
+    if (this.deps.audit.hasDevices()) await this.deps.audit.logRequest(auditInfo);
+
+    let response: LogicalResponse;
+    try {
+      response = await backend.handle(logical);
+      await tx.commit();
+    } catch (error) {
+      if (this.deps.audit.hasDevices()) {
+        const answer = this.errorAnswer(error);
+        await this.deps.audit.logResponse(auditInfo, {
+          status: answer.status,
+          errors: (answer.body as { errors?: string[] } | undefined)?.errors,
+        });
+      }
+      throw error;
+    }
+    if (mount.type === "system" && logical.operation !== "read" && logical.operation !== "list") {
+      this.loadMounts();
+    }
+
+    const status = response.status ?? (hasBody(response) ? 200 : 204);
+    if (this.deps.audit.hasDevices()) {
+      await this.deps.audit.logResponse(auditInfo, { status, data: response.data, auth: response.auth });
+    }
+    if (response.raw !== undefined) return { status, body: response.raw };
+    if (status === 204) return { status };
+    return {
+      status,
+      body: envelope(response, {
+        requestId: logical.id,
+        mountType: mount.type === "system" ? "system" : mount.type,
+        injectSysData: mount.type === "system",
+      }),
+    };
+  }
+
+  private route(path: string): RoutedMount | undefined {
+    for (const route of this.routes) {
+      if (path.startsWith(route.mount.path) || `${path}/` === route.mount.path) return route;
+    }
+    return undefined;
+  }
+}
+
+function resolveOperation(request: CoreRequest, exists: () => boolean): Operation {
+  if (request.list) return "list";
+  switch (request.method) {
+    case "GET":
+    case "HEAD":
+      return "read";
+    case "DELETE":
+      return "delete";
+    case "PATCH":
+      return "patch";
+    case "POST":
+    case "PUT":
+      return exists() ? "update" : "create";
+    default:
+      throw new VaultError(405, ["unsupported operation"]);
+  }
+}
+
+function hasBody(response: LogicalResponse): boolean {
+  return (
+    response.raw !== undefined ||
+    (response.data !== undefined && response.data !== null) ||
+    (response.auth !== undefined && response.auth !== null) ||
+    (response.warnings !== undefined && response.warnings.length > 0)
+  );
+}
+
+function matchesAny(path: string, patterns: readonly string[] | undefined): boolean {
+  if (!patterns) return false;
+  return patterns.some((pattern) =>
+    pattern.endsWith("*") ? path.startsWith(pattern.slice(0, -1)) : path === pattern,
+  );
+}
+
+function isRootProtected(path: string): boolean {
+  return ROOT_PROTECTED_SYS_PATHS.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p));
+}

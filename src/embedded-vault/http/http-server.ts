@@ -1,0 +1,198 @@
+import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
+import { type AddressInfo, type Server, type Socket, createServer as createNetServer } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import type { CoreRequest, VaultCore } from "../core.js";
+import type { HttpAnswer } from "../envelope.js";
+import { LIST_MARKER_HEADER, ListVerbSocket } from "./list-verb.js";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface VaultHttpServerOptions {
+  host: string;
+  port: number;
+  core: VaultCore;
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface VaultHttpServer {
+  /** "http://127.0.0.1:8200" or "https://..." */
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+class HttpInputError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Serves the Vault HTTP API (`/v1/...`) over plain TCP or TLS on one address. */
+export async function startVaultHttpServer(options: VaultHttpServerOptions): Promise<VaultHttpServer> {
+  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
+    void serve(options.core, req, res);
+  });
+  http.on("clientError", (_error, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  const sockets = new Set<Socket>();
+  const hand = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    http.emit("connection", new ListVerbSocket(socket));
+  };
+  const server: Server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, hand)
+    : createNetServer({ noDelay: true }, hand);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    address: `${options.tls ? "https" : "http"}://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+async function serve(core: VaultCore, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let answer: HttpAnswer;
+  try {
+    const request = await decode(req);
+    answer = await core.handle(request);
+  } catch (error) {
+    if (error instanceof HttpInputError) {
+      answer = { status: error.status, body: { errors: [error.message] } };
+      if (error.status === 413) res.setHeader("Connection", "close");
+    } else {
+      answer = core.errorAnswer(error);
+    }
+  }
+  send(req, res, answer);
+}
+
+function send(req: IncomingMessage, res: ServerResponse, answer: HttpAnswer): void {
+  res.statusCode = answer.status;
+  res.setHeader("Cache-Control", "no-store");
+  if (answer.body === undefined || req.method === "HEAD") {
+    if (answer.body !== undefined) res.setHeader("Content-Type", "application/json");
+    res.end();
+    return;
+  }
+  const payload = JSON.stringify(answer.body);
+  // hvac reads `errors` only when the Content-Type is exactly application/json.
+  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Content-Length", Buffer.byteLength(payload));
+  res.end(payload);
+}
+
+async function decode(req: IncomingMessage): Promise<CoreRequest> {
+  const url = req.url ?? "/";
+  const queryStart = url.indexOf("?");
+  const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
+  const search = new URLSearchParams(queryStart === -1 ? "" : url.slice(queryStart + 1));
+  if (!pathname.startsWith("/v1/")) throw new HttpInputError(404, "unsupported path");
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname.slice(4)).replace(/^\/+/, "");
+  } catch {
+    throw new HttpInputError(400, "invalid path: bad percent-encoding");
+  }
+  if (path.includes("\0")) throw new HttpInputError(400, "invalid path: contains a NUL byte");
+  if (path.split("/").some((segment) => segment === ".." || segment === ".")) {
+    throw new HttpInputError(400, "invalid path: cannot contain '.' or '..' segments");
+  }
+  const namespace = header(req, "x-vault-namespace")?.replace(/^\/+|\/+$/g, "");
+  if (namespace && namespace !== "root") path = `${namespace}/${path}`;
+
+  const query: Record<string, string> = {};
+  for (const [key, value] of search) query[key] = value;
+  const method = (req.method ?? "GET").toUpperCase();
+  const list = header(req, LIST_MARKER_HEADER) !== undefined || (method === "GET" && parseGoBool(query.list));
+  if (method === "PATCH" && !(header(req, "content-type") ?? "").includes("application/merge-patch+json")) {
+    await readBody(req);
+    throw new HttpInputError(415, "PATCH requires Content-Type: application/merge-patch+json");
+  }
+
+  const body = await readBody(req);
+  return {
+    method,
+    list,
+    path,
+    query,
+    data: parseBody(body, header(req, "content-type")),
+    clientToken: token(req),
+    remoteAddress: req.socket.remoteAddress ?? "",
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function token(req: IncomingMessage): string | undefined {
+  const vaultToken = header(req, "x-vault-token");
+  if (vaultToken) return vaultToken;
+  const authorization = header(req, "authorization");
+  if (authorization?.toLowerCase().startsWith("bearer ")) return authorization.slice(7).trim();
+  return undefined;
+}
+
+/** Go's strconv.ParseBool, which Vault uses for `?list=`. */
+function parseGoBool(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False", ""].includes(value)) return false;
+  throw new HttpInputError(400, `error parsing list parameter: strconv.ParseBool: parsing "${value}": invalid syntax`);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(header(req, "content-length") ?? "0");
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new HttpInputError(413, "http: request body too large");
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new HttpInputError(413, "http: request body too large");
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseBody(body: Buffer, contentType: string | undefined): Record<string, unknown> {
+  if (body.length === 0) return {};
+  const text = body.toString("utf8");
+  // Like Vault, sniff the body: curl -d sends JSON labelled as a form.
+  if (contentType?.includes("application/x-www-form-urlencoded") && !text.trimStart().startsWith("{")) {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // V8's message quotes the input, which may hold a secret: never echo it.
+    throw new HttpInputError(400, "failed to parse JSON input: invalid JSON");
+  }
+  if (parsed === null) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new HttpInputError(400, "failed to parse JSON input: the body must be a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,200 @@
+import { Duplex } from "node:stream";
+import type { Socket } from "node:net";
+
+/**
+ * Vault clients send the non-standard `LIST` method, which Node's HTTP parser (llhttp) rejects
+ * before any JavaScript runs. This rewriter sits between the socket and the HTTP server: it
+ * tracks request framing (Content-Length and chunked bodies) and turns `LIST /path` into
+ * `GET /path` plus a marker header, which the server reads as a list operation, exactly
+ * like Vault's own `GET ?list=true` equivalent.
+ */
+export const LIST_MARKER_HEADER = "x-strongroom-list-verb";
+
+const MAX_HEAD_BYTES = 64 * 1024;
+const CRLF2 = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+
+type State =
+  | { kind: "head" }
+  | { kind: "body"; remaining: number }
+  | { kind: "chunk-size" }
+  | { kind: "chunk-data"; remaining: number }
+  | { kind: "trailers" }
+  | { kind: "passthrough" };
+
+export class ListVerbRewriter {
+  private state: State = { kind: "head" };
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** Feeds raw bytes from the client; returns the bytes to hand to the HTTP parser. */
+  push(chunk: Buffer): Buffer {
+    if (this.state.kind === "passthrough") return chunk;
+    let input = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    const out: Buffer[] = [];
+    while (input.length > 0) {
+      const consumed = this.step(input, out);
+      if (consumed === 0) {
+        this.pending = input;
+        if (this.pending.length > MAX_HEAD_BYTES) {
+          // Let the HTTP parser report the oversized head itself.
+          this.state = { kind: "passthrough" };
+          out.push(this.pending);
+          this.pending = Buffer.alloc(0);
+        }
+        break;
+      }
+      input = input.subarray(consumed);
+    }
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /** Processes the start of `input`; returns how many bytes it consumed (0 = needs more). */
+  private step(input: Buffer, out: Buffer[]): number {
+    const state = this.state;
+    switch (state.kind) {
+      case "passthrough":
+        out.push(input);
+        return input.length;
+      case "head":
+        return this.head(input, out);
+      case "body":
+      case "chunk-data": {
+        const take = Math.min(state.remaining, input.length);
+        out.push(input.subarray(0, take));
+        state.remaining -= take;
+        if (state.remaining === 0) {
+          this.state = state.kind === "body" ? { kind: "head" } : { kind: "chunk-size" };
+        }
+        return take;
+      }
+      case "chunk-size": {
+        const end = input.indexOf(CRLF);
+        if (end === -1) return 0;
+        const size = Number.parseInt(input.subarray(0, end).toString("latin1").split(";")[0]!, 16);
+        out.push(input.subarray(0, end + 2));
+        if (!Number.isFinite(size) || size < 0) this.state = { kind: "passthrough" };
+        else if (size === 0) this.state = { kind: "trailers" };
+        else this.state = { kind: "chunk-data", remaining: size + 2 };
+        return end + 2;
+      }
+      case "trailers": {
+        const end = input.indexOf(CRLF);
+        if (end === -1) return 0;
+        out.push(input.subarray(0, end + 2));
+        if (end === 0) this.state = { kind: "head" };
+        return end + 2;
+      }
+    }
+  }
+
+  private head(input: Buffer, out: Buffer[]): number {
+    // Stray CRLFs between pipelined requests are legal; pass them on untouched.
+    let skip = 0;
+    while (skip + 1 < input.length && input[skip] === 0x0d && input[skip + 1] === 0x0a) skip += 2;
+    if (skip > 0) {
+      out.push(input.subarray(0, skip));
+      return skip;
+    }
+    const end = input.indexOf(CRLF2);
+    if (end === -1) return 0;
+    const head = input.subarray(0, end + 4);
+    const text = head.toString("latin1");
+    const lines = text.slice(0, -4).split("\r\n");
+    const framing = bodyFraming(lines.slice(1));
+    if (framing === "invalid") {
+      this.state = { kind: "passthrough" };
+      out.push(input);
+      return input.length;
+    }
+    if (text.startsWith("LIST ")) {
+      out.push(Buffer.from(`GET ${lines[0]!.slice(5)}\r\n${LIST_MARKER_HEADER}: 1\r\n`, "latin1"));
+      out.push(head.subarray(lines[0]!.length + 2));
+    } else {
+      out.push(head);
+    }
+    if (framing === "chunked") this.state = { kind: "chunk-size" };
+    else if (framing > 0) this.state = { kind: "body", remaining: framing };
+    return head.length;
+  }
+}
+
+function bodyFraming(headerLines: string[]): number | "chunked" | "invalid" {
+  let length = 0;
+  for (const line of headerLines) {
+    const colon = line.indexOf(":");
+    if (colon === -1) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (name === "transfer-encoding") {
+      return value.toLowerCase().endsWith("chunked") ? "chunked" : "invalid";
+    }
+    if (name === "content-length") {
+      if (!/^\d+$/.test(value)) return "invalid";
+      length = Number(value);
+    }
+  }
+  return length;
+}
+
+/**
+ * A socket stand-in that feeds the rewritten bytes to Node's HTTP server while writes go
+ * straight to the real socket.
+ */
+export class ListVerbSocket extends Duplex {
+  private readonly rewriter = new ListVerbRewriter();
+
+  constructor(readonly inner: Socket) {
+    super({ allowHalfOpen: false });
+    inner.on("data", (chunk: Buffer) => {
+      if (!this.push(this.rewriter.push(chunk))) inner.pause();
+    });
+    inner.on("end", () => this.push(null));
+    inner.on("close", () => this.destroy());
+    inner.on("error", (error) => this.destroy(error));
+    inner.on("timeout", () => this.emit("timeout"));
+  }
+
+  get remoteAddress() {
+    return this.inner.remoteAddress;
+  }
+  get remotePort() {
+    return this.inner.remotePort;
+  }
+  get localAddress() {
+    return this.inner.localAddress;
+  }
+  get localPort() {
+    return this.inner.localPort;
+  }
+  get encrypted() {
+    return (this.inner as Socket & { encrypted?: boolean }).encrypted;
+  }
+
+  setTimeout(ms: number, callback?: () => void): this {
+    this.inner.setTimeout(ms);
+    if (callback) this.once("timeout", callback);
+    return this;
+  }
+  setNoDelay(noDelay?: boolean): this {
+    this.inner.setNoDelay(noDelay);
+    return this;
+  }
+  setKeepAlive(enable?: boolean, delay?: number): this {
+    this.inner.setKeepAlive(enable, delay);
+    return this;
+  }
+  override _read(): void {
+    this.inner.resume();
+  }
+  override _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void) {
+    this.inner.write(chunk, encoding, done);
+  }
+  override _final(done: (error?: Error | null) => void) {
+    this.inner.end(done);
+  }
+  override _destroy(error: Error | null, done: (error?: Error | null) => void) {
+    this.inner.destroy(error ?? undefined);
+    done(error);
+  }
+}

@@ -1,0 +1,435 @@
+/**
+ * Seed inputs: where existing secret values come from.
+ *
+ * - `tripleo`: a Heat environment with `parameter_defaults` (or an older plan-environment's
+ *   `passwords`), with TripleO's legacy and upgrade rules applied.
+ * - `yaml` / `json`: a flat map of name -> string (or map, for map-valued secrets).
+ * - `ini`: oslo.config INI syntax; only the `[secrets]` section is read, each key a secret
+ *   name. Values lose surrounding whitespace and one pair of quotes, as oslo.config does.
+ * - `env`: `NAME=VALUE` lines, `export ` prefix, `#` comments, single quotes (literal) and
+ *   double quotes (backslash escapes), both of which may span lines.
+ *
+ * Problems name the file and line, never a value.
+ */
+import { extname } from "node:path";
+import { isAlias, isMap, isPair, isScalar, type Node, type Pair } from "yaml";
+import type { Manifest } from "../config/manifest.js";
+import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
+import { ED25519_FLAG, LEGACY_PARAMETERS, UPGRADE_DEFAULTS } from "../config/tripleo-parameters.js";
+import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
+import { FERNET_KEY_DIRECTORY, type SecretValue } from "./generators.js";
+
+export const SEED_FORMATS = ["tripleo", "yaml", "json", "ini", "env"] as const;
+export type SeedFormat = (typeof SEED_FORMATS)[number];
+
+export class SeedInputError extends Error {
+  constructor(readonly problems: readonly Problem[]) {
+    super(formatProblems(problems));
+    this.name = "SeedInputError";
+  }
+}
+
+export interface SeedFlags {
+  /** TripleO's switch to ed25519 MariaDB passwords; recorded, not stored as a secret. */
+  enableMysqlAuthEd25519?: boolean;
+}
+
+/** The parsed values, plus what the parser did with them (notes carry names only). */
+export class SeedInput extends Map<string, SecretValue> {
+  readonly notes: string[] = [];
+  readonly flags: SeedFlags = {};
+
+  constructor(
+    readonly file: string,
+    readonly format: SeedFormat,
+  ) {
+    super();
+  }
+}
+
+export function parseSeedInput(text: string, file: string, format?: SeedFormat): SeedInput {
+  const chosen = format ?? detectSeedFormat(text, file);
+  const input = new SeedInput(file, chosen);
+  const problems =
+    chosen === "ini"
+      ? parseIni(text, input)
+      : chosen === "env"
+        ? parseEnv(text, input)
+        : parseYamlMap(text, input);
+  if (problems.length > 0) throw new SeedInputError(sortProblems(problems));
+  if (chosen === "tripleo") applyTripleoRules(input);
+  return input;
+}
+
+const ENV_LINE = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
+const TRIPLEO_TOP = /^(parameter_defaults|passwords)\s*:/m;
+
+export function detectSeedFormat(text: string, file: string): SeedFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === ".json") return "json";
+  if ([".ini", ".conf", ".cfg"].includes(ext)) return "ini";
+  if (ext === ".env" || file.endsWith("/.env") || file === ".env") return "env";
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== "" && !/^\s*[#;]/.test(l)) ?? "";
+  if (![".yaml", ".yml"].includes(ext)) {
+    if (first.trimStart().startsWith("{")) return "json";
+    if (first.startsWith("[")) return "ini";
+    if (ENV_LINE.test(first)) return "env";
+  }
+  return TRIPLEO_TOP.test(text) ? "tripleo" : "yaml";
+}
+
+const nameProblem = (name: string): string | undefined =>
+  SECRET_NAME_PATTERN.test(name) ? undefined : `invalid secret name "${name}"`;
+
+// ---------------------------------------------------------------- YAML, JSON, TripleO
+
+/** Heat environment sections that may sit beside parameter_defaults and hold no secrets. */
+const HEAT_ENVIRONMENT_KEYS = new Set([
+  "resource_registry",
+  "parameters",
+  "parameter_merge_strategies",
+  "event_sinks",
+  "encrypted_parameters",
+]);
+
+function parseYamlMap(text: string, input: SeedInput): Problem[] {
+  const source = new YamlSource(text, input.file);
+  const syntax = source.syntaxProblems();
+  if (syntax.length > 0) return syntax;
+  const root = source.doc.contents;
+  const what = input.format === "tripleo" ? "a Heat environment map" : "a map of name: value";
+  if (!isMap(root)) return [source.problemAtNode(root, `the input must be ${what}`)];
+  if (input.format !== "tripleo") return readEntries(source, root.items, input);
+
+  const problems: Problem[] = [];
+  let sections = 0;
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : "";
+    const value = resolve(source, pair.value as Node | null);
+    if (key === "parameter_defaults" || key === "passwords") {
+      sections++;
+      if (isMap(value)) problems.push(...readEntries(source, value.items, input));
+      else problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
+    } else if (HEAT_ENVIRONMENT_KEYS.has(key)) {
+      input.notes.push(`ignored the "${key}" section (no secrets there)`);
+    } else {
+      problems.push(source.problemAtNode(pair.key as Node, `unexpected top-level key "${key}"`));
+    }
+  }
+  if (sections === 0 && problems.length === 0) {
+    problems.push(source.problemAtNode(root, "no parameter_defaults section"));
+  }
+  return problems;
+}
+
+function resolve(source: YamlSource, node: Node | null): Node | null {
+  return isAlias(node) ? ((node.resolve(source.doc) as Node | undefined) ?? null) : node;
+}
+
+function readEntries(source: YamlSource, pairs: readonly Pair[], input: SeedInput): Problem[] {
+  const problems: Problem[] = [];
+  for (const pair of pairs) {
+    if (!isPair(pair) || !isScalar(pair.key) || typeof pair.key.value !== "string") {
+      problems.push(source.problemAtNode(pair.key as Node, "names must be strings"));
+      continue;
+    }
+    const keyNode = pair.key as Node;
+    const name = pair.key.value;
+    const at = (reason: string) => source.problemAtNode(keyNode, reason);
+    const badName = nameProblem(name);
+    if (badName) {
+      problems.push(at(badName));
+      continue;
+    }
+    const node = resolve(source, pair.value as Node | null);
+    const value = isScalar(node) ? node.value : node?.toJS(source.doc);
+    if (name === ED25519_FLAG) {
+      if (typeof value === "boolean") {
+        input.flags.enableMysqlAuthEd25519 = value;
+        input.notes.push(`${ED25519_FLAG} is ${value}: recorded as a flag, not a secret`);
+      } else {
+        problems.push(at(`${ED25519_FLAG} must be true or false`));
+      }
+    } else if (typeof value === "string") {
+      if (value === "") problems.push(at(`${name} has an empty value`));
+      else input.set(name, value);
+    } else if (isMap(node) && isPlainMap(value)) {
+      input.set(name, value);
+    } else if (value === null || value === undefined) {
+      problems.push(at(`${name} has no value`));
+    } else if (typeof value === "number" || typeof value === "boolean") {
+      problems.push(at(`${name} must be a string, not a ${typeof value} (quote it)`));
+    } else {
+      problems.push(at(`${name} must be a string or a map`));
+    }
+  }
+  return problems;
+}
+
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/** TripleO's own handling of files from older releases (reference §1.1, §1.2). */
+function applyTripleoRules(input: SeedInput): void {
+  const adminToken = input.get("AdminToken");
+  if (adminToken !== undefined) {
+    input.delete("AdminToken");
+    if (input.has("KeystonePassword")) {
+      input.notes.push("AdminToken dropped: KeystonePassword is present (legacy name)");
+    } else {
+      input.set("KeystonePassword", adminToken);
+      input.notes.push("AdminToken imported as KeystonePassword (legacy name)");
+    }
+  }
+
+  const legacyKeys = ["KeystoneFernetKey0", "KeystoneFernetKey1"].filter((n) => input.has(n));
+  if (legacyKeys.length > 0) {
+    if (input.has("KeystoneFernetKeys")) {
+      input.notes.push(`${legacyKeys.join(", ")} dropped: KeystoneFernetKeys is present`);
+    } else {
+      const repository: Record<string, { content: SecretValue }> = {};
+      for (const name of legacyKeys) {
+        repository[`${FERNET_KEY_DIRECTORY}/${name.at(-1)}`] = { content: input.get(name)! };
+      }
+      input.set("KeystoneFernetKeys", repository);
+      input.notes.push(`${legacyKeys.join(", ")} mapped into KeystoneFernetKeys (legacy names)`);
+    }
+    for (const name of legacyKeys) input.delete(name);
+  }
+
+  const kept = [...input.keys()].filter((n) => LEGACY_PARAMETERS.has(n));
+  if (kept.length > 0) {
+    input.notes.push(`kept parameters TripleO no longer generates: ${kept.join(", ")}`);
+  }
+
+  for (const { name, from } of UPGRADE_DEFAULTS) {
+    const value = input.get(from);
+    if (!input.has(name) && typeof value === "string") {
+      input.set(name, value);
+      input.notes.push(`${name} is missing: set to ${from}'s value, as TripleO does on upgrade`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- INI
+
+const INI_SECTION = "secrets";
+
+/** oslo.config's INI parser rules (reference oslo-castellan.md §1.7). */
+function parseIni(text: string, input: SeedInput): Problem[] {
+  const problems: Problem[] = [];
+  const at = (line: number, reason: string): Problem => ({
+    file: input.file,
+    line,
+    col: 1,
+    reason,
+  });
+  const seen = new Map<string, number>();
+  let section: string | undefined;
+  let pending: { name: string; line: number; pieces: string[] } | undefined;
+
+  const flush = () => {
+    if (!pending) return;
+    const { name, line, pieces } = pending;
+    pending = undefined;
+    if (section !== INI_SECTION) return;
+    const badName = nameProblem(name);
+    if (badName) {
+      problems.push(at(line, badName));
+      return;
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      problems.push(at(line, `${name} is already set on line ${first}`));
+      return;
+    }
+    seen.set(name, line);
+    const value = pieces.join("\n");
+    if (value === "") problems.push(at(line, `${name} has an empty value`));
+    else input.set(name, value);
+  };
+
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const lineNo = index + 1;
+    const line = raw.trimEnd();
+    if (line === "") {
+      flush();
+      continue;
+    }
+    if (line.startsWith(" ") || line.startsWith("\t")) {
+      if (pending) pending.pieces.push(line.trimStart());
+      else problems.push(at(lineNo, "unexpected continuation line"));
+      continue;
+    }
+    flush();
+    if (line.startsWith("[")) {
+      if (!line.endsWith("]") || line.length < 3) {
+        problems.push(at(lineNo, "bad section header"));
+        continue;
+      }
+      section = line.slice(1, -1);
+      if (section !== INI_SECTION) {
+        problems.push(
+          at(lineNo, `unknown section [${section}]: secrets go under [${INI_SECTION}]`),
+        );
+      }
+      continue;
+    }
+    if (line.startsWith("#") || line.startsWith(";")) continue;
+    const colon = line.indexOf(":");
+    const equal = line.indexOf("=");
+    const sep = colon < 0 ? equal : equal < 0 ? colon : Math.min(colon, equal);
+    if (sep < 0) {
+      problems.push(at(lineNo, "expected name = value"));
+      continue;
+    }
+    if (section === undefined) {
+      problems.push(at(lineNo, `assignment before any section: start with [${INI_SECTION}]`));
+      continue;
+    }
+    const name = line.slice(0, sep).trim();
+    if (name === "") {
+      problems.push(at(lineNo, "empty name"));
+      continue;
+    }
+    let value = line.slice(sep + 1).trim();
+    if (value.length >= 2 && value[0] === value.at(-1) && (value[0] === '"' || value[0] === "'")) {
+      value = value.slice(1, -1);
+    }
+    pending = { name, line: lineNo, pieces: [value] };
+  }
+  flush();
+  return problems;
+}
+
+// ---------------------------------------------------------------- env
+
+const ENV_ASSIGNMENT = /^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$/;
+const DOUBLE_QUOTE_ESCAPES: Record<string, string> = {
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  "\\": "\\",
+  '"': '"',
+  $: "$",
+  "`": "`",
+};
+
+function parseEnv(text: string, input: SeedInput): Problem[] {
+  const problems: Problem[] = [];
+  const at = (line: number, reason: string): Problem => ({
+    file: input.file,
+    line,
+    col: 1,
+    reason,
+  });
+  const seen = new Map<string, number>();
+  const lines = text.split(/\r?\n/);
+
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const match = ENV_ASSIGNMENT.exec(line);
+    if (!match) {
+      problems.push(at(lineNo, "expected NAME=VALUE"));
+      continue;
+    }
+    const name = match[1]!;
+    let rest = match[2]!;
+    let value: string;
+    const quote = rest[0];
+    if (quote === '"' || quote === "'") {
+      // Quoted values may span lines (PEM keys); read on until the closing quote.
+      let body = rest.slice(1);
+      let end = findClosingQuote(body, quote);
+      while (end < 0 && i + 1 < lines.length) {
+        body += `\n${lines[++i]}`;
+        end = findClosingQuote(body, quote);
+      }
+      if (end < 0) {
+        problems.push(
+          at(lineNo, `${name}: unterminated ${quote === '"' ? "double" : "single"} quote`),
+        );
+        break;
+      }
+      const tail = body.slice(end + 1).trim();
+      if (tail !== "" && !tail.startsWith("#")) {
+        problems.push(at(lineNo, `${name}: unexpected text after the closing quote`));
+        continue;
+      }
+      body = body.slice(0, end);
+      value = quote === "'" ? body : unescapeDoubleQuoted(body);
+    } else {
+      rest = rest.replace(/\s+#.*$/, "");
+      value = rest.trim();
+    }
+    const badName = nameProblem(name);
+    if (badName) {
+      problems.push(at(lineNo, badName));
+      continue;
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      problems.push(at(lineNo, `${name} is already set on line ${first}`));
+      continue;
+    }
+    seen.set(name, lineNo);
+    if (value === "") problems.push(at(lineNo, `${name} has an empty value`));
+    else input.set(name, value);
+  }
+  return problems;
+}
+
+function findClosingQuote(body: string, quote: string): number {
+  for (let i = 0; i < body.length; i++) {
+    if (quote === '"' && body[i] === "\\") i++;
+    else if (body[i] === quote) return i;
+  }
+  return -1;
+}
+
+function unescapeDoubleQuoted(body: string): string {
+  return body.replace(/\\(.)/gs, (whole, c: string) => DOUBLE_QUOTE_ESCAPES[c] ?? whole);
+}
+
+// ---------------------------------------------------------------- plan
+
+export type SeedAction = "keep" | "import" | "generate" | "missing";
+
+export interface SeedPlanEntry {
+  name: string;
+  action: SeedAction;
+  /** False for input names the manifest does not list: stored, but no service reads them. */
+  listed: boolean;
+  /** The input had a value, but the store's wins: changing a live secret is a rotation. */
+  inputIgnored?: boolean;
+}
+
+/** What seeding would do, name by name; never carries a value. Manifest order first, then
+ * unlisted input names in input order. */
+export function planSeed(
+  manifest: Manifest,
+  existing: ReadonlySet<string>,
+  input: ReadonlyMap<string, SecretValue>,
+  options: { generate: boolean },
+): SeedPlanEntry[] {
+  const plan: SeedPlanEntry[] = [];
+  const decide = (name: string, listed: boolean, canGenerate: boolean) => {
+    if (existing.has(name)) {
+      plan.push({ name, action: "keep", listed, ...(input.has(name) && { inputIgnored: true }) });
+    } else if (input.has(name)) {
+      plan.push({ name, action: "import", listed });
+    } else {
+      plan.push({ name, action: options.generate && canGenerate ? "generate" : "missing", listed });
+    }
+  };
+  for (const [name, spec] of manifest.secrets) decide(name, true, spec.generator.kind !== "none");
+  for (const name of input.keys()) {
+    if (!manifest.secrets.has(name)) decide(name, false, false);
+  }
+  return plan;
+}
