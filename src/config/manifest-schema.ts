@@ -111,6 +111,8 @@ export const SECRET_TARGET_SCHEMAS = {
 export type SecretTargetKind = keyof typeof SECRET_TARGET_SCHEMAS;
 export const SECRET_TARGET_KINDS = Object.keys(SECRET_TARGET_SCHEMAS) as SecretTargetKind[];
 
+export const HTTP_URL_PATTERN = /^https?:\/\//;
+
 const healthTiming = {
   timeout_seconds: Type.Optional(Seconds),
   retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
@@ -120,7 +122,7 @@ export const HEALTH_SCHEMAS = {
   http: Type.Object(
     {
       kind: Type.Literal("http"),
-      url: Type.String({ pattern: "^https?://" }),
+      url: Type.String({ pattern: HTTP_URL_PATTERN.source }),
       expect_status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
       ...healthTiming,
     },

@@ -3,12 +3,14 @@ import { Cron } from "croner";
 import type { TSchema } from "typebox";
 import Value from "typebox/value";
 import {
+  ACCOUNT_PATTERN,
   DEPLOYMENT_NAME_PATTERN,
   GENERATOR_SCHEMAS,
   type GeneratorSpec,
   GROUP_NAME_PATTERN,
   HEALTH_SCHEMAS,
   type HealthKind,
+  HTTP_URL_PATTERN,
   ManifestSchema,
   OPTION_NAME_PATTERN,
   type OptionType,
@@ -164,7 +166,13 @@ export function parseManifest(text: string, file: string): Manifest {
 
   const syntax = source.syntaxProblems();
   if (syntax.length > 0) throw fail(syntax);
-  const raw: unknown = source.doc.toJS();
+  let raw: unknown;
+  try {
+    raw = source.doc.toJS();
+  } catch {
+    // yaml refuses aliases that expand too far (a "billion laughs" document).
+    throw fail([source.problemAt([], "aliases expand too far")]);
+  }
   if (raw === null || raw === undefined) {
     throw fail([source.problemAt([], "the manifest is empty")]);
   }
@@ -249,8 +257,8 @@ const decodePointer = (pointer: string): string[] =>
         .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
 
 const PATTERN_REASONS: Record<string, string> = {
-  "^[^@\\s]+@[^@\\s]+$": "must be an account as user@host",
-  "^https?://": "must be an http:// or https:// URL",
+  [ACCOUNT_PATTERN.source]: "must be an account as user@host",
+  [HTTP_URL_PATTERN.source]: "must be an http:// or https:// URL",
 };
 
 const TYPE_NAMES: Record<string, string> = {

@@ -7,6 +7,7 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  visit,
   type YAMLError,
 } from "yaml";
 
@@ -68,9 +69,24 @@ export class YamlSource {
 
   syntaxProblems(): Problem[] {
     const all: YAMLError[] = [...this.doc.errors, ...this.doc.warnings];
-    return all.map((e) =>
+    const problems = all.map((e) =>
       this.problemAtOffset(e.pos[0], SYNTAX_REASONS[e.code] ?? `YAML syntax error (${e.code})`),
     );
+    // An unquoted `{{ template }}` parses as a map used as a key; say so before toJS()
+    // stringifies it into a confusing key name.
+    visit(this.doc, {
+      Pair: (_, pair) => {
+        if (isMap(pair.key) || isSeq(pair.key)) {
+          problems.push(
+            this.problemAtNode(
+              pair.key,
+              "a map key must be a plain value (quote values that start with '{{')",
+            ),
+          );
+        }
+      },
+    });
+    return problems;
   }
 
   problemAtOffset(offset: number, reason: string): Problem {

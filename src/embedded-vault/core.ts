@@ -143,13 +143,12 @@ export class VaultCore {
       connection: { remoteAddress: request.remoteAddress },
       now: new Date(),
     };
-    logical.operation = resolveOperation(request, () => backend.exists?.(logical) ?? false);
+    logical.operation = resolveOperation(request, () => backend.exists?.(logical) ?? true);
 
     if (!unauthenticated && token) {
       const fullPath = logical.operation === "list" && !request.path.endsWith("/") ? `${request.path}/` : request.path;
       const sudo = matchesAny(relativePath, backend.sudoPaths) || isRootProtected(request.path);
       if (!this.allowed(tx, token, fullPath, logical.operation, sudo)) throw permissionDenied();
-      this.deps.tokens.use(tx, token);
     }
 
     const auditInfo = {
@@ -163,12 +162,14 @@ export class VaultCore {
       mountType: mount.type,
     };
     if (this.deps.audit.hasDevices()) await this.deps.audit.logRequest(auditInfo);
+    if (token && !unauthenticated) this.spendUse(tx, token, request.clientToken!);
 
     let response: LogicalResponse;
     try {
       response = await backend.handle(logical);
       await tx.commit();
     } catch (error) {
+      this.deps.tokens.clearCache();
       if (this.deps.audit.hasDevices()) {
         const answer = this.errorAnswer(error);
         await this.deps.audit.logResponse(auditInfo, {
@@ -196,6 +197,14 @@ export class VaultCore {
         injectSysData: mount.type === "system",
       }),
     };
+  }
+
+  /** Limited-use tokens are re-read after any await, so two requests cannot spend the last use. */
+  private spendUse(tx: Transaction, token: TokenEntry, clientToken: string): void {
+    if (token.num_uses === 0) return;
+    const current = this.deps.tokens.lookup(tx, clientToken);
+    if (!current) throw permissionDenied();
+    this.deps.tokens.use(tx, current);
   }
 
   private route(path: string): RoutedMount | undefined {

@@ -67,7 +67,13 @@ export class EmbeddedVault {
         system: () => system,
         kv: () => createKvBackend(),
         cubbyhole: () => createCubbyholeBackend(),
-        token: () => createTokenBackend(tokens, { policyExists }),
+        token: () =>
+          createTokenBackend(tokens, {
+            policyExists,
+            hasSudo: (req) =>
+              req.token !== undefined &&
+              this.core.allowed(req.tx as never, req.token, req.mount.path + req.path, req.operation, true),
+          }),
         approle: () => createAppRoleBackend(tokens),
       },
       rawHandlers: createRawSysHandlers({
@@ -135,6 +141,7 @@ export class EmbeddedVault {
 
   seal(): void {
     this.sealManager.seal();
+    this.tokens.clearCache();
     this.core.clearMounts();
     this.policies.invalidate();
   }

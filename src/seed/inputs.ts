@@ -83,13 +83,21 @@ const nameProblem = (name: string): string | undefined =>
 
 // ---------------------------------------------------------------- YAML, JSON, TripleO
 
-/** Heat environment sections that may sit beside parameter_defaults and hold no secrets. */
-const HEAT_ENVIRONMENT_KEYS = new Set([
+/** Sections of a Heat environment, or of an older plan-environment.yaml, that may sit
+ * beside the passwords and hold none. */
+const NON_SECRET_SECTIONS = new Set([
   "resource_registry",
   "parameters",
   "parameter_merge_strategies",
   "event_sinks",
   "encrypted_parameters",
+  "version",
+  "name",
+  "description",
+  "template",
+  "environments",
+  "workflow_parameters",
+  "playbook_parameters",
 ]);
 
 function parseYamlMap(text: string, input: SeedInput): Problem[] {
@@ -110,7 +118,7 @@ function parseYamlMap(text: string, input: SeedInput): Problem[] {
       sections++;
       if (isMap(value)) problems.push(...readEntries(source, value.items, input));
       else problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
-    } else if (HEAT_ENVIRONMENT_KEYS.has(key)) {
+    } else if (NON_SECRET_SECTIONS.has(key)) {
       input.notes.push(`ignored the "${key}" section (no secrets there)`);
     } else {
       problems.push(source.problemAtNode(pair.key as Node, `unexpected top-level key "${key}"`));
@@ -142,7 +150,13 @@ function readEntries(source: YamlSource, pairs: readonly Pair[], input: SeedInpu
       continue;
     }
     const node = resolve(source, pair.value as Node | null);
-    const value = isScalar(node) ? node.value : node?.toJS(source.doc);
+    let value: unknown;
+    try {
+      value = isScalar(node) ? node.value : node?.toJS(source.doc);
+    } catch {
+      problems.push(at(`${name}: aliases expand too far`));
+      continue;
+    }
     if (name === ED25519_FLAG) {
       if (typeof value === "boolean") {
         input.flags.enableMysqlAuthEd25519 = value;

@@ -147,8 +147,8 @@ export function createSystemBackend(deps: SystemBackendDeps): LogicalBackend {
     return { data: mountInfo(mounts[index]!) };
   }
 
-  function assertFreePath(tx: StorageView, path: string): void {
-    for (const reserved of RESERVED_MOUNTS) {
+  function assertFreePath(tx: StorageView, path: string, kind: "secret" | "auth"): void {
+    for (const reserved of kind === "secret" ? RESERVED_MOUNTS : []) {
       if (path.startsWith(reserved) || reserved.startsWith(path)) {
         throw badRequest(`cannot mount at "${path}": path is reserved`);
       }
@@ -182,7 +182,7 @@ export function createSystemBackend(deps: SystemBackendDeps): LogicalBackend {
     );
     if (!SECRET_ENGINE_TYPES.has(type))
       throw badRequest(`plugin not found in the catalog: ${rawType}`);
-    assertFreePath(req.tx, path);
+    assertFreePath(req.tx, path, "secret");
     const mounts = readMounts(req.tx, SECRET_MOUNTS_KEY);
     mounts.push(newMountEntry(path, type, { ...mountSettings(req.data), options }, "secret"));
     writeMounts(req.tx, SECRET_MOUNTS_KEY, mounts);
@@ -195,7 +195,7 @@ export function createSystemBackend(deps: SystemBackendDeps): LogicalBackend {
     if (!type) throw badRequest("type must be specified");
     if (type === "token") throw badRequest("token credential backend cannot be instantiated");
     if (!AUTH_METHOD_TYPES.has(type)) throw badRequest(`plugin not found in the catalog: ${type}`);
-    assertFreePath(req.tx, path);
+    assertFreePath(req.tx, path, "auth");
     const mounts = readMounts(req.tx, AUTH_MOUNTS_KEY);
     mounts.push(newMountEntry(path, type, mountSettings(req.data), "auth"));
     writeMounts(req.tx, AUTH_MOUNTS_KEY, mounts);

@@ -212,6 +212,8 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
   return {
     type: "token",
     sudoPaths: ["accessors*", "revoke-orphan*"],
+    // Vault's token store has no existence checks: every POST/PUT is an "update" for the ACL.
+    exists: () => true,
     handle(req: LogicalRequest): LogicalResponse {
       const path = req.path.replace(/\/+$/, "");
       if (path === "lookup-self" && req.operation === "read") return writeRoutes[path]!(req);

@@ -190,6 +190,10 @@ export class ListVerbSocket extends Duplex {
   override _write(chunk: Buffer, encoding: BufferEncoding, done: (error?: Error | null) => void) {
     this.inner.write(chunk, encoding, done);
   }
+  // Node's HTTP server corks the socket around a response; one write per response, not two.
+  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void) {
+    this.inner.write(Buffer.concat(chunks.map((c) => c.chunk)), done);
+  }
   override _final(done: (error?: Error | null) => void) {
     this.inner.end(done);
   }

@@ -198,6 +198,19 @@ describe("manifest errors", () => {
         ),
       ),
     ).toEqual(["m.yaml:7:20: must be an account as user@host"]);
+    expect(
+      problemsOf(
+        lines(...HEAD, "secrets:", "  A:", "    generator: { kind: ssh-keypair, bits: 1024 }"),
+      ),
+    ).toEqual(["m.yaml:5:43: must be one of: 2048, 3072, 4096"]);
+    expect(
+      problemsOf(lines(...HEAD, "services:", "  s:", "    health: { kind: http, url: localhost }")),
+    ).toEqual(["m.yaml:5:32: must be an http:// or https:// URL"]);
+    expect(
+      problemsOf(
+        lines(...HEAD, "services:", "  s:", "    restart: { kind: command, command: [] }"),
+      ),
+    ).toEqual(["m.yaml:5:40: must not be empty"]);
     expect(problemsOf(lines(...HEAD, "secrets:", "  A:", "    target: { kind: ldap }"))).toEqual([
       "m.yaml:5:21: must be one of: mariadb, rabbitmq, command, none",
     ]);
@@ -209,6 +222,35 @@ describe("manifest errors", () => {
     expect(problems.join()).not.toContain("s3cr");
     expect(problemsOf(lines(...HEAD, "variables:", "  x: a", "  x: b"))).toEqual([
       "m.yaml:5:3: duplicate key",
+    ]);
+  });
+
+  it("explains an unquoted template", () => {
+    expect(
+      problemsOf(
+        lines(
+          ...HEAD,
+          "secrets: { A: }",
+          "services:",
+          "  s:",
+          "    options:",
+          "      g:",
+          "        o: {{ secret.A }}",
+        ),
+      ),
+    ).toEqual(["m.yaml:8:13: a map key must be a plain value (quote values that start with '{{')"]);
+  });
+
+  it("refuses aliases that expand too far", () => {
+    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 0; i < 6; i++) {
+      const ref = `*${String.fromCharCode(97 + i)}`;
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(ref).join(", ")}]`,
+      );
+    }
+    expect(problemsOf(lines(...HEAD, "variables: {}", ...bomb))).toEqual([
+      "m.yaml:1:1: aliases expand too far",
     ]);
   });
 

@@ -447,8 +447,9 @@ describe("token backend", () => {
     sudo = false;
   });
 
-  it("declares the sudo paths", () => {
+  it("declares the sudo paths and makes every write an update", () => {
     expect(backend().sudoPaths).toEqual(["accessors*", "revoke-orphan*"]);
+    expect(backend().exists?.({} as LogicalRequest)).toBe(true);
   });
 
   it("create answers data null and a full auth block, warning about unknown policies", () => {

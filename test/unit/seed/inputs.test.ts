@@ -130,8 +130,8 @@ describe("TripleO legacy names and flags", () => {
     );
     expect(input.get("GlancePassword")).toBe("gp");
     expect(input.notes).toEqual(['ignored the "resource_registry" section (no secrets there)']);
-    expect(problemsOf(lines("parameter_defaults: {}", "name: overcloud"), "p.yaml")).toEqual([
-      'p.yaml:2:1: unexpected top-level key "name"',
+    expect(problemsOf(lines("parameter_defaults: {}", "NovaPassword: x"), "p.yaml")).toEqual([
+      'p.yaml:2:1: unexpected top-level key "NovaPassword"',
     ]);
   });
 });
