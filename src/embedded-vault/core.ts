@@ -57,7 +57,11 @@ export class VaultCore {
     const mounts = [...readMounts(tx, SECRET_MOUNTS_KEY), ...readMounts(tx, AUTH_MOUNTS_KEY)];
     const previous = new Map(this.routes.map((r) => [r.mount.uuid, r]));
     this.routes = mounts
-      .map((mount) => previous.get(mount.uuid) ?? this.instantiate(mount))
+      .map((mount) => {
+        // Same backend instance, but the stored entry: a tune may have changed its options/config.
+        const known = previous.get(mount.uuid);
+        return known ? { mount, backend: known.backend } : this.instantiate(mount);
+      })
       .filter((route): route is RoutedMount => route !== undefined)
       .sort((a, b) => b.mount.path.length - a.mount.path.length);
     this.deps.policies.invalidate();

@@ -17,7 +17,7 @@ export function envelope(
     request_id: options.requestId ?? randomUUID(),
     lease_id: "",
     renewable: false,
-    lease_duration: 0,
+    lease_duration: response.leaseDuration ?? 0,
     data,
     wrap_info: null,
     warnings: response.warnings && response.warnings.length > 0 ? response.warnings : null,

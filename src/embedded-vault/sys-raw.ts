@@ -1,6 +1,6 @@
 import type { CoreRequest, RawHandler } from "./core.js";
 import type { HttpAnswer } from "./envelope.js";
-import { VaultError, badRequest } from "./errors.js";
+import { badRequest, VaultError } from "./errors.js";
 import type { SealStatus } from "./seal/shamir-seal.js";
 
 export const SERVER_VERSION = "1.15.0+strongroom";
@@ -9,7 +9,10 @@ export interface RawSysDeps {
   status(): SealStatus;
   storageType: string;
   clusterId(): string;
-  initialize(shares: number, threshold: number): Promise<{ keys: string[]; keys_base64: string[]; root_token: string }>;
+  initialize(
+    shares: number,
+    threshold: number,
+  ): Promise<{ keys: string[]; keys_base64: string[]; root_token: string }>;
   submitShare(key: string): Promise<void>;
   resetUnseal(): void;
   seal(): void;
@@ -39,7 +42,8 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
   const methods =
     (allowed: string[], handler: RawHandler): RawHandler =>
     async (request) => {
-      if (!allowed.includes(request.method) || request.list) throw new VaultError(405, ["unsupported operation"]);
+      if (!allowed.includes(request.method) || request.list)
+        throw new VaultError(405, ["unsupported operation"]);
       return handler(request);
     };
 
@@ -47,13 +51,21 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
     "sys/init": methods(["GET", "PUT", "POST"], async (request) => {
       if (request.method === "GET") return ok({ initialized: deps.status().initialized });
       const { secret_shares: shares, secret_threshold: threshold } = request.data;
-      if (request.data.pgp_keys !== undefined || request.data.root_token_pgp_key !== undefined) {
+      // hvac always sends "root_token_pgp_key": null; only a real value asks for PGP.
+      if (isSet(request.data.pgp_keys) || isSet(request.data.root_token_pgp_key)) {
         throw badRequest("PGP-encrypted shares are not supported by strongroom's embedded server");
       }
       if (request.data.stored_shares || request.data.recovery_shares) {
-        throw badRequest("stored shares and recovery keys need an auto-unseal seal, which this server does not have");
+        throw badRequest(
+          "stored shares and recovery keys need an auto-unseal seal, which this server does not have",
+        );
       }
-      return ok(await deps.initialize(toInteger(shares, "secret_shares"), toInteger(threshold, "secret_threshold")));
+      return ok(
+        await deps.initialize(
+          toInteger(shares, "secret_shares"),
+          toInteger(threshold, "secret_threshold"),
+        ),
+      );
     }),
 
     "sys/seal-status": methods(["GET"], async () => ok(sealStatus())),
@@ -117,11 +129,19 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
   };
 }
 
+/** Go's zero values (null, "", empty list) mean "not given", as they do to Vault's decoder. */
+function isSet(value: unknown): boolean {
+  if (value === undefined || value === null || value === "") return false;
+  return !(Array.isArray(value) && value.length === 0);
+}
+
 function ok(body: unknown): HttpAnswer {
   return { status: 200, body };
 }
 
 function toInteger(value: unknown, field: string): number {
+  // Go decodes a missing field as 0, which the seal config check then refuses with Vault's message.
+  if (value === undefined || value === null) return 0;
   const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof number !== "number" || !Number.isInteger(number)) {
     throw badRequest(`${field} must be an integer`);

@@ -108,6 +108,8 @@ export interface LogicalResponse {
   data?: Record<string, unknown> | null;
   auth?: AuthResponse | null;
   warnings?: string[];
+  /** The envelope's lease_duration in seconds (KV v1 reports its TTL without a lease); default 0. */
+  leaseDuration?: number;
   /** A bare JSON object sent as is (sys/init, sys/health, ...). */
   raw?: unknown;
 }

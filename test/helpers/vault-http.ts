@@ -3,7 +3,7 @@
  * fetch would normalise (`..`), `GET ?list=`, bodies that are not JSON, odd methods and
  * headers. Uses node:http/https so the request line goes out exactly as given.
  */
-import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 
 // biome-ignore lint/suspicious/noExplicitAny: Vault response bodies are checked field by field in the tests.
@@ -71,7 +71,9 @@ export function rawRequest(addr: string, options: RawRequestOptions): Promise<Ra
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`timeout: ${options.method ?? "GET"} ${options.path}`)));
+    req.on("timeout", () =>
+      req.destroy(new Error(`timeout: ${options.method ?? "GET"} ${options.path}`)),
+    );
     req.on("error", reject);
     req.end(payload);
   });

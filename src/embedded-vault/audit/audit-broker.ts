@@ -70,7 +70,8 @@ function hashStructure(value: unknown, hash: (s: string) => string): unknown {
   if (value instanceof Date) return hash(value.toISOString());
   if (value instanceof Uint8Array) return hash(Buffer.from(value).toString("base64"));
   if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
+    // No prototype: a request field named "__proto__" must be logged (hashed), not swallowed.
+    const out: Record<string, unknown> = Object.create(null);
     for (const [key, item] of Object.entries(value)) out[key] = hashStructure(item, hash);
     return out;
   }

@@ -4,6 +4,7 @@
  */
 import { badRequest, notFound, unsupportedOperation } from "../errors.js";
 import type { LogicalBackend, LogicalRequest, LogicalResponse } from "../types.js";
+import { parseDurationSeconds } from "./kv-time.js";
 
 function handle(req: LogicalRequest): LogicalResponse {
   const key = req.path;
@@ -11,7 +12,7 @@ function handle(req: LogicalRequest): LogicalResponse {
     case "read": {
       const data = req.storage.getJSON<Record<string, unknown>>(key);
       if (data === undefined) throw notFound();
-      return { data };
+      return { data, leaseDuration: leaseTtl(req, data) };
     }
     case "create":
     case "update":
@@ -30,6 +31,23 @@ function handle(req: LogicalRequest): LogicalResponse {
     default:
       throw unsupportedOperation();
   }
+}
+
+/** Vault's system default lease TTL (768h), used when the mount sets none. */
+const SYSTEM_DEFAULT_LEASE_TTL = 2_764_800;
+
+/**
+ * Vault's passthrough backend answers reads with a TTL but registers no lease: the entry's own
+ * `ttl` (or legacy `lease`) field when it parses as a duration, else the mount's default TTL.
+ */
+function leaseTtl(req: LogicalRequest, data: Record<string, unknown>): number {
+  const raw = data.ttl ?? data.lease;
+  const own = raw === undefined ? undefined : parseDurationSeconds(raw);
+  if (own !== undefined && own >= 0) return own;
+  const mountDefault = Number(req.mount.config.default_lease_ttl ?? 0);
+  return Number.isFinite(mountDefault) && mountDefault > 0
+    ? mountDefault
+    : SYSTEM_DEFAULT_LEASE_TTL;
 }
 
 export function createKvV1Backend(): LogicalBackend {

@@ -22,6 +22,7 @@ import type {
   StorageView,
   TokenEntry,
 } from "../types.js";
+import { upgradeKvV1ToV2 } from "./kv.js";
 
 /** Mount types that `sys/mounts` and `sys/auth` may enable. */
 const SECRET_ENGINE_TYPES = new Set(["kv"]);
@@ -244,12 +245,26 @@ export function createSystemBackend(deps: SystemBackendDeps): LogicalBackend {
       for (const key of ["default_lease_ttl", "max_lease_ttl"] as const) {
         if (req.data[key] !== undefined) mount.config[key] = req.data[key];
       }
+      const warnings: string[] = [];
       if (isRecord(req.data.options) && mount.type === "kv") {
+        const before = mount.options?.version ?? "1";
         const { options } = normalizeSecretsEngine("kv", { ...mount.options, ...req.data.options });
+        const after = options?.version ?? "1";
+        // As Vault: versioning cannot be turned off, and turning it on upgrades the stored data.
+        if (Number(after) < Number(before)) {
+          throw badRequest(`cannot downgrade mount from version ${before}`);
+        }
+        if (Number(after) > Number(before)) {
+          upgradeKvV1ToV2(req.tx.sub(mount.storagePrefix), req.now);
+          warnings.push(
+            `Upgrading mount from version ${before} to version ${after}. This mount will be ` +
+              "unavailable for a brief period and will resume service shortly.",
+          );
+        }
         mount.options = options;
       }
       writeMounts(req.tx, tableKey, mounts);
-      return {};
+      return warnings.length > 0 ? { warnings } : {};
     };
     return { read, create: write, update: write };
   }

@@ -1,5 +1,14 @@
-import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from "node:http";
-import { type AddressInfo, type Server, type Socket, createServer as createNetServer } from "node:net";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server,
+  type Socket,
+} from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import type { CoreRequest, VaultCore } from "../core.js";
 import type { HttpAnswer } from "../envelope.js";
@@ -31,13 +40,41 @@ class HttpInputError extends Error {
 }
 
 /** Serves the Vault HTTP API (`/v1/...`) over plain TCP or TLS on one address. */
-export async function startVaultHttpServer(options: VaultHttpServerOptions): Promise<VaultHttpServer> {
-  const http = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, (req, res) => {
-    void serve(options.core, req, res);
-  });
-  http.on("clientError", (_error, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+export async function startVaultHttpServer(
+  options: VaultHttpServerOptions,
+): Promise<VaultHttpServer> {
+  // Node emits pipelined requests without waiting for earlier answers; Go's server (so Vault)
+  // handles one connection's requests in order, so a read pipelined after a write sees it.
+  const pending = new WeakMap<object, Promise<void>>();
+  const http = createHttpServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 30_000 },
+    (req, res) => {
+      const run = () =>
+        serve(options.core, req, res).catch(() => {
+          res.destroy();
+        });
+      const previous = pending.get(req.socket);
+      const current = previous ? previous.then(run) : run();
+      pending.set(req.socket, current);
+    },
+  );
+  http.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Even a request Node's parser refuses (unknown method, bad header) gets the errors envelope.
+    const [status, reason, message] =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "request headers too large"]
+        : error.code === "HPE_INVALID_METHOD"
+          ? [405, "Method Not Allowed", "unsupported operation"]
+          : [400, "Bad Request", "malformed HTTP request"];
+    const body = JSON.stringify({ errors: [message] });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+        `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   const sockets = new Set<Socket>();
   const hand = (socket: Socket) => {
@@ -118,8 +155,12 @@ async function decode(req: IncomingMessage): Promise<CoreRequest> {
   const query: Record<string, string> = {};
   for (const [key, value] of search) query[key] = value;
   const method = (req.method ?? "GET").toUpperCase();
-  const list = header(req, LIST_MARKER_HEADER) !== undefined || (method === "GET" && parseGoBool(query.list));
-  if (method === "PATCH" && !(header(req, "content-type") ?? "").includes("application/merge-patch+json")) {
+  const list =
+    header(req, LIST_MARKER_HEADER) !== undefined || (method === "GET" && parseGoBool(query.list));
+  if (
+    method === "PATCH" &&
+    !(header(req, "content-type") ?? "").includes("application/merge-patch+json")
+  ) {
     await readBody(req);
     throw new HttpInputError(415, "PATCH requires Content-Type: application/merge-patch+json");
   }
@@ -154,7 +195,10 @@ function parseGoBool(value: string | undefined): boolean {
   if (value === undefined) return false;
   if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
   if (["0", "f", "F", "FALSE", "false", "False", ""].includes(value)) return false;
-  throw new HttpInputError(400, `error parsing list parameter: strconv.ParseBool: parsing "${value}": invalid syntax`);
+  throw new HttpInputError(
+    400,
+    `error parsing list parameter: strconv.ParseBool: parsing "${value}": invalid syntax`,
+  );
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -180,7 +224,10 @@ function parseBody(body: Buffer, contentType: string | undefined): Record<string
   if (body.length === 0) return {};
   const text = body.toString("utf8");
   // Like Vault, sniff the body: curl -d sends JSON labelled as a form.
-  if (contentType?.includes("application/x-www-form-urlencoded") && !text.trimStart().startsWith("{")) {
+  if (
+    contentType?.includes("application/x-www-form-urlencoded") &&
+    !text.trimStart().startsWith("{")
+  ) {
     return Object.fromEntries(new URLSearchParams(text));
   }
   let parsed: unknown;
@@ -194,5 +241,35 @@ function parseBody(body: Buffer, contentType: string | undefined): Record<string
   if (typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new HttpInputError(400, "failed to parse JSON input: the body must be a JSON object");
   }
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new HttpInputError(400, "failed to parse JSON input: exceeded max depth");
+  }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Go's decoder (so Vault) refuses JSON nested deeper than 10000; the recursive steps after
+ * parsing here (JSON.stringify for storage, merge patch, audit hashing) overflow the stack
+ * well before that, which would be a 500. No secret is nested anywhere near this deep.
+ */
+const MAX_JSON_DEPTH = 1000;
+
+/** Scans already-validated JSON text for its bracket depth, skipping strings. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }

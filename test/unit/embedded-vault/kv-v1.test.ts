@@ -38,7 +38,10 @@ describe("kv v1", () => {
   it("stores the body as is and reads it back as data", () => {
     const kv = setup();
     expect(kv.request("create", "app/db", { password: "pw", port: 5432 })).toEqual({});
-    expect(kv.request("read", "app/db")).toEqual({ data: { password: "pw", port: 5432 } });
+    expect(kv.request("read", "app/db")).toEqual({
+      data: { password: "pw", port: 5432 },
+      leaseDuration: 2_764_800,
+    });
     kv.request("update", "app/db", { password: "pw2" });
     expect(kv.request("read", "app/db").data).toEqual({ password: "pw2" });
   });
