@@ -122,5 +122,10 @@ export function renderValue(
   return out;
 }
 
-/** oslo.config substitutes `$name` in values from every source; `$$` yields a literal `$`. */
-export const escapeOsloTemplate = (value: string): string => value.replaceAll("$", () => "$$");
+/**
+ * oslo.config substitutes `$name` in values from every source; `$$` yields a literal `$`. It
+ * first rewrites `\$` to `$$`, so a `$` right after a backslash is written `\$` instead:
+ * `\\$` becomes `\$$` and then `\$` (checked against the real oslo.config by brute force).
+ */
+export const escapeOsloTemplate = (value: string): string =>
+  value.replace(/\$/g, (_, offset: number) => (value[offset - 1] === "\\" ? "\\$" : "$$"));

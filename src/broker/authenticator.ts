@@ -1,0 +1,87 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { PeerCertificate } from "node:tls";
+import { identityFromSubject } from "../lib/pki.js";
+import type { Authenticator, Principal } from "../server/auth.js";
+import { serviceRoleName } from "../vault/bootstrap.js";
+import { type VaultClient, vaultStatusOf } from "../vault/vault-client.js";
+
+/** How long an answer about a token is reused: revocation shows within this window. */
+export const TOKEN_CACHE_MS = 30_000;
+const CACHE_LIMIT = 10_000;
+
+export interface AuthenticatorOptions {
+  deployment: string;
+  services: readonly string[];
+  operatorToken: string;
+  /** A Vault client holding the operator token (policy: update on auth/token/lookup). */
+  vault: Pick<VaultClient, "write">;
+  now?: () => number;
+}
+
+interface TokenLookup {
+  path?: string;
+  meta?: Record<string, string> | null;
+  ttl?: number;
+}
+
+/**
+ * The broker's Authenticator: a verified client certificate names its service (or the operator)
+ * in CN + OU; a token is the operator token itself, or an AppRole token of one of this
+ * deployment's service roles, as Vault's `auth/token/lookup` says.
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const services = new Set(options.services);
+  const now = options.now ?? Date.now;
+  const operatorDigest = digest(options.operatorToken);
+  const roles = new Map(
+    [...services].map((service) => [serviceRoleName(options.deployment, service), service]),
+  );
+  // Keyed by a digest: the cache never holds a token itself.
+  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+
+  async function lookup(
+    token: string,
+  ): Promise<{ principal: Principal | undefined; ttlMs: number }> {
+    const none = { principal: undefined, ttlMs: TOKEN_CACHE_MS };
+    let data: TokenLookup;
+    try {
+      const answer = await options.vault.write("auth/token/lookup", { token });
+      data = (answer?.data ?? {}) as TokenLookup;
+    } catch (error) {
+      // Vault answers 403 "bad token" / 400 for an unknown, expired or revoked token.
+      const status = vaultStatusOf(error);
+      if (status === 400 || status === 403 || status === 404) return none;
+      throw error;
+    }
+    if (!data.path?.startsWith("auth/approle/login")) return none;
+    const service = roles.get(data.meta?.role_name ?? "");
+    if (service === undefined) return none;
+    const ttlMs = typeof data.ttl === "number" && data.ttl > 0 ? data.ttl * 1000 : TOKEN_CACHE_MS;
+    return { principal: { kind: "service", service }, ttlMs };
+  }
+
+  return {
+    fromCertificate(cert: PeerCertificate): Principal | undefined {
+      const identity = identityFromSubject(cert?.subject);
+      if (identity?.kind === "service" && !services.has(identity.service)) return undefined;
+      return identity;
+    },
+
+    async fromToken(token: string): Promise<Principal | undefined> {
+      const key = digest(token);
+      if (timingSafeEqual(key, operatorDigest)) return { kind: "operator" };
+      const id = key.toString("hex");
+      const cached = cache.get(id);
+      if (cached && cached.until > now()) return cached.principal;
+      const { principal, ttlMs } = await lookup(token);
+      if (cache.size >= CACHE_LIMIT) cache.clear();
+      // Never beyond the token's own expiry.
+      cache.set(id, { principal, until: now() + Math.min(TOKEN_CACHE_MS, ttlMs) });
+      return principal;
+    },
+  };
+}
+
+function digest(token: string): Buffer {
+  return createHash("sha256").update(token, "utf8").digest();
+}

@@ -1,0 +1,207 @@
+/**
+ * The broker: lookups through the configured sources, the files oslo.config and castellan
+ * consume natively, secrets metadata, writes and seeding. Every write invalidates the lookup
+ * cache and re-renders the castellan records of the options that depend on it.
+ */
+import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
+import type { ConfigSource, KeyManager, SecretValue } from "../../drivers/types.js";
+import { consumersOf, type Manifest } from "../config/manifest.js";
+import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
+import { manifestOptions } from "../config/option-templates.js";
+import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "../config/render.js";
+import { createResolver, type OptionResolver, unknownOption } from "../config/resolver.js";
+import { StrongroomError, usageError } from "../lib/errors.js";
+import type { BrokerService, ResolvedOption, SecretMetadata } from "./broker-service.js";
+import { checkDeliverable } from "./deliverability.js";
+import { mapLimit } from "./map-limit.js";
+import {
+  castellanMappedOptions,
+  type RenderedMemo,
+  renderedPath,
+  type SyncResult,
+  syncRenderedRecords,
+} from "./rendered-records.js";
+import { seedSecrets } from "./seed-secrets.js";
+
+export interface BrokerServiceOptions {
+  manifest: Manifest;
+  keyManager: KeyManager;
+  /** In resolution order (environment, INI overrides, castellan); the default comes last. */
+  sources: readonly ConfigSource[];
+  /** The Vault address services' castellan uses. */
+  vaultUrl: string;
+  /** The CA bundle path on service nodes, written into castellan.conf for https. */
+  caFile?: string;
+  kvMount: string;
+  /** Where the rendered castellan records go; without it none are written. */
+  records?: RecordStore;
+}
+
+export interface StrongroomBroker extends BrokerService {
+  readonly resolver: OptionResolver;
+  /** The castellan secret id of an option's rendered record. */
+  castellanId(service: string, group: string, option: string): string;
+  /** Re-renders the castellan records (of options using `secretNames`, or all). */
+  syncRendered(secretNames?: Iterable<string>): Promise<SyncResult>;
+}
+
+const READ_CONCURRENCY = 32;
+
+export function createBrokerService(options: BrokerServiceOptions): StrongroomBroker {
+  const { manifest, keyManager, records } = options;
+  const deployment = manifest.deployment.name;
+  const resolver = createResolver({ manifest, keyManager, sources: options.sources });
+  let writes: Promise<unknown> = Promise.resolve();
+  const renderedMemo: RenderedMemo = new Map();
+
+  /** Writes run one at a time, so rendered records follow the writes in order. */
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = writes.then(work);
+    writes = run.catch(() => {});
+    return run;
+  };
+
+  const requireService = (service: string) => {
+    const spec = manifest.services.get(service);
+    if (!spec) {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_UNKNOWN_SERVICE",
+        `no service "${service}" in the manifest`,
+        {
+          statusCode: 404,
+        },
+      );
+    }
+    return spec;
+  };
+
+  const syncRendered = async (secretNames?: Iterable<string>): Promise<SyncResult> => {
+    if (!records) return { written: 0, removed: 0 };
+    return syncRenderedRecords({
+      manifest,
+      resolver,
+      records,
+      memo: renderedMemo,
+      ...(secretNames !== undefined && { secretNames: new Set(secretNames) }),
+    });
+  };
+
+  const afterWrite = async (names: readonly string[]) => {
+    resolver.invalidate(names);
+    await syncRendered(names);
+  };
+
+  const resolveAll = (service: string) => {
+    requireService(service);
+    return Promise.all(
+      [...manifestOptions(manifest, service)].map(({ group, option }) =>
+        resolver.resolve(service, group, option),
+      ),
+    );
+  };
+
+  const castellanId = (service: string, group: string, option: string) =>
+    `strongroom/${deployment}/${renderedPath(service, group, option)}`;
+
+  return {
+    deployment,
+    resolver,
+    castellanId,
+    syncRendered,
+
+    services: () => [...manifest.services.keys()],
+
+    hasOption: (service, group, option) =>
+      manifest.services.get(service)?.options.get(group)?.has(option) ?? false,
+
+    async lookup(service, group, option): Promise<ResolvedOption> {
+      requireService(service);
+      if (!manifest.services.get(service)?.options.get(group)?.has(option)) {
+        throw unknownOption(service, group, option);
+      }
+      return (await resolver.resolve(service, group, option)).option;
+    },
+
+    async serviceOptions(service) {
+      return (await resolveAll(service)).map((entry) => entry.option);
+    },
+
+    async renderIni(service) {
+      const entries = await resolveAll(service);
+      const groups = [...requireService(service).options.keys()].map((group) => ({
+        group,
+        options: entries
+          .filter((e) => e.option.group === group && e.raw !== undefined)
+          .map((e) => ({ option: e.option.option, values: e.raw! })),
+      }));
+      return renderOsloIni(service, groups);
+    },
+
+    castellanMapping(service) {
+      requireService(service);
+      return renderCastellanMapping(
+        castellanMappedOptions(manifest, service).map(({ group, option }) => ({
+          group,
+          option,
+          castellanId: castellanId(service, group, option),
+        })),
+      );
+    },
+
+    castellanConfig(service, credentials) {
+      requireService(service);
+      return renderCastellanConfig({
+        vaultUrl: options.vaultUrl,
+        roleId: credentials.roleId,
+        secretId: credentials.secretId,
+        kvMount: options.kvMount,
+        ...(options.caFile !== undefined && { caFile: options.caFile }),
+      });
+    },
+
+    async listSecrets(): Promise<SecretMetadata[]> {
+      const names = await keyManager.list();
+      const found = await mapLimit(names, READ_CONCURRENCY, async (name) => {
+        const stored = await keyManager.get(name);
+        if (!stored) return undefined;
+        return {
+          name,
+          type: stored.type,
+          version: stored.version,
+          created: stored.created,
+          consumers: consumersOf(manifest, name),
+        };
+      });
+      return found.filter((m): m is SecretMetadata => m !== undefined);
+    },
+
+    async putSecret(name, value) {
+      if (!SECRET_NAME_PATTERN.test(name)) throw usageError(`invalid secret name "${name}"`);
+      return serialized(async () => {
+        await checkDeliverable(manifest, keyManager, new Map<string, SecretValue>([[name, value]]));
+        const current = Math.max(0, ...(await keyManager.versions(name)).map((v) => v.version));
+        const result = await keyManager.put(name, value, { cas: current });
+        await afterWrite([name]);
+        return result;
+      });
+    },
+
+    seed(request) {
+      return serialized(() =>
+        seedSecrets(
+          {
+            manifest,
+            keyManager,
+            checkDeliverable: (values) => checkDeliverable(manifest, keyManager, values),
+            afterWrite: async (names) => {
+              resolver.invalidate(names);
+              // The first seed also renders options that use no secret; unchanged ones are skipped.
+              if (names.length > 0) await syncRendered();
+            },
+          },
+          request,
+        ),
+      );
+    },
+  };
+}

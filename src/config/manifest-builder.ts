@@ -1,0 +1,391 @@
+import { Cron } from "croner";
+import {
+  DEPLOYMENT_NAME_PATTERN,
+  type GeneratorSpec,
+  GROUP_NAME_PATTERN,
+  type HealthKind,
+  OPTION_NAME_PATTERN,
+  type OptionType,
+  type RawManifest,
+  type RawOption,
+  type RawSecret,
+  type RawService,
+  SECRET_NAME_PATTERN,
+  SERVICE_NAME_PATTERN,
+  type SecretTargetKind,
+  VARIABLE_NAME_PATTERN,
+} from "./manifest-schema.js";
+import { isRecord } from "./manifest-shape.js";
+import type {
+  DriverStanza,
+  HealthCheck,
+  Manifest,
+  OptionSpec,
+  RotatePolicy,
+  SecretSpec,
+  SecretTarget,
+  ServiceSpec,
+  TargetSpec,
+} from "./manifest-types.js";
+import { parseTemplate, referencesIn, type Template, TemplateSyntaxError } from "./template.js";
+import {
+  DEFAULT_PASSWORD_LENGTH,
+  isTripleoParameter,
+  LEGACY_PARAMETERS,
+  rotationRefusal,
+  tripleoGeneratorSpec,
+} from "./tripleo-parameters.js";
+import type { PathSegment, Problem, YamlSource } from "./yaml-source.js";
+
+const TARGET_DEFAULTS = {
+  mariadb: { port: 3306, adminUser: "root" },
+  rabbitmq: { port: 15672, adminUser: "guest" },
+} as const;
+const HEALTH_DEFAULTS = { timeoutSeconds: 5, retries: 10, intervalSeconds: 3 };
+const MAP_GENERATORS: ReadonlySet<string> = new Set(["fernet-keys", "ssh-keypair"]);
+
+/** The semantic pass: names, references, templates and defaults. Collects every problem. */
+export class ManifestBuilder {
+  readonly problems: Problem[] = [];
+
+  constructor(
+    private readonly source: YamlSource,
+    private readonly raw: RawManifest,
+  ) {}
+
+  private problem(path: PathSegment[], reason: string, key = false): void {
+    this.problems.push(this.source.problemAt(path, reason, key));
+  }
+
+  private checkName(path: PathSegment[], pattern: RegExp, what: string): void {
+    const name = String(path.at(-1));
+    if (!pattern.test(name)) this.problem(path, `invalid ${what} name "${name}"`, true);
+  }
+
+  build(): Manifest {
+    const { raw } = this;
+    if (!DEPLOYMENT_NAME_PATTERN.test(raw.deployment.name)) {
+      this.problem(
+        ["deployment", "name"],
+        "invalid deployment name: use lower-case letters, digits, '-' and '_'",
+      );
+    }
+    const variables = new Map<string, string>();
+    for (const [name, value] of Object.entries(raw.variables ?? {})) {
+      this.checkName(["variables", name], VARIABLE_NAME_PATTERN, "variable");
+      variables.set(name, value);
+    }
+    const secretNames = new Set(Object.keys(raw.secrets ?? {}));
+    const targets = this.buildTargets(secretNames);
+    const secrets = new Map<string, SecretSpec>();
+    for (const [name, spec] of Object.entries(raw.secrets ?? {})) {
+      secrets.set(name, this.buildSecret(name, spec, targets));
+    }
+    const services = new Map<string, ServiceSpec>();
+    for (const [name, spec] of Object.entries(raw.services ?? {})) {
+      services.set(name, this.buildService(name, spec, secretNames, variables));
+    }
+    return {
+      file: this.source.file,
+      deployment: { name: raw.deployment.name },
+      secrets,
+      services,
+      targets,
+      variables,
+    };
+  }
+
+  private buildTargets(secretNames: ReadonlySet<string>): Map<string, TargetSpec> {
+    const targets = new Map<string, TargetSpec>();
+    for (const [name, t] of Object.entries(this.raw.targets ?? {})) {
+      this.checkName(["targets", name], VARIABLE_NAME_PATTERN, "target");
+      if (!secretNames.has(t.admin_secret)) {
+        this.problem(
+          ["targets", name, "admin_secret"],
+          `target "${name}": unknown secret "${t.admin_secret}" (list it under secrets)`,
+        );
+      }
+      const defaults = TARGET_DEFAULTS[t.kind];
+      targets.set(name, {
+        name,
+        kind: t.kind,
+        host: t.host,
+        port: t.port ?? defaults.port,
+        adminUser: t.admin_user ?? defaults.adminUser,
+        adminSecret: t.admin_secret,
+        tls: t.tls ?? false,
+      });
+    }
+    return targets;
+  }
+
+  private buildSecret(
+    name: string,
+    spec: RawSecret,
+    targets: ReadonlyMap<string, TargetSpec>,
+  ): SecretSpec {
+    const path = ["secrets", name];
+    this.checkName(path, SECRET_NAME_PATTERN, "secret");
+    const legacy = LEGACY_PARAMETERS.get(name);
+    if (legacy?.replacedBy) {
+      this.problem(path, `${name} is a legacy TripleO name: use ${legacy.replacedBy}`, true);
+    }
+    const generator = (spec.generator as GeneratorSpec | undefined) ??
+      tripleoGeneratorSpec(name) ?? { kind: "alphanumeric", length: DEFAULT_PASSWORD_LENGTH };
+    return {
+      name,
+      generator,
+      rotate: this.buildRotate(name, spec),
+      targets: this.buildSecretTargets(name, spec, generator, targets),
+      tripleo: isTripleoParameter(name),
+    };
+  }
+
+  private buildRotate(name: string, spec: RawSecret): RotatePolicy {
+    const path = ["secrets", name, "rotate"];
+    const refusal = rotationRefusal(name);
+    const rotate = spec.rotate ?? {};
+    if (refusal && rotate.allowed === true) {
+      this.problem([...path, "allowed"], `${name} may not rotate: ${refusal}`);
+    }
+    const allowed = rotate.allowed ?? !refusal;
+    if (rotate.schedule !== undefined) {
+      if (!allowed) {
+        this.problem([...path, "schedule"], `${name} has a schedule but may not rotate`);
+      } else {
+        const reason = cronProblem(rotate.schedule);
+        if (reason) this.problem([...path, "schedule"], `invalid cron schedule: ${reason}`);
+      }
+    }
+    const reason = rotate.reason ?? (allowed ? undefined : refusal);
+    return {
+      allowed,
+      ...(rotate.schedule !== undefined && { schedule: rotate.schedule }),
+      ...(reason !== undefined && { reason }),
+    };
+  }
+
+  private buildSecretTargets(
+    name: string,
+    spec: RawSecret,
+    generator: GeneratorSpec,
+    targets: ReadonlyMap<string, TargetSpec>,
+  ): SecretTarget[] {
+    if (spec.target === undefined) return [];
+    const listed = Array.isArray(spec.target);
+    const stanzas = (listed ? spec.target : [spec.target]) as Array<Record<string, unknown>>;
+    const result: SecretTarget[] = [];
+    stanzas.forEach((stanza, i) => {
+      const path = ["secrets", name, "target", ...(listed ? [i] : [])];
+      const kind = stanza.kind as SecretTargetKind;
+      if (kind === "none") return;
+      if (MAP_GENERATORS.has(generator.kind)) {
+        this.problem(path, `${name} holds a map value and cannot have a ${kind} target`);
+      }
+      if (kind === "command") {
+        result.push({
+          kind,
+          apply: stanza.apply as string[],
+          ...(stanza.verify !== undefined && { verify: stanza.verify as string[] }),
+          ...(stanza.timeout_seconds !== undefined && {
+            timeoutSeconds: stanza.timeout_seconds as number,
+          }),
+        });
+        return;
+      }
+      const server = this.resolveServer(kind, stanza.server as string | undefined, path, targets);
+      if (kind === "mariadb") {
+        const accounts = (stanza.accounts as string[]).map((account) => {
+          const at = account.lastIndexOf("@");
+          return { user: account.slice(0, at), host: account.slice(at + 1) };
+        });
+        result.push({ kind, server, accounts });
+      } else {
+        result.push({ kind, server, user: stanza.user as string });
+      }
+    });
+    return result;
+  }
+
+  private resolveServer(
+    kind: "mariadb" | "rabbitmq",
+    server: string | undefined,
+    path: PathSegment[],
+    targets: ReadonlyMap<string, TargetSpec>,
+  ): string {
+    if (server !== undefined) {
+      const target = targets.get(server);
+      if (!target) this.problem([...path, "server"], `unknown target "${server}"`);
+      else if (target.kind !== kind) {
+        this.problem(
+          [...path, "server"],
+          `target "${server}" is a ${target.kind} target, not ${kind}`,
+        );
+      }
+      return server;
+    }
+    const candidates = [...targets.values()].filter((t) => t.kind === kind);
+    if (candidates.length !== 1) {
+      this.problem(
+        path,
+        candidates.length === 0
+          ? `no ${kind} target is defined under targets`
+          : `several ${kind} targets: name one with "server"`,
+      );
+      return "";
+    }
+    return candidates[0]!.name;
+  }
+
+  private buildService(
+    name: string,
+    spec: RawService,
+    secretNames: ReadonlySet<string>,
+    variables: ReadonlyMap<string, string>,
+  ): ServiceSpec {
+    const path = ["services", name];
+    this.checkName(path, SERVICE_NAME_PATTERN, "service");
+    const options = new Map<string, Map<string, OptionSpec>>();
+    for (const [group, groupOptions] of Object.entries(spec.options ?? {})) {
+      this.checkName([...path, "options", group], GROUP_NAME_PATTERN, "group");
+      const built = new Map<string, OptionSpec>();
+      for (const [option, raw] of Object.entries(groupOptions)) {
+        const optionPath = [...path, "options", group, option];
+        this.checkName(optionPath, OPTION_NAME_PATTERN, "option");
+        const where = `service "${name}" [${group}] ${option}`;
+        built.set(option, this.buildOption(where, optionPath, raw, secretNames, variables));
+      }
+      options.set(group, built);
+    }
+    const rolling = spec.rolling ?? {};
+    return {
+      name,
+      options,
+      ...(spec.restart && { restart: spec.restart as DriverStanza }),
+      ...(spec.health && { health: buildHealth(spec.health as Record<string, unknown>) }),
+      rolling: {
+        batchSize: rolling.batch_size ?? 1,
+        pauseSeconds: rolling.pause_seconds ?? 0,
+        maxFailures: rolling.max_failures ?? 0,
+      },
+    };
+  }
+
+  private buildOption(
+    where: string,
+    path: PathSegment[],
+    raw: RawOption,
+    secretNames: ReadonlySet<string>,
+    variables: ReadonlyMap<string, string>,
+  ): OptionSpec {
+    const type = raw.type ?? "string";
+    const value = this.buildValue(where, path, type, raw.value);
+    const referenced = new Set<string>();
+    for (const template of value === undefined ? [] : Array.isArray(value) ? value : [value]) {
+      for (const secret of referencesIn(template, "secret")) {
+        referenced.add(secret);
+        if (!secretNames.has(secret)) {
+          this.problem([...path, "value"], `${where}: unknown secret "${secret}"`);
+        }
+      }
+      for (const variable of referencesIn(template, "var")) {
+        if (!variables.has(variable)) {
+          this.problem([...path, "value"], `${where}: unknown variable "${variable}"`);
+        }
+      }
+    }
+    if (raw.secret === false && referenced.size > 0) {
+      this.problem(
+        [...path, "secret"],
+        `${where}: references a secret, so it cannot be secret: false`,
+      );
+    }
+    const defaultValue = this.buildDefault(where, [...path, "default"], raw.default);
+    return {
+      type,
+      secret: raw.secret ?? referenced.size > 0,
+      ...(defaultValue !== undefined && { default: defaultValue }),
+      ...(value !== undefined && { value }),
+      ...(raw.help !== undefined && { help: raw.help }),
+    };
+  }
+
+  private buildValue(
+    where: string,
+    path: PathSegment[],
+    type: OptionType,
+    value: unknown,
+  ): Template | Template[] | undefined {
+    if (value === undefined || value === null) return undefined;
+    const valuePath = [...path, "value"];
+    const parse = (text: string, at: PathSegment[]) => {
+      try {
+        return parseTemplate(text);
+      } catch (err) {
+        if (!(err instanceof TemplateSyntaxError)) throw err;
+        this.problem(at, `${where}: ${err.message} (at character ${err.offset + 1} of the value)`);
+        return undefined;
+      }
+    };
+    if (typeof value === "string") return parse(value, valuePath);
+    if (
+      type === "multi_string" &&
+      Array.isArray(value) &&
+      value.every((v) => typeof v === "string")
+    ) {
+      return value.flatMap((v, i) => parse(v, [...valuePath, i]) ?? []);
+    }
+    this.problem(
+      valuePath,
+      `${where}: value must be a string${type === "multi_string" ? " or a list of strings" : ""} (quote it)`,
+    );
+    return undefined;
+  }
+
+  private buildDefault(where: string, path: PathSegment[], value: unknown): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    const scalar = (v: unknown) =>
+      typeof v === "string" || typeof v === "number" || typeof v === "boolean"
+        ? String(v)
+        : undefined;
+    if (Array.isArray(value)) {
+      const items = value.map(scalar);
+      if (items.every((i) => i !== undefined)) return items.join(",");
+    } else if (isRecord(value)) {
+      const pairs = Object.entries(value).map(([k, v]) =>
+        scalar(v) === undefined ? undefined : `${k}:${scalar(v)}`,
+      );
+      if (pairs.every((p) => p !== undefined)) return pairs.join(",");
+    } else if (scalar(value) !== undefined) {
+      return scalar(value);
+    }
+    this.problem(path, `${where}: default must be a scalar, a list of scalars or a flat map`);
+    return undefined;
+  }
+}
+
+function buildHealth(raw: Record<string, unknown>): HealthCheck {
+  const optional = <T>(key: string, value: T | undefined) =>
+    value === undefined ? {} : { [key]: value };
+  return {
+    kind: raw.kind as HealthKind,
+    ...optional("url", raw.url as string | undefined),
+    ...optional("expectStatus", raw.expect_status as number | undefined),
+    ...optional("host", raw.host as string | undefined),
+    ...optional("port", raw.port as number | undefined),
+    ...optional("command", raw.command as string[] | undefined),
+    timeoutSeconds: (raw.timeout_seconds as number | undefined) ?? HEALTH_DEFAULTS.timeoutSeconds,
+    retries: (raw.retries as number | undefined) ?? HEALTH_DEFAULTS.retries,
+    intervalSeconds:
+      (raw.interval_seconds as number | undefined) ?? HEALTH_DEFAULTS.intervalSeconds,
+  };
+}
+
+function cronProblem(pattern: string): string | undefined {
+  try {
+    new Cron(pattern, { paused: true }).stop();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^CronPattern: /, "");
+  }
+}

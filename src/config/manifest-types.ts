@@ -1,0 +1,91 @@
+import type { GeneratorSpec, HealthKind, OptionType } from "./manifest-schema.js";
+import type { Template } from "./template.js";
+
+/** A validated deployment manifest, defaults applied and templates parsed. */
+export interface Manifest {
+  readonly file: string;
+  readonly deployment: { readonly name: string };
+  readonly secrets: ReadonlyMap<string, SecretSpec>;
+  readonly services: ReadonlyMap<string, ServiceSpec>;
+  readonly targets: ReadonlyMap<string, TargetSpec>;
+  readonly variables: ReadonlyMap<string, string>;
+}
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly generator: GeneratorSpec;
+  readonly rotate: RotatePolicy;
+  /** Where the credential lives, in the order a rotation applies it; empty for none. */
+  readonly targets: readonly SecretTarget[];
+  readonly tripleo: boolean;
+}
+
+export interface RotatePolicy {
+  readonly allowed: boolean;
+  readonly schedule?: string;
+  readonly reason?: string;
+}
+
+export interface Account {
+  readonly user: string;
+  readonly host: string;
+}
+
+export type SecretTarget =
+  | { readonly kind: "mariadb"; readonly server: string; readonly accounts: readonly Account[] }
+  | { readonly kind: "rabbitmq"; readonly server: string; readonly user: string }
+  | {
+      readonly kind: "command";
+      readonly apply: readonly string[];
+      readonly verify?: readonly string[];
+      readonly timeoutSeconds?: number;
+    };
+
+export interface TargetSpec {
+  readonly name: string;
+  readonly kind: "mariadb" | "rabbitmq";
+  readonly host: string;
+  readonly port: number;
+  readonly adminUser: string;
+  readonly adminSecret: string;
+  readonly tls: boolean;
+}
+
+export interface OptionSpec {
+  readonly type: OptionType;
+  readonly secret: boolean;
+  /** In oslo.config's string form: lists as `a,b`, dicts as `k:v,k2:v2`. */
+  readonly default?: string;
+  /** A list only for `multi_string`. */
+  readonly value?: Template | readonly Template[];
+  readonly help?: string;
+}
+
+/** A restarter stanza as written: its driver validates the parameters of non-built-in kinds. */
+export type DriverStanza = Readonly<{ kind: string } & Record<string, unknown>>;
+
+export interface HealthCheck {
+  readonly kind: HealthKind;
+  readonly url?: string;
+  readonly expectStatus?: number;
+  readonly host?: string;
+  readonly port?: number;
+  readonly command?: readonly string[];
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly intervalSeconds: number;
+}
+
+export interface RollingPolicy {
+  readonly batchSize: number;
+  readonly pauseSeconds: number;
+  readonly maxFailures: number;
+}
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly options: ReadonlyMap<string, ReadonlyMap<string, OptionSpec>>;
+  readonly restart?: DriverStanza;
+  readonly health?: HealthCheck;
+  readonly rolling: RollingPolicy;
+}

@@ -1,0 +1,37 @@
+/** Rendering an option's manifest templates once its secrets are known. */
+import type { SecretValue } from "../seed/generators.js";
+import { type Manifest, type OptionSpec, templatesOf } from "./manifest.js";
+import { referencesIn, renderValue } from "./template.js";
+
+/** A secret as template text: map values (KeystoneFernetKeys, ...) as their JSON. */
+export const secretText = (value: SecretValue): string =>
+  typeof value === "string" ? value : JSON.stringify(value);
+
+/** The secrets an option's templates reference, in order of first use. */
+export function secretsOfOption(option: OptionSpec): string[] {
+  return [...new Set(templatesOf(option).flatMap((t) => referencesIn(t, "secret")))];
+}
+
+/** Every template of the option rendered (one per multi_string item). */
+export function renderOptionTemplates(
+  manifest: Manifest,
+  option: OptionSpec,
+  secret: (name: string) => string,
+): string[] {
+  const variable = (name: string) => manifest.variables.get(name) ?? "";
+  return templatesOf(option).map((t) => renderValue(t, { secret, var: variable }));
+}
+
+/** Every (service, group, option) of the manifest, in manifest order. */
+export function* manifestOptions(
+  manifest: Manifest,
+  service?: string,
+): Generator<{ service: string; group: string; option: string; spec: OptionSpec }> {
+  for (const [name, spec] of manifest.services) {
+    if (service !== undefined && name !== service) continue;
+    for (const [group, options] of spec.options) {
+      for (const [option, optionSpec] of options)
+        yield { service: name, group, option, spec: optionSpec };
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createDriverRegistry, loadDriver } from "../../../drivers/registry.js";
+
+describe("the driver registry", () => {
+  const dir = mkdtempSync(join(tmpdir(), "drivers-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("knows the built-ins by name", () => {
+    const registry = createDriverRegistry();
+    expect(registry.names()).toEqual({
+      keyManagers: ["vault", "sealed-file"],
+      configSources: ["environment", "ini", "castellan"],
+    });
+    expect(registry.keyManager("vault").name).toBe("vault");
+    expect(registry.configSource("ini").kind).toBe("config-source");
+  });
+
+  it("rejects unknown and duplicate names clearly", () => {
+    const registry = createDriverRegistry();
+    expect(() => registry.keyManager("barbican")).toThrow(
+      /unknown key-manager driver "barbican" \(known: vault, sealed-file\)/,
+    );
+    expect(() => registry.register(registry.configSource("ini"))).toThrow(/already registered/);
+  });
+
+  it("loads a third-party driver module by path, relative to a base directory", async () => {
+    writeFileSync(
+      join(dir, "consul.mjs"),
+      `export const driver = { kind: "config-source", name: "consul", async create() {
+        return { driver: "consul", async lookup() { return { raw: "x", location: { source: "consul", detail: "k" } }; } };
+      } };\n`,
+    );
+    const driver = await loadDriver("consul.mjs", { baseDir: dir });
+    const registry = createDriverRegistry();
+    registry.register(driver);
+    const source = await registry.configSource("consul").create({}, {} as never);
+    expect(await source.lookup("nova", "DEFAULT", "x")).toMatchObject({ raw: "x" });
+  });
+
+  it("explains what is wrong with a bad module", async () => {
+    writeFileSync(join(dir, "none.mjs"), "export const other = 1;\n");
+    writeFileSync(
+      join(dir, "bad.mjs"),
+      'export const driver = { kind: "restarter", name: "x", create() {} };\n',
+    );
+    writeFileSync(join(dir, "broken.mjs"), "export const driver = ;\n");
+    await expect(loadDriver(join(dir, "none.mjs"))).rejects.toThrow(/does not export `driver`/);
+    await expect(loadDriver(join(dir, "bad.mjs"))).rejects.toThrow(
+      /must be "key-manager" or "config-source"/,
+    );
+    await expect(loadDriver(join(dir, "broken.mjs"))).rejects.toThrow(
+      /cannot load the driver module .*broken\.mjs \(\w*Error\)/,
+    );
+    await expect(loadDriver(join(dir, "missing.mjs"))).rejects.toThrow(/ERR_MODULE_NOT_FOUND/);
+  });
+});
