@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, ROOT, freePort, load, startProcess, waitForHttp } from "./lib.mjs";
+import { BIN, freePort, load, ROOT, startProcess, waitForHttp } from "./lib.mjs";
 
 /**
  * Embedded Vault KV v2 throughput on loopback: reads and durable writes against a persistent
@@ -14,12 +14,28 @@ export async function benchEmbeddedVault({ duration = 5 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-vault-"));
   const port = await freePort();
   const addr = `http://127.0.0.1:${port}`;
-  const server = startProcess([BIN, "vault-server", "--storage", join(dir, "data"), "--listen", `127.0.0.1:${port}`]);
+  const server = startProcess([
+    BIN,
+    "vault-server",
+    "--storage",
+    join(dir, "data"),
+    "--listen",
+    `127.0.0.1:${port}`,
+  ]);
   try {
     await waitForHttp(`${addr}/v1/sys/health`);
     const token = await bootstrap(addr);
     const headers = { "x-vault-token": token, "content-type": "application/json" };
-    const record = JSON.stringify({ data: { type: "passphrase", value: "73656372657421", algorithm: null, bit_length: null, name: "bench", created: 1700000000 } });
+    const record = JSON.stringify({
+      data: {
+        type: "passphrase",
+        value: "73656372657421",
+        algorithm: null,
+        bit_length: null,
+        name: "bench",
+        created: 1700000000,
+      },
+    });
     await fetch(`${addr}/v1/secret/data/bench/read`, { method: "POST", headers, body: record });
 
     const reads = await load({ url: `${addr}/v1/secret/data/bench/read`, headers, duration });
@@ -29,12 +45,24 @@ export async function benchEmbeddedVault({ duration = 5 } = {}) {
       method: "POST",
       headers,
       duration,
-      requests: [{ setupRequest: (req) => ({ ...req, path: `/v1/secret/data/bench/w-${n++ % 1000}`, body: record }) }],
+      requests: [
+        {
+          setupRequest: (req) => ({
+            ...req,
+            path: `/v1/secret/data/bench/w-${n++ % 1000}`,
+            body: record,
+          }),
+        },
+      ],
     });
     return {
       baseline_bare_http: baseline,
       kv2_read: { ...reads, ratio_to_baseline: ratio(reads, baseline), target_per_s: 10000 },
-      kv2_durable_write: { ...writes, ratio_to_baseline: ratio(writes, baseline), target_per_s: 2000 },
+      kv2_durable_write: {
+        ...writes,
+        ratio_to_baseline: ratio(writes, baseline),
+        target_per_s: 2000,
+      },
     };
   } finally {
     await server.stop();

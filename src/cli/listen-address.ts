@@ -1,6 +1,9 @@
 import { isIP } from "node:net";
 import { usageError } from "../lib/errors.js";
 
+/** Where `up` serves the broker unless told otherwise (or a previous run chose). */
+export const DEFAULT_LISTEN = "127.0.0.1:8443";
+
 /** Parses "host:port", "[v6]:port" or ":port" (loopback). */
 export function parseListenAddress(value: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());

@@ -1,6 +1,18 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { StrongroomError } from "../lib/errors.js";
+import { getCommand } from "./commands/get.js";
+import { renderCommand } from "./commands/render.js";
+import { seedCommand } from "./commands/seed.js";
+import { serviceKitCommand } from "./commands/service-kit.js";
+import { statusCommand } from "./commands/status.js";
+import { upCommand } from "./commands/up.js";
 import { vaultServerCommand } from "./commands/vault-server.js";
+
+// `strongroom render nova | head` closes stdout early: that is not an error worth a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 const program = new Command()
   .name("strongroom")
@@ -14,7 +26,15 @@ const program = new Command()
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
+program.addCommand(upCommand());
+program.addCommand(seedCommand());
+program.addCommand(getCommand());
+program.addCommand(renderCommand());
+program.addCommand(serviceKitCommand());
+program.addCommand(statusCommand());
 program.addCommand(vaultServerCommand());
+// addCommand(), unlike command(), does not pass exitOverride and the output settings down.
+for (const command of program.commands) command.copyInheritedSettings(program);
 
 try {
   await program.parseAsync(process.argv);

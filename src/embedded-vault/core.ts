@@ -1,12 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
-import { type HttpAnswer, envelope, errorBody } from "./envelope.js";
-import { VaultError, permissionDenied, sealedError, unsupportedPath } from "./errors.js";
-import { AUDIT_TABLE_KEY, AUTH_MOUNTS_KEY, SECRET_MOUNTS_KEY, readMounts } from "./mount-table.js";
-import type { PolicyCache } from "./policy-cache.js";
 import type { TokenStore } from "./backends/token-store.js";
+import { envelope, errorBody, type HttpAnswer } from "./envelope.js";
+import { permissionDenied, sealedError, unsupportedPath, VaultError } from "./errors.js";
+import { AUDIT_TABLE_KEY, AUTH_MOUNTS_KEY, readMounts, SECRET_MOUNTS_KEY } from "./mount-table.js";
+import type { PolicyCache } from "./policy-cache.js";
 import type { Barrier, Transaction } from "./storage/barrier.js";
-import type { LogicalBackend, LogicalRequest, LogicalResponse, MountEntry, Operation, TokenEntry } from "./types.js";
+import type {
+  LogicalBackend,
+  LogicalRequest,
+  LogicalResponse,
+  MountEntry,
+  Operation,
+  TokenEntry,
+} from "./types.js";
 
 /** One HTTP request, already decoded by the HTTP layer. */
 export interface CoreRequest {
@@ -40,7 +47,16 @@ interface RoutedMount {
   backend: LogicalBackend;
 }
 
-const ROOT_PROTECTED_SYS_PATHS = ["sys/audit", "sys/audit/", "sys/auth/", "sys/raw", "sys/rotate", "sys/remount", "sys/leases/revoke-prefix/", "sys/revoke-prefix/"];
+const ROOT_PROTECTED_SYS_PATHS = [
+  "sys/audit",
+  "sys/audit/",
+  "sys/auth/",
+  "sys/raw",
+  "sys/rotate",
+  "sys/remount",
+  "sys/leases/revoke-prefix/",
+  "sys/revoke-prefix/",
+];
 
 /**
  * The request pipeline: seal check → route to the mount → authenticate → existence check →
@@ -112,7 +128,13 @@ export class VaultCore {
   }
 
   /** Whether `token` may perform `operation` on `path` (root bypasses ACLs). */
-  allowed(tx: Transaction, token: TokenEntry, path: string, operation: Operation, sudo = false): boolean {
+  allowed(
+    tx: Transaction,
+    token: TokenEntry,
+    path: string,
+    operation: Operation,
+    sudo = false,
+  ): boolean {
     if (token.policies.includes("root")) return true;
     return this.deps.policies.aclFor(tx, token.policies).allows(path, operation, sudo);
   }
@@ -131,7 +153,9 @@ export class VaultCore {
     const tx = this.deps.barrier.begin();
 
     const unauthenticated = matchesAny(relativePath, backend.unauthenticatedPaths);
-    const token = request.clientToken ? this.deps.tokens.lookup(tx, request.clientToken) : undefined;
+    const token = request.clientToken
+      ? this.deps.tokens.lookup(tx, request.clientToken)
+      : undefined;
     if (!unauthenticated && !token) throw permissionDenied();
 
     const logical: LogicalRequest = {
@@ -150,7 +174,10 @@ export class VaultCore {
     logical.operation = resolveOperation(request, () => backend.exists?.(logical) ?? true);
 
     if (!unauthenticated && token) {
-      const fullPath = logical.operation === "list" && !request.path.endsWith("/") ? `${request.path}/` : request.path;
+      const fullPath =
+        logical.operation === "list" && !request.path.endsWith("/")
+          ? `${request.path}/`
+          : request.path;
       const sudo = matchesAny(relativePath, backend.sudoPaths) || isRootProtected(request.path);
       if (!this.allowed(tx, token, fullPath, logical.operation, sudo)) throw permissionDenied();
     }
@@ -189,7 +216,11 @@ export class VaultCore {
 
     const status = response.status ?? (hasBody(response) ? 200 : 204);
     if (this.deps.audit.hasDevices()) {
-      await this.deps.audit.logResponse(auditInfo, { status, data: response.data, auth: response.auth });
+      await this.deps.audit.logResponse(auditInfo, {
+        status,
+        data: response.data,
+        auth: response.auth,
+      });
     }
     if (response.raw !== undefined) return { status, body: response.raw };
     if (status === 204) return { status };

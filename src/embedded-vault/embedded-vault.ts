@@ -10,16 +10,16 @@ import { VaultCore } from "./core.js";
 import { permissionDenied } from "./errors.js";
 import {
   AUTH_MOUNTS_KEY,
-  SECRET_MOUNTS_KEY,
   defaultMounts,
   newMountEntry,
   readMounts,
+  SECRET_MOUNTS_KEY,
   writeMounts,
 } from "./mount-table.js";
 import { PolicyCache, policyExists } from "./policy-cache.js";
 import { SealManager } from "./seal/shamir-seal.js";
 import { Barrier } from "./storage/barrier.js";
-import { type PhysicalStore, createMemoryStore, openSqliteStore } from "./storage/physical.js";
+import { createMemoryStore, openSqliteStore, type PhysicalStore } from "./storage/physical.js";
 import { createRawSysHandlers } from "./sys-raw.js";
 
 export type StorageConfig = { type: "inmem" } | { type: "file" | "raft"; path: string };
@@ -72,7 +72,13 @@ export class EmbeddedVault {
             policyExists,
             hasSudo: (req) =>
               req.token !== undefined &&
-              this.core.allowed(req.tx as never, req.token, req.mount.path + req.path, req.operation, true),
+              this.core.allowed(
+                req.tx as never,
+                req.token,
+                req.mount.path + req.path,
+                req.operation,
+                true,
+              ),
           }),
         approle: () => createAppRoleBackend(tokens),
       },
@@ -115,7 +121,14 @@ export class EmbeddedVault {
     const result = await this.initialize(1, 1, rootTokenId);
     const tx = this.barrier.begin();
     const mounts = readMounts(tx, SECRET_MOUNTS_KEY);
-    mounts.push(newMountEntry("secret/", "kv", { description: "key/value secret storage", options: { version: "2" } }, "secret"));
+    mounts.push(
+      newMountEntry(
+        "secret/",
+        "kv",
+        { description: "key/value secret storage", options: { version: "2" } },
+        "secret",
+      ),
+    );
     writeMounts(tx, SECRET_MOUNTS_KEY, mounts);
     await tx.commit();
     this.core.loadMounts();
@@ -123,7 +136,10 @@ export class EmbeddedVault {
   }
 
   private async initialize(shares: number, threshold: number, rootTokenId?: string) {
-    const shareSet = await this.sealManager.initialize({ secret_shares: shares, secret_threshold: threshold });
+    const shareSet = await this.sealManager.initialize({
+      secret_shares: shares,
+      secret_threshold: threshold,
+    });
     const tx = this.barrier.begin();
     const defaults = defaultMounts();
     writeMounts(tx, SECRET_MOUNTS_KEY, defaults.secrets);

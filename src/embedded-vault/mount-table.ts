@@ -47,10 +47,22 @@ export function newMountEntry(
 export function defaultMounts(): { secrets: MountEntry[]; auth: MountEntry[] } {
   return {
     secrets: [
-      newMountEntry("cubbyhole/", "cubbyhole", { description: "per-token private secret storage" }, "secret"),
-      newMountEntry("sys/", "system", { description: "system endpoints used for control, policy and debugging" }, "secret"),
+      newMountEntry(
+        "cubbyhole/",
+        "cubbyhole",
+        { description: "per-token private secret storage" },
+        "secret",
+      ),
+      newMountEntry(
+        "sys/",
+        "system",
+        { description: "system endpoints used for control, policy and debugging" },
+        "secret",
+      ),
     ],
-    auth: [newMountEntry("auth/token/", "token", { description: "token based credentials" }, "auth")],
+    auth: [
+      newMountEntry("auth/token/", "token", { description: "token based credentials" }, "auth"),
+    ],
   };
 }
 

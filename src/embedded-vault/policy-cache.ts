@@ -1,6 +1,11 @@
 import { notFound } from "./errors.js";
 import { Acl } from "./policy/acl.js";
-import { DEFAULT_POLICY_TEXT, normalizePolicyName, type Policy, parsePolicy } from "./policy/policy.js";
+import {
+  DEFAULT_POLICY_TEXT,
+  normalizePolicyName,
+  type Policy,
+  parsePolicy,
+} from "./policy/policy.js";
 import type { StorageView } from "./types.js";
 
 export const POLICY_PREFIX = "sys/policy/";

@@ -9,7 +9,11 @@ export class StrongroomError extends Error {
   /** CLI exit code: 1 for failures, 2 for usage errors. */
   readonly exitCode: number;
 
-  constructor(code: string, message: string, options: { statusCode?: number; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { statusCode?: number; exitCode?: number; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = "StrongroomError";
     this.code = code;

@@ -17,22 +17,48 @@ export interface ServerProcess {
 
 const STOP_GRACE_MS = 5_000;
 
-export async function freeLoopbackPort(): Promise<number> {
+/** A free port on 127.0.0.1: `preferred` when it is free, else one the kernel picks. */
+export async function freeLoopbackPort(preferred = 0): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+  await listen(preferred).catch(() => listen(0));
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
 
-/** Starts `strongroom vault-server --storage DIR` as a child process. */
-export async function spawnEmbeddedServer(storageDir: string): Promise<ServerProcess> {
-  const port = await freeLoopbackPort();
-  const args = [STRONGROOM_BIN, "vault-server", "--storage", storageDir, "--listen", `127.0.0.1:${port}`];
-  return track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), `http://127.0.0.1:${port}`);
+export interface EmbeddedServerOptions {
+  /** Port to reuse (a restart keeps the address kits were given); a free one when taken. */
+  port?: number;
+  /** PEM files for HTTPS. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+/**
+ * Starts `strongroom vault-server --storage DIR` as a child process. Its stdin is a pipe it
+ * watches (--lifeline): should strongroom die without stopping it, the server seals and exits.
+ */
+export async function spawnEmbeddedServer(
+  storageDir: string,
+  options: EmbeddedServerOptions = {},
+): Promise<ServerProcess> {
+  const port = await freeLoopbackPort(options.port);
+  const args = [
+    STRONGROOM_BIN,
+    "vault-server",
+    "--storage",
+    storageDir,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--lifeline",
+  ];
+  if (options.tls) args.push("--tls-cert", options.tls.certFile, "--tls-key", options.tls.keyFile);
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "ignore", "pipe"] });
+  return track(child, `${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
 }
 
 /**
@@ -59,7 +85,9 @@ export async function spawnVaultBinary(binary: string, stateDir: string): Promis
     ``,
   ].join("\n");
   writeFileSync(configFile, config, { mode: 0o600 });
-  const child = spawn(binary, ["server", `-config=${configFile}`], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary, ["server", `-config=${configFile}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   return track(child, `http://127.0.0.1:${port}`);
 }
 
@@ -70,6 +98,7 @@ function track(child: ChildProcess, addr: string): ServerProcess {
     lines.splice(0, Math.max(0, lines.length - 20));
   });
   const exited = once(child, "exit");
+  child.stdin?.on("error", () => {});
   child.once("error", (error) => lines.push(`spawn failed: ${error.message}`));
   return {
     addr,

@@ -1,8 +1,13 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { StrongroomError } from "../lib/errors.js";
-import { type ServerProcess, serverExitedError, spawnEmbeddedServer, spawnVaultBinary } from "./server-process.js";
-import { type VaultClient, createVaultClient, vaultStatusOf } from "./vault-client.js";
+import {
+  type ServerProcess,
+  serverExitedError,
+  spawnEmbeddedServer,
+  spawnVaultBinary,
+} from "./server-process.js";
+import { createVaultClient, type VaultClient, vaultStatusOf } from "./vault-client.js";
 
 export type VaultMode = "auto" | "embedded" | "binary" | "external";
 
@@ -24,6 +29,17 @@ export interface TemporaryVaultOptions {
   kvMount?: string;
   startTimeoutMs?: number;
   onProgress?: (step: string) => void;
+  /** Embedded only: serve HTTPS with these PEM files (clients verify with `ca`). */
+  tls?: { certFile: string; keyFile: string };
+  /** PEM CA bundle for an https Vault address. */
+  ca?: string | Buffer;
+  /** Embedded only: the port to reuse when it is free (a restart keeps its address). */
+  port?: number;
+  /**
+   * Called right after a fresh init, before anything else happens: the only moment the unseal
+   * keys exist, so the caller persists them here (a crash later must not lose the storage).
+   */
+  onInit?: (init: { keys: string[]; rootToken: string }) => Promise<void> | void;
 }
 
 export interface TemporaryVault {
@@ -49,7 +65,7 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
   const { kind, server, addr } = await startServer(options);
   try {
     progress(`waiting for ${kind} Vault at ${addr}`);
-    const anonymous = createVaultClient({ addr });
+    const anonymous = createVaultClient({ addr, ca: options.ca });
     await waitForServer(anonymous, server, options.startTimeoutMs ?? 30_000);
 
     let init: TemporaryVault["init"];
@@ -63,22 +79,34 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
       });
       init = { keys: result.keys_base64 as string[], rootToken: result.root_token as string };
       token = init.rootToken;
+      await options.onInit?.(init);
     }
     if ((await anonymous.status()).sealed) {
       progress("unsealing");
       const keys = init?.keys ?? options.unsealKeys;
       if (!keys || keys.length === 0) {
-        throw new StrongroomError("STRONGROOM_ERR_VAULT_SEALED", `the Vault at ${addr} is sealed and no unseal keys were given`);
+        throw new StrongroomError(
+          "STRONGROOM_ERR_VAULT_SEALED",
+          `the Vault at ${addr} is sealed and no unseal keys were given`,
+        );
       }
       for (const key of keys) {
         const after = await anonymous.unseal({ key });
         if (!after.sealed) break;
       }
     }
-    await waitFor(async () => (await anonymous.health()).sealed === false, 15_000, "the Vault to become active");
-    if (!token) throw new StrongroomError("STRONGROOM_ERR_VAULT_TOKEN", `no token to set up the Vault at ${addr}`);
+    await waitFor(
+      async () => (await anonymous.health()).sealed === false,
+      15_000,
+      "the Vault to become active",
+    );
+    if (!token)
+      throw new StrongroomError(
+        "STRONGROOM_ERR_VAULT_TOKEN",
+        `no token to set up the Vault at ${addr}`,
+      );
 
-    const client = createVaultClient({ addr, token });
+    const client = createVaultClient({ addr, token, ca: options.ca });
     progress("mounting KV v2 and enabling AppRole");
     await ensureKvV2(client, kvMount);
     await ensureAppRole(client);
@@ -112,15 +140,24 @@ async function startServer(
     }
     return { kind: "external", addr: options.externalAddr.replace(/\/+$/, "") };
   }
-  const binary = mode === "embedded" ? undefined : (options.vaultBin ?? (mode === "auto" ? findOnPath(["vault", "bao"]) : undefined));
+  const binary =
+    mode === "embedded"
+      ? undefined
+      : (options.vaultBin ?? (mode === "auto" ? findOnPath(["vault", "bao"]) : undefined));
   if (mode === "binary" && !binary) {
-    throw new StrongroomError("STRONGROOM_ERR_VAULT_BIN", "--vault binary needs --vault-bin PATH or a vault/bao on PATH");
+    throw new StrongroomError(
+      "STRONGROOM_ERR_VAULT_BIN",
+      "--vault binary needs --vault-bin PATH or a vault/bao on PATH",
+    );
   }
   if (binary) {
     const server = await spawnVaultBinary(binary, options.stateDir);
     return { kind: "binary", server, addr: server.addr };
   }
-  const server = await spawnEmbeddedServer(join(options.stateDir, "vault"));
+  const server = await spawnEmbeddedServer(join(options.stateDir, "vault"), {
+    port: options.port,
+    tls: options.tls,
+  });
   return { kind: "embedded", server, addr: server.addr };
 }
 
@@ -139,7 +176,11 @@ export function findOnPath(names: string[]): string | undefined {
   return undefined;
 }
 
-async function waitForServer(client: VaultClient, server: ServerProcess | undefined, timeoutMs: number) {
+async function waitForServer(
+  client: VaultClient,
+  server: ServerProcess | undefined,
+  timeoutMs: number,
+) {
   await waitFor(
     async () => {
       if (server && server.child.exitCode !== null) throw serverExitedError(server);
@@ -155,10 +196,19 @@ async function waitForServer(client: VaultClient, server: ServerProcess | undefi
   );
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch((error) => (error instanceof StrongroomError ? Promise.reject(error) : false))) return;
+    if (
+      await check().catch((error) =>
+        error instanceof StrongroomError ? Promise.reject(error) : false,
+      )
+    )
+      return;
     if (Date.now() > deadline) {
       throw new StrongroomError("STRONGROOM_ERR_VAULT_TIMEOUT", `timed out waiting for ${what}`);
     }
@@ -168,10 +218,15 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 
 async function ensureKvV2(client: VaultClient, mount: string): Promise<void> {
   const mounts = await client.mounts();
-  const existing = (mounts.data ?? mounts)[`${mount}/`] as { type?: string; options?: { version?: string } } | undefined;
+  const existing = (mounts.data ?? mounts)[`${mount}/`] as
+    | { type?: string; options?: { version?: string } }
+    | undefined;
   if (existing) {
     if (existing.type !== "kv" || existing.options?.version !== "2") {
-      throw new StrongroomError("STRONGROOM_ERR_VAULT_MOUNT", `${mount}/ is mounted but is not KV version 2`);
+      throw new StrongroomError(
+        "STRONGROOM_ERR_VAULT_MOUNT",
+        `${mount}/ is mounted but is not KV version 2`,
+      );
     }
     return;
   }

@@ -1,4 +1,8 @@
-import { childrenOf, decodeJSON, encodeJSON } from "../../src/embedded-vault/storage/view-helpers.js";
+import {
+  childrenOf,
+  decodeJSON,
+  encodeJSON,
+} from "../../src/embedded-vault/storage/view-helpers.js";
 import type { StorageView } from "../../src/embedded-vault/types.js";
 
 /** A plain in-memory StorageView for unit tests of backends (no barrier, no durability). */

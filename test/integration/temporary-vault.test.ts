@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/lib/paths.js";
-import { type TemporaryVault, startTemporaryVault } from "../../src/vault/temporary-vault.js";
+import { startTemporaryVault, type TemporaryVault } from "../../src/vault/temporary-vault.js";
 import { startVaultServer } from "../helpers/vault-server-process.js";
 
 const SHIM = join(PACKAGE_ROOT, "test", "fixtures", "vault-shim", "vault");
@@ -42,7 +42,11 @@ describe("temporary Vault lifecycle", () => {
   it("embedded: starts a child server, initializes, unseals, sets up, stops; a restart unseals with the kept keys", async () => {
     const stateDir = tempDir();
     const steps: string[] = [];
-    const vault = await startTemporaryVault({ mode: "embedded", stateDir, onProgress: (s) => steps.push(s) });
+    const vault = await startTemporaryVault({
+      mode: "embedded",
+      stateDir,
+      onProgress: (s) => steps.push(s),
+    });
     expect(vault.kind).toBe("embedded");
     expect(vault.init?.keys).toHaveLength(1);
     expect(steps).toEqual(expect.arrayContaining(["initializing", "unsealing"]));
@@ -70,12 +74,20 @@ describe("temporary Vault lifecycle", () => {
     const stateDir = tempDir();
     const vault = await startTemporaryVault({ mode: "embedded", stateDir });
     await vault.stop();
-    await expect(startTemporaryVault({ mode: "embedded", stateDir })).rejects.toThrow(/sealed and no unseal keys/);
+    await expect(startTemporaryVault({ mode: "embedded", stateDir })).rejects.toThrow(
+      /sealed and no unseal keys/,
+    );
   });
 
   it("binary: drives a `vault server -config=FILE` binary (the fixture shim) with a generated raft config", async () => {
     const stateDir = tempDir();
-    const vault = await startTemporaryVault({ mode: "binary", vaultBin: SHIM, stateDir, secretShares: 3, secretThreshold: 2 });
+    const vault = await startTemporaryVault({
+      mode: "binary",
+      vaultBin: SHIM,
+      stateDir,
+      secretShares: 3,
+      secretThreshold: 2,
+    });
     expect(vault.kind).toBe("binary");
     expect(vault.init?.keys).toHaveLength(3);
     await expectReady(vault);
@@ -87,7 +99,12 @@ describe("temporary Vault lifecycle", () => {
 
   it("binary: a binary that cannot start is reported with its last output line", async () => {
     await expect(
-      startTemporaryVault({ mode: "binary", vaultBin: "/bin/false", stateDir: tempDir(), startTimeoutMs: 5_000 }),
+      startTemporaryVault({
+        mode: "binary",
+        vaultBin: "/bin/false",
+        stateDir: tempDir(),
+        startTimeoutMs: 5_000,
+      }),
     ).rejects.toThrow(/exited during start-up/);
   });
 
@@ -120,7 +137,11 @@ describe("temporary Vault lifecycle", () => {
     const server = await startVaultServer({ mode: "dev" });
     try {
       const headers = { "x-vault-token": server.rootToken! };
-      await fetch(`${server.addr}/v1/sys/mounts/kv1`, { method: "POST", headers, body: JSON.stringify({ type: "kv" }) });
+      await fetch(`${server.addr}/v1/sys/mounts/kv1`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ type: "kv" }),
+      });
       await expect(
         startTemporaryVault({
           mode: "external",

@@ -1,5 +1,5 @@
-import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
 
 /**
  * Vault clients send the non-standard `LIST` method, which Node's HTTP parser (llhttp) rejects

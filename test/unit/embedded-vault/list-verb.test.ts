@@ -1,6 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LIST_MARKER_HEADER, ListVerbRewriter } from "../../../src/embedded-vault/http/list-verb.js";
+import {
+  LIST_MARKER_HEADER,
+  ListVerbRewriter,
+} from "../../../src/embedded-vault/http/list-verb.js";
 
 const rewriteAll = (chunks: Buffer[]) => {
   const rewriter = new ListVerbRewriter();
@@ -22,7 +25,9 @@ describe("ListVerbRewriter", () => {
     expect(rewriteAll([Buffer.from(request("LIST", "/v1/secret/metadata/"))])).toBe(
       expected("LIST", "/v1/secret/metadata/"),
     );
-    expect(rewriteAll([Buffer.from(request("GET", "/v1/sys/health"))])).toBe(request("GET", "/v1/sys/health"));
+    expect(rewriteAll([Buffer.from(request("GET", "/v1/sys/health"))])).toBe(
+      request("GET", "/v1/sys/health"),
+    );
   });
 
   it("does not rewrite a body that happens to start with LIST", () => {
@@ -47,19 +52,44 @@ describe("ListVerbRewriter", () => {
       body: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
     });
     fc.assert(
-      fc.property(fc.array(req, { minLength: 1, maxLength: 5 }), fc.array(fc.nat(), { maxLength: 8 }), (reqs, cuts) => {
-        const input = Buffer.from(reqs.map((r) => request(r.method, r.path, r.method === "GET" || r.method === "LIST" ? undefined : r.body)).join(""), "latin1");
-        const want = reqs.map((r) => expected(r.method, r.path, r.method === "GET" || r.method === "LIST" ? undefined : r.body)).join("");
-        const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let last = 0;
-        for (const p of points) {
-          chunks.push(input.subarray(last, p));
-          last = p;
-        }
-        chunks.push(input.subarray(last));
-        expect(rewriteAll(chunks)).toBe(Buffer.from(want).toString("latin1"));
-      }),
+      fc.property(
+        fc.array(req, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (reqs, cuts) => {
+          const input = Buffer.from(
+            reqs
+              .map((r) =>
+                request(
+                  r.method,
+                  r.path,
+                  r.method === "GET" || r.method === "LIST" ? undefined : r.body,
+                ),
+              )
+              .join(""),
+            "latin1",
+          );
+          const want = reqs
+            .map((r) =>
+              expected(
+                r.method,
+                r.path,
+                r.method === "GET" || r.method === "LIST" ? undefined : r.body,
+              ),
+            )
+            .join("");
+          const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const chunks: Buffer[] = [];
+          let last = 0;
+          for (const p of points) {
+            chunks.push(input.subarray(last, p));
+            last = p;
+          }
+          chunks.push(input.subarray(last));
+          expect(rewriteAll(chunks)).toBe(Buffer.from(want).toString("latin1"));
+        },
+      ),
     );
   });
 });

@@ -1,0 +1,118 @@
+import { request } from "node:https";
+import { StrongroomError } from "../lib/errors.js";
+import { type BrokerState, identityFiles, STATE_FILES, StateDir } from "../state/state-dir.js";
+
+export interface BrokerResponse {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+/** The operator's HTTPS client for the running broker, set up from the state dir. */
+export interface BrokerClient {
+  readonly state: BrokerState;
+  readonly dir: StateDir;
+  send(method: string, path: string, body?: unknown): Promise<BrokerResponse>;
+  /** Sends and parses JSON; a non-2xx answer becomes a one-line StrongroomError. */
+  json<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Sends and returns the text body; a non-2xx answer becomes a one-line StrongroomError. */
+  text(method: string, path: string): Promise<string>;
+}
+
+const TIMEOUT_MS = 120_000;
+
+export function connectBroker(stateDirPath: string): BrokerClient {
+  const dir = StateDir.open(stateDirPath);
+  const state = dir.readState()!;
+  const operator = identityFiles({ kind: "operator" });
+  const tls = {
+    ca: dir.read(STATE_FILES.caCert),
+    cert: dir.has(operator.cert) ? dir.read(operator.cert) : undefined,
+    key: dir.has(operator.key) ? dir.read(operator.key) : undefined,
+  };
+  const token = dir.readText(STATE_FILES.operatorToken).trim();
+
+  const send = (method: string, path: string, body?: unknown) =>
+    new Promise<BrokerResponse>((resolve, reject) => {
+      const url = new URL(path, state.broker.url);
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
+      const req = request(
+        url,
+        {
+          method,
+          ...tls,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json, text/plain",
+            ...(payload
+              ? { "content-type": "application/json", "content-length": payload.length }
+              : {}),
+          },
+          timeout: TIMEOUT_MS,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers["content-type"] ?? ""),
+              text: Buffer.concat(chunks).toString("utf8"),
+            }),
+          );
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", (error: NodeJS.ErrnoException) => reject(unreachable(state, error)));
+      req.end(payload);
+    });
+
+  const checked = async (method: string, path: string, body?: unknown) => {
+    const response = await send(method, path, body);
+    if (response.status < 200 || response.status >= 300) throw brokerError(response);
+    return response;
+  };
+
+  return {
+    state,
+    dir,
+    send,
+    async json<T>(method: string, path: string, body?: unknown) {
+      return JSON.parse((await checked(method, path, body)).text) as T;
+    },
+    async text(method: string, path: string) {
+      return (await checked(method, path)).text;
+    },
+  };
+}
+
+/** Encodes each path segment: names come from the command line. */
+export function brokerPath(...segments: string[]): string {
+  return `/v1/${segments.map(encodeURIComponent).join("/")}`;
+}
+
+function brokerError(response: BrokerResponse): StrongroomError {
+  let code = "STRONGROOM_ERR_BROKER";
+  let message = `the broker answered HTTP ${response.status}`;
+  try {
+    const body = JSON.parse(response.text) as { error?: { code?: string; message?: string } };
+    if (body.error?.code) code = body.error.code;
+    if (body.error?.message) message = body.error.message;
+  } catch {
+    // not JSON: keep the status line
+  }
+  const usage = response.status === 400 || response.status === 404;
+  return new StrongroomError(code, message, {
+    statusCode: response.status,
+    exitCode: usage ? 2 : 1,
+  });
+}
+
+function unreachable(state: BrokerState, error: NodeJS.ErrnoException): StrongroomError {
+  const why = error.code === "ECONNREFUSED" ? "connection refused" : (error.code ?? error.message);
+  return new StrongroomError(
+    "STRONGROOM_ERR_BROKER_DOWN",
+    `the broker at ${state.broker.url} is not reachable (${why}): is \`strongroom up\` running?`,
+  );
+}

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { Command, Option } from "@commander-js/extra-typings";
+import { usageError } from "../../lib/errors.js";
+import { SEED_FORMATS } from "../../seed/inputs.js";
+import { resolveStateDirPath } from "../../state/state-dir.js";
+import { connectBroker } from "../broker-client.js";
+import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
+
+export interface SeedAnswer {
+  dry_run: boolean;
+  written: number;
+  entries: Array<{ name: string; action: "keep" | "import" | "generate" | "missing" }>;
+}
+
+export function seedCommand() {
+  return new Command("seed")
+    .description(
+      "Ingest deployment secrets into the running broker, all or nothing: a TripleO *-passwords.yaml\n" +
+        "(parameter_defaults), a YAML or JSON map, an oslo-style INI or a KEY=VALUE env file. Missing\n" +
+        "known TripleO parameters are generated with TripleO's rules; existing values are kept, so\n" +
+        "running it again changes nothing. Prints names and actions, never values.",
+    )
+    .argument("<file>", "the input file ('-' reads stdin)")
+    .addOption(
+      new Option("--format <format>", "input format (default: detected)").choices(SEED_FORMATS),
+    )
+    .option("--no-generate", "do not generate missing known TripleO parameters")
+    .option("--dry-run", "list what would happen; write nothing")
+    .addOption(jsonOption())
+    .addOption(stateDirOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  strongroom seed ~/overcloud-deploy/overcloud/overcloud-passwords.yaml\n" +
+        "  strongroom seed extra.env --format env --no-generate --dry-run\n",
+    )
+    .action(async (file, options) => {
+      const text = readInput(file);
+      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const name = file === "-" ? "stdin" : basename(file);
+      progressLine(
+        `seeding ${name} into ${broker.state.deployment} (${Math.ceil(text.length / 1024)} KiB)…`,
+      );
+      const answer = await broker.json<SeedAnswer>("POST", "/v1/seed", {
+        text,
+        file: name,
+        ...(options.format ? { format: options.format } : {}),
+        generate: options.generate,
+        dry_run: options.dryRun === true,
+      });
+      if (options.json) printJson(answer);
+      else printSeedSummary(answer, name);
+    });
+}
+
+function readInput(file: string): string {
+  try {
+    return readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (error) {
+    throw usageError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+export function seedCounts(
+  answer: SeedAnswer,
+): Record<SeedAnswer["entries"][number]["action"], number> {
+  const counts = { import: 0, generate: 0, keep: 0, missing: 0 };
+  for (const entry of answer.entries) counts[entry.action] += 1;
+  return counts;
+}
+
+function printSeedSummary(answer: SeedAnswer, name: string): void {
+  const counts = seedCounts(answer);
+  if (answer.dry_run) {
+    for (const entry of answer.entries)
+      process.stdout.write(`${entry.action.padEnd(8)} ${entry.name}\n`);
+  }
+  const verb = answer.dry_run ? "would write" : "wrote";
+  process.stdout.write(
+    `${name}: ${counts.import} imported, ${counts.generate} generated, ${counts.keep} kept` +
+      `${counts.missing ? `, ${counts.missing} missing` : ""}; ${verb} ${answer.written}\n`,
+  );
+}

@@ -1,0 +1,95 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Command } from "@commander-js/extra-typings";
+import {
+  identityFiles,
+  resolveStateDirPath,
+  STATE_FILES,
+  vaultCaFile,
+  writeFileAtomic,
+} from "../../state/state-dir.js";
+import { brokerPath, connectBroker } from "../broker-client.js";
+import { castellanConf, type KitContext, osloSourcesConf } from "../kit-files.js";
+import { stateDirOption } from "../shared-options.js";
+
+export const KIT_FILES = {
+  ca: "ca.pem",
+  clientCert: "client.pem",
+  clientKey: "client.key",
+  castellanConf: "castellan.conf",
+  mapping: "secrets_mapping.conf",
+  osloSources: "oslo-sources.conf",
+  /** Only when the Vault has its own private CA (an external Vault with VAULT_CACERT). */
+  vaultCa: "vault-ca.pem",
+} as const;
+
+export function serviceKitCommand() {
+  return new Command("service-kit")
+    .description(
+      "Write what one service node needs into DIR (0700, files 0600): ca.pem, the service's mTLS\n" +
+        "identity (client.pem, client.key), castellan.conf (the Vault key manager with the service's\n" +
+        "AppRole and a fresh secret-id), secrets_mapping.conf, and oslo-sources.conf, the one file a\n" +
+        "real oslo.config program needs (--config-file DIR/oslo-sources.conf) to load every option of\n" +
+        "the service from strongroom.",
+    )
+    .argument("<service>", "service name from the manifest, e.g. nova")
+    .requiredOption("--out <dir>", "directory to write the kit into (created 0700 when missing)")
+    .addOption(stateDirOption())
+    .addHelpText(
+      "after",
+      "\nExample:\n" +
+        "  strongroom service-kit nova --out /etc/nova/strongroom\n" +
+        "  nova-api --config-file /etc/nova/nova.conf --config-file /etc/nova/strongroom/oslo-sources.conf\n",
+    )
+    .action(async (service, options) => {
+      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const { state, dir } = broker;
+      // The broker knows the service (404 otherwise) before a secret-id is minted for it.
+      const mapping = await broker.text("GET", brokerPath("castellan", service, "mapping.conf"));
+      const identity = identityFiles({ kind: "service", service });
+      const { mintServiceCredentials } = await import("../../vault/bootstrap.js");
+      const { createVaultClient } = await import("../../vault/vault-client.js");
+      const caFile = vaultCaFile(dir, state);
+      const vaultCa = caFile ? readFileSync(caFile) : undefined;
+      const operator = createVaultClient({
+        addr: state.vault.addr,
+        token: dir.readText(STATE_FILES.operatorToken).trim(),
+        ca: vaultCa,
+      });
+      const credentials = await mintServiceCredentials(operator, state.deployment, service);
+
+      const out = resolve(options.out);
+      mkdirSync(out, { recursive: true, mode: 0o700 });
+      const paths = {
+        ca: join(out, KIT_FILES.ca),
+        clientCert: join(out, KIT_FILES.clientCert),
+        clientKey: join(out, KIT_FILES.clientKey),
+        castellanConf: join(out, KIT_FILES.castellanConf),
+        mapping: join(out, KIT_FILES.mapping),
+      };
+      const ownVaultCa = vaultCa !== undefined && caFile !== dir.file(STATE_FILES.caCert);
+      const vaultCaPath = ownVaultCa
+        ? join(out, KIT_FILES.vaultCa)
+        : vaultCa
+          ? paths.ca
+          : undefined;
+      const context: KitContext = {
+        deployment: state.deployment,
+        service,
+        brokerUrl: state.broker.url,
+        vault: state.vault,
+        paths: { ...paths, ...(vaultCaPath && { vaultCa: vaultCaPath }) },
+      };
+      writeFileAtomic(paths.ca, dir.read(STATE_FILES.caCert));
+      if (ownVaultCa) writeFileAtomic(join(out, KIT_FILES.vaultCa), vaultCa);
+      writeFileAtomic(paths.clientCert, dir.read(identity.cert));
+      writeFileAtomic(paths.clientKey, dir.read(identity.key));
+      writeFileAtomic(paths.castellanConf, castellanConf(context, credentials));
+      writeFileAtomic(paths.mapping, mapping);
+      writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(context));
+      process.stdout.write(
+        `wrote the ${service} kit to ${out}\n` +
+          `use it with: --config-file ${join(out, KIT_FILES.osloSources)}\n`,
+      );
+    });
+}

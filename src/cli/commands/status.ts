@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { Command } from "@commander-js/extra-typings";
+import { isProcessAlive } from "../../lib/process-alive.js";
+import { modeOf, resolveStateDirPath, vaultCaFile } from "../../state/state-dir.js";
+import { type BrokerClient, connectBroker } from "../broker-client.js";
+import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
+
+export interface StatusReport {
+  deployment: string;
+  stateDir: string;
+  broker: { url: string; pid: number | null; running: boolean; ready: boolean };
+  vault: { kind: string; addr: string; kvMount: string; sealed: boolean | null };
+  services: string[];
+  secrets: number | null;
+}
+
+export function statusCommand() {
+  return new Command("status")
+    .description(
+      "Show the deployment served from the state dir: broker address and readiness, the Vault's kind,\n" +
+        "address and seal state, the services and the number of secrets. Exits 1 when the broker is down.",
+    )
+    .addOption(jsonOption())
+    .addOption(stateDirOption())
+    .action(async (options) => {
+      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const report = await collectStatus(broker);
+      if (options.json) printJson(report);
+      else printStatus(report);
+      if (!report.broker.running) process.exitCode = 1;
+    });
+}
+
+export async function collectStatus(broker: BrokerClient): Promise<StatusReport> {
+  const { state, dir } = broker;
+  const ready = await broker
+    .send("GET", "/readyz")
+    .then((r) => r.status === 200)
+    .catch(() => false);
+  const running = ready || (state.pid !== null && isProcessAlive(state.pid));
+  const { createVaultClient } = await import("../../vault/vault-client.js");
+  const { loadManifest } = await import("../../config/manifest.js");
+  const caFile = vaultCaFile(dir, state);
+  const vault = createVaultClient({
+    addr: state.vault.addr,
+    ca: caFile ? readFileSync(caFile) : undefined,
+  });
+  const sealed = await vault
+    .status()
+    .then((s: { sealed?: boolean }) => s.sealed === true)
+    .catch(() => null);
+  const secrets = ready
+    ? await broker
+        .json<{ secrets: unknown[] }>("GET", "/v1/secrets")
+        .then((answer) => answer.secrets.length)
+        .catch(() => null)
+    : null;
+  let services: string[] = [];
+  try {
+    services = [...loadManifest(state.manifest).services.keys()].sort();
+  } catch {
+    // the manifest moved: the rest of the status still helps
+  }
+  return {
+    deployment: state.deployment,
+    stateDir: dir.path,
+    broker: { url: state.broker.url, pid: running ? state.pid : null, running, ready },
+    vault: { ...state.vault, sealed },
+    services,
+    secrets,
+  };
+}
+
+function printStatus(report: StatusReport): void {
+  const { broker, vault } = report;
+  const brokerState = broker.running
+    ? `running, pid ${broker.pid}, ${broker.ready ? "ready" : "not ready"}`
+    : "stopped";
+  const vaultState = vault.sealed === null ? "unreachable" : vault.sealed ? "sealed" : "unsealed";
+  const rows: Array<[string, string]> = [
+    ["deployment", report.deployment],
+    ["broker", `${broker.url} (${brokerState})`],
+    ["vault", `${vault.kind} ${vault.addr} (${vaultState}, KV v2 at ${vault.kvMount}/)`],
+    ["services", `${report.services.join(", ")} (${report.services.length})`],
+    ["secrets", report.secrets === null ? "unknown (broker not ready)" : String(report.secrets)],
+    ["state dir", `${report.stateDir} (mode ${modeOf(report.stateDir).toString(8)})`],
+  ];
+  for (const [key, value] of rows) process.stdout.write(`${key.padEnd(11)}${value}\n`);
+}

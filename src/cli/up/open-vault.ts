@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Logger } from "pino";
+import { StrongroomError } from "../../lib/errors.js";
+import type { StatePki } from "../../state/certificates.js";
+import { type BrokerState, STATE_FILES, type StateDir } from "../../state/state-dir.js";
+import { openUnsealShares, sealUnsealShares } from "../../state/unseal-shares.js";
+import { createOperatorToken, revokeOwnToken } from "../../vault/bootstrap.js";
+import {
+  findOnPath,
+  startTemporaryVault,
+  type TemporaryVault,
+  type VaultMode,
+} from "../../vault/temporary-vault.js";
+import { createVaultClient, type VaultClient, vaultStatusOf } from "../../vault/vault-client.js";
+
+export interface VaultSession {
+  vault: TemporaryVault;
+  /** The CA bundle file that verifies the Vault's TLS, when it uses a private CA. */
+  caFile?: string;
+  /** A client holding the operator token (the root token, if there was one, is revoked). */
+  operator: VaultClient;
+  operatorToken: string;
+  /** True when this run initialized the Vault. */
+  fresh: boolean;
+}
+
+export interface OpenVaultOptions {
+  dir: StateDir;
+  mode: VaultMode;
+  vaultBin?: string;
+  previous?: BrokerState;
+  pki: StatePki;
+  kvMount: string;
+  log: Logger;
+}
+
+/**
+ * Starts (or reaches) the Vault, unseals it with the sealed shares of an existing state dir, and
+ * on first use trades the root token for the operator token before revoking it. The root token
+ * lives only in this function's memory.
+ */
+export async function openVault(options: OpenVaultOptions): Promise<VaultSession> {
+  const { dir, log, pki } = options;
+  const mode = resolveMode(options.mode, options.previous, options.vaultBin);
+  const hasOperatorToken = dir.has(STATE_FILES.operatorToken);
+  if (dir.has(STATE_FILES.unsealShares) && !hasOperatorToken) {
+    throw new StrongroomError(
+      "STRONGROOM_ERR_STATE",
+      `${dir.path} holds an initialized Vault but no operator token (an earlier \`up\` stopped during ` +
+        "bootstrap, before any secret was stored): remove the directory and run `up` again",
+    );
+  }
+  const operatorToken = hasOperatorToken
+    ? dir.readText(STATE_FILES.operatorToken).trim()
+    : undefined;
+  const unsealKeys = dir.has(STATE_FILES.unsealShares) ? await openUnsealShares(dir) : undefined;
+  const embedded = mode === "embedded";
+  // The embedded Vault is certified by the state dir's CA; any other one by VAULT_CACERT or the
+  // system's CAs.
+  const caFile = embedded ? pki.caFile : externalCaFile(mode);
+  const ca = caFile ? readFileSync(caFile) : undefined;
+  const previousPort = options.previous
+    ? Number(new URL(options.previous.vault.addr).port)
+    : undefined;
+
+  const vault = await startTemporaryVault({
+    mode,
+    stateDir: dir.path,
+    vaultBin: options.vaultBin,
+    externalAddr: process.env.VAULT_ADDR,
+    // The operator's own token for an external Vault, used only until the operator token exists.
+    externalToken: operatorToken ?? process.env.VAULT_TOKEN,
+    token: operatorToken,
+    unsealKeys,
+    kvMount: options.kvMount,
+    ca,
+    ...(embedded ? { tls: pki.server, port: previousPort || undefined } : {}),
+    onInit: (init) => sealUnsealShares(dir, init.keys),
+    onProgress: (step) => log.info(`vault: ${step}`),
+  });
+
+  try {
+    if (operatorToken) {
+      const operator = createVaultClient({ addr: vault.addr, token: operatorToken, ca });
+      await checkOperatorToken(operator, dir);
+      return { vault, caFile, operator, operatorToken, fresh: false };
+    }
+    const token = await createOperatorToken(vault.client, options.kvMount);
+    dir.write(STATE_FILES.operatorToken, `${token}\n`);
+    if (vault.init) {
+      await revokeOwnToken(vault.client);
+      log.info(
+        "vault: root token revoked; the operator token (state dir) is the only credential left",
+      );
+    }
+    // The lifecycle seals with its own client on stop: from now on that is the operator token.
+    vault.client.token = token;
+    const operator = createVaultClient({ addr: vault.addr, token, ca });
+    return { vault, caFile, operator, operatorToken: token, fresh: vault.init !== undefined };
+  } catch (error) {
+    await vault.stop();
+    throw error;
+  }
+}
+
+function externalCaFile(mode: VaultMode): string | undefined {
+  const file = mode === "external" ? process.env.VAULT_CACERT : undefined;
+  return file ? resolve(file) : undefined;
+}
+
+/** `auto`: the kind an existing state dir already uses, else a vault/bao binary when there is one. */
+function resolveMode(
+  mode: VaultMode,
+  previous: BrokerState | undefined,
+  vaultBin: string | undefined,
+): VaultMode {
+  if (mode !== "auto") return mode;
+  if (previous) return previous.vault.kind;
+  return vaultBin || findOnPath(["vault", "bao"]) ? "binary" : "embedded";
+}
+
+async function checkOperatorToken(operator: VaultClient, dir: StateDir): Promise<void> {
+  try {
+    // `write`, not tokenRenewSelf: node-vault's helper would replace the client's token.
+    await operator.write("auth/token/renew-self", {});
+  } catch (error) {
+    const status = vaultStatusOf(error);
+    if (status === 403 || status === 400) {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_VAULT_TOKEN",
+        `Vault refuses the operator token in ${dir.file(STATE_FILES.operatorToken)} (revoked, or expired ` +
+          "after more than 24 h without a running broker to renew it)",
+      );
+    }
+    throw error;
+  }
+}

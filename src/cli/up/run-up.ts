@@ -1,0 +1,280 @@
+/**
+ * The composition root of `strongroom up`: state dir → PKI → Vault (started, unsealed, root
+ * token traded for the operator token) → bootstrap → drivers → broker service → optional seed →
+ * HTTPS server. Each step registers how to undo itself, so a failure or a signal at any point
+ * closes what was opened, in reverse order.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import type { Logger, LoggerOptions } from "pino";
+import { createCastellanSource } from "../../../drivers/config-sources/castellan/index.js";
+import { createEnvironmentSource } from "../../../drivers/config-sources/environment/index.js";
+import { createIniSource } from "../../../drivers/config-sources/ini/index.js";
+import {
+  createVaultKeyManager,
+  createVaultRecordStore,
+} from "../../../drivers/key-managers/vault/index.js";
+import type { ConfigSource } from "../../../drivers/types.js";
+import { createAuthenticator } from "../../broker/authenticator.js";
+import type { SeedReport } from "../../broker/broker-service.js";
+import { createBrokerService } from "../../broker/create-broker-service.js";
+import { loadManifest, type Manifest, ManifestError } from "../../config/manifest.js";
+import { configError, StrongroomError } from "../../lib/errors.js";
+import { isProcessAlive } from "../../lib/process-alive.js";
+import { type RunningBrokerServer, startBrokerServer } from "../../server/server.js";
+import { ensureStatePki } from "../../state/certificates.js";
+import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
+import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
+import type { VaultMode } from "../../vault/temporary-vault.js";
+import { DEFAULT_LISTEN, isLoopback, parseListenAddress } from "../listen-address.js";
+import { openVault } from "./open-vault.js";
+
+/** The operator token is periodic (24 h): renewing hourly keeps it alive with a wide margin. */
+const RENEW_EVERY_MS = 60 * 60_000;
+
+export interface UpOptions {
+  manifest: string;
+  seed?: string;
+  stateDir: string;
+  listen?: string;
+  vault: VaultMode;
+  vaultBin?: string;
+  overrides?: string;
+  kvMount?: string;
+}
+
+export interface RunningStrongroom {
+  state: BrokerState;
+  dir: StateDir;
+  manifest: Manifest;
+  bootstrap: BootstrapReport;
+  seed?: SeedReport;
+  fresh: boolean;
+  /** Closes the server, seals and stops the Vault strongroom started, marks the state stopped. */
+  stop(): Promise<void>;
+}
+
+export async function runUp(
+  options: UpOptions,
+  logging: { logger: Logger; options: LoggerOptions },
+  cleanups: Array<() => Promise<void>>,
+): Promise<RunningStrongroom> {
+  const log = logging.logger;
+  const manifestFile = resolve(options.manifest);
+  const manifest = readManifest(manifestFile);
+  const deployment = manifest.deployment.name;
+  const services = [...manifest.services.keys()].sort();
+  const seedText = options.seed === undefined ? undefined : readSeed(options.seed);
+  // Checked before anything is created.
+  if (options.listen !== undefined) parseListenAddress(options.listen);
+  if (options.overrides !== undefined && !isDirectory(options.overrides)) {
+    throw configError(`--overrides ${options.overrides} is not a directory`);
+  }
+
+  const dir = StateDir.create(options.stateDir);
+  const previous = dir.readState();
+  checkNotRunning(dir, previous);
+  if (previous && previous.deployment !== deployment) {
+    throw configError(
+      `${dir.path} belongs to deployment "${previous.deployment}", not "${deployment}": use another --state-dir`,
+    );
+  }
+  const listen = parseListenAddress(options.listen ?? listenOf(previous) ?? DEFAULT_LISTEN);
+  const kvMount = options.kvMount ?? previous?.vault.kvMount ?? "secret";
+
+  const pki = await ensureStatePki(dir, { services, hosts: certificateHosts(listen.host) });
+  const session = await openVault({
+    dir,
+    mode: options.vault,
+    vaultBin: options.vaultBin,
+    previous,
+    pki,
+    kvMount,
+    log,
+  });
+  const { vault, operator } = session;
+  cleanups.push(async () => {
+    await vault.stop();
+    log.info(
+      vault.kind === "external" ? "vault: left running (external)" : "vault: sealed and stopped",
+    );
+  });
+  log.info({ kind: vault.kind, addr: vault.addr, fresh: session.fresh }, "vault ready");
+
+  const bootstrap = await bootstrapDeployment(operator, {
+    manifest,
+    manifestText: readFileSync(manifestFile, "utf8"),
+    kvMount,
+  });
+  log.info(
+    { services: bootstrap.services.length, removed: bootstrap.removed },
+    "vault bootstrapped: one policy and AppRole per service",
+  );
+
+  const keyManager = createVaultKeyManager({ client: operator, mount: kvMount, deployment });
+  const sources: ConfigSource[] = [
+    createEnvironmentSource(),
+    ...(options.overrides ? [createIniSource({ dir: resolve(options.overrides) })] : []),
+    createCastellanSource({ manifest, keyManager }),
+  ];
+  const broker = createBrokerService({
+    manifest,
+    keyManager,
+    sources,
+    vaultUrl: vault.addr,
+    ...(session.caFile && { caFile: session.caFile }),
+    kvMount,
+    records: createVaultRecordStore({ client: operator, mount: kvMount, deployment }),
+  });
+
+  let seed: SeedReport | undefined;
+  if (seedText !== undefined && options.seed !== undefined) {
+    seed = await broker.seed({ text: seedText, file: options.seed, generate: true, dryRun: false });
+    log.info({ file: options.seed, written: seed.written, ...countActions(seed) }, "seeded");
+  }
+  // The records castellan reads straight from Vault follow the manifest, which may have changed.
+  const synced = await broker.syncRendered();
+  log.info(synced, "castellan records in sync");
+
+  const renewal = setInterval(() => {
+    operator
+      .write("auth/token/renew-self", {})
+      .catch((err: Error) => log.warn({ err }, "operator token renewal failed"));
+  }, RENEW_EVERY_MS);
+  cleanups.push(async () => clearInterval(renewal));
+
+  const server: RunningBrokerServer = await startBrokerServer({
+    deps: {
+      broker,
+      auth: createAuthenticator({
+        deployment,
+        services,
+        operatorToken: session.operatorToken,
+        vault: operator,
+      }),
+      logger: logging.options,
+      ready: async () =>
+        (await vault.client.health({ standbyok: true }).catch(() => undefined))?.sealed === false,
+    },
+    host: listen.host,
+    port: listen.port,
+    tls: {
+      cert: dir.read(STATE_FILES.serverCert),
+      key: dir.read(STATE_FILES.serverKey),
+      ca: pki.ca.cert,
+    },
+  });
+  cleanups.push(async () => {
+    await server.close();
+    log.info("broker: closed");
+  });
+
+  const state = dir.writeState({
+    deployment,
+    manifest: manifestFile,
+    broker: { url: advertisedUrl(listen.host, server), host: listen.host, port: server.port },
+    vault: {
+      kind: vault.kind,
+      addr: vault.addr,
+      kvMount,
+      ...(session.caFile && { caFile: session.caFile }),
+    },
+    pid: process.pid,
+  });
+  cleanups.push(async () => {
+    dir.writeState({ ...state, pid: null });
+  });
+  log.info({ url: server.address }, "broker listening (HTTPS, mTLS or token)");
+
+  return {
+    state,
+    dir,
+    manifest,
+    bootstrap,
+    seed,
+    fresh: session.fresh,
+    stop: () => runCleanups(cleanups),
+  };
+}
+
+/** Runs the undo steps in reverse; every step runs even when one fails. */
+export async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
+  let first: unknown;
+  while (cleanups.length > 0) {
+    const step = cleanups.pop()!;
+    await step().catch((error: unknown) => {
+      first ??= error;
+    });
+  }
+  if (first) throw first;
+}
+
+export function countActions(report: SeedReport): Record<string, number> {
+  const counts: Record<string, number> = { imported: 0, generated: 0, kept: 0, missing: 0 };
+  const key = {
+    import: "imported",
+    generate: "generated",
+    keep: "kept",
+    missing: "missing",
+  } as const;
+  for (const entry of report.entries) counts[key[entry.action]]! += 1;
+  return counts;
+}
+
+function readManifest(file: string): Manifest {
+  try {
+    return loadManifest(file);
+  } catch (error) {
+    if (error instanceof ManifestError) throw configError(error.message, error);
+    throw error;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readSeed(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw configError(
+      `cannot read the seed file ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
+}
+
+function checkNotRunning(dir: StateDir, previous: BrokerState | undefined): void {
+  if (previous?.pid && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
+    throw new StrongroomError(
+      "STRONGROOM_ERR_ALREADY_RUNNING",
+      `strongroom is already running on ${dir.path} (pid ${previous.pid}, ${previous.broker.url})`,
+    );
+  }
+}
+
+function listenOf(previous: BrokerState | undefined): string | undefined {
+  if (!previous) return undefined;
+  const host = previous.broker.host.includes(":")
+    ? `[${previous.broker.host}]`
+    : previous.broker.host;
+  return `${host}:${previous.broker.port}`;
+}
+
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
+
+/** Names the server certificate must carry beyond loopback, for the address clients will use. */
+function certificateHosts(listenHost: string): string[] {
+  if (isWildcard(listenHost)) return [hostname()];
+  return isLoopback(listenHost) ? [] : [listenHost];
+}
+
+/** The URL kits and the CLI use: a wildcard listener is reached by the host's name. */
+function advertisedUrl(listenHost: string, server: RunningBrokerServer): string {
+  return isWildcard(listenHost) ? `https://${hostname()}:${server.port}` : server.address;
+}

@@ -1,0 +1,79 @@
+import type { Server } from "node:http";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
+import type { BrokerService } from "../broker/broker-service.js";
+import { type Authenticator, authPlugin } from "./auth.js";
+import { errorHandlerPlugin } from "./error-handler.js";
+import { type BrokerLoggerOptions, brokerLoggerOptions, OneLinePerRequest } from "./logger.js";
+import { createMetricsRegistry, metricsPlugin } from "./metrics.js";
+import { openApiPlugin } from "./openapi.js";
+import { protectionPlugin } from "./protection.js";
+import { type RateLimitSettings, rateLimitPlugin, resolveRateLimits } from "./rate-limit.js";
+import { castellanRoutes } from "./routes/castellan-routes.js";
+import { configRoutes } from "./routes/config-routes.js";
+import { opsRoutes } from "./routes/ops-routes.js";
+import { pendingRoutes } from "./routes/pending-routes.js";
+import { secretsRoutes } from "./routes/secrets-routes.js";
+import { seedRoutes } from "./routes/seed-routes.js";
+import { DEFAULT_BODY_LIMIT } from "./schemas.js";
+
+export interface BrokerAppDeps {
+  broker: BrokerService;
+  auth: Authenticator;
+  /** pino options (redaction is always added), or false for no logging (tests). */
+  logger?: BrokerLoggerOptions | false;
+  rateLimit?: RateLimitSettings;
+  /** Readiness for GET /readyz; ready from the start when absent. */
+  ready?: () => Promise<boolean>;
+}
+
+export interface BrokerAppOptions {
+  /** Builds the HTTP(S) server; startBrokerServer passes its TLS one. */
+  serverFactory?: FastifyServerFactory<Server>;
+}
+
+export type BrokerApp = FastifyInstance;
+
+/** Applied by fastify to its own server, and by startBrokerServer to the TLS one it builds. */
+export const SERVER_TIMEOUTS = { keepAliveTimeout: 72_000, requestTimeout: 30_000 } as const;
+
+/** The broker's HTTP API as a fastify instance, not listening (tests call `inject()`). */
+export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = {}): BrokerApp {
+  const app = Fastify({
+    logger: deps.logger === false ? false : brokerLoggerOptions(deps.logger),
+    logController: new OneLinePerRequest(),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    exposeHeadRoutes: false,
+    ...SERVER_TIMEOUTS,
+    // Bodies are exactly what the schema says: no "42" for 42, no silently dropped fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeContentTypeParser("text/plain"); // JSON in, nothing else
+  const limits = resolveRateLimits(deps.rateLimit);
+  const registry = createMetricsRegistry();
+  const { broker } = deps;
+
+  app.register(rateLimitPlugin, limits);
+  app.register(errorHandlerPlugin);
+  app.register(protectionPlugin);
+  app.register(metricsPlugin, { registry });
+  app.register(openApiPlugin);
+  app.register(opsRoutes, { ready: deps.ready ?? (async () => true), registry });
+  app.register(
+    async (v1) => {
+      await v1.register(authPlugin, {
+        authenticator: deps.auth,
+        failureLimit: limits.authFailure,
+      });
+      await v1.register(configRoutes, { broker });
+      await v1.register(castellanRoutes, { broker });
+      await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
+      await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
+      await v1.register(pendingRoutes);
+    },
+    { prefix: "/v1" },
+  );
+  return app;
+}

@@ -1,0 +1,134 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { type PeerCertificate, TLSSocket } from "node:tls";
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  onRequestHookHandler,
+} from "fastify";
+import fp from "fastify-plugin";
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "./error-codes.js";
+import type { RateLimitPreset } from "./rate-limit.js";
+import { appendRouteHook } from "./route-hooks.js";
+
+export type Principal = { kind: "operator" } | { kind: "service"; service: string };
+
+/** Turns credentials into a principal. The broker's composition root supplies the real one. */
+export interface Authenticator {
+  /**
+   * Called only for a certificate the TLS layer verified against the broker's CA
+   * (`socket.authorized`), once per connection: the answer is cached on the socket.
+   */
+  fromCertificate(cert: PeerCertificate): Principal | undefined;
+  /**
+   * The operator token or a service's AppRole Vault token, on every request that carries one:
+   * an implementation that asks Vault should cache (and honour revocation) itself.
+   */
+  fromToken(token: string): Promise<Principal | undefined>;
+}
+
+/**
+ * Who may call a /v1 route: only the operator, or also the service named by the route's
+ * `service` parameter. Routes without one are operator-only (fail closed).
+ */
+export type Access = "operator" | "own-service";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** `Authorization: Bearer <token>` (scheme case-insensitive) or `X-Vault-Token`. */
+export function bearerToken(headers: IncomingHttpHeaders): string | undefined {
+  const authorization = headers.authorization;
+  if (authorization !== undefined && authorization.length > 7) {
+    if (authorization.slice(0, 7).toLowerCase() === "bearer ") {
+      return authorization.slice(7).trim() || undefined;
+    }
+  }
+  const vaultToken = headers["x-vault-token"];
+  return typeof vaultToken === "string" && vaultToken !== "" ? vaultToken : undefined;
+}
+
+export function mayAccess(principal: Principal, access: Access, params: unknown): boolean {
+  if (principal.kind === "operator") return true;
+  if (access !== "own-service") return false;
+  return (params as { service?: unknown }).service === principal.service;
+}
+
+export interface AuthPluginOptions {
+  authenticator: Authenticator;
+  /** Refused requests per client address and window; needs @fastify/rate-limit registered. */
+  failureLimit?: RateLimitPreset;
+}
+
+/**
+ * Authenticates and authorizes every route of the context it is registered in, as the last
+ * onRequest hook of each route: after the rate limiter, and before a body is read, so
+ * anonymous callers cannot make the broker parse one. The route's access level is read once,
+ * when the route is added, and a certificate's principal once per connection; a request with
+ * a token costs one `fromToken` call. Refusals count against `failureLimit`: past it, 429.
+ */
+export const authPlugin = fp(
+  async (app: FastifyInstance, options: AuthPluginOptions) => {
+    const { authenticator, failureLimit } = options;
+    // null: this connection's certificate maps to no principal.
+    const certificatePrincipals = new WeakMap<TLSSocket, Principal | null>();
+    const countFailure =
+      failureLimit && app.hasDecorator("createRateLimit")
+        ? app.createRateLimit(failureLimit)
+        : undefined;
+
+    const fromCertificate = (request: FastifyRequest): Principal | undefined => {
+      const socket = request.raw.socket;
+      if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+      let principal = certificatePrincipals.get(socket);
+      if (principal === undefined) {
+        principal = authenticator.fromCertificate(socket.getPeerCertificate()) ?? null;
+        certificatePrincipals.set(socket, principal);
+      }
+      return principal ?? undefined;
+    };
+
+    const refuse = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: HookHandlerDoneFunction,
+      error: Error,
+    ) => {
+      if (countFailure === undefined) return done(error);
+      countFailure(request).then((limit) => {
+        if (limit.isAllowed || !limit.isExceeded) return done(error);
+        reply.header("retry-after", limit.ttlInSeconds);
+        done(new RateLimitedError(`${limit.ttlInSeconds} s`));
+      }, done);
+    };
+
+    const guard = (access: Access): onRequestHookHandler =>
+      function authenticate(request, reply, done) {
+        const admit = (principal: Principal | undefined) => {
+          if (principal === undefined)
+            return refuse(request, reply, done, new UnauthenticatedError());
+          if (!mayAccess(principal, access, request.params))
+            return refuse(request, reply, done, new ForbiddenError());
+          request.principal = principal;
+          done();
+        };
+        // An explicit token wins over the connection's certificate, and a bad one is not rescued by it.
+        const token = bearerToken(request.headers);
+        if (token === undefined) admit(fromCertificate(request));
+        else authenticator.fromToken(token).then(admit, done);
+      };
+
+    app.decorateRequest("principal", null);
+    app.addHook("onRoute", (route) => {
+      appendRouteHook(route, "onRequest", guard(route.config?.access ?? "operator"));
+    });
+  },
+  { name: "strongroom-auth" },
+);

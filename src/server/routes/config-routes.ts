@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Static } from "typebox";
+import type { BrokerService } from "../../broker/broker-service.js";
+import { NotFoundError } from "../error-codes.js";
+import { SERVICE_SECURITY } from "../openapi.js";
+import {
+  ERROR_RESPONSES,
+  OptionAnswer,
+  OptionParams,
+  ServiceOptionsAnswer,
+  ServiceParams,
+  TEXT_PLAIN,
+  textResponse,
+} from "../schemas.js";
+
+type OptionAnswerType = Static<typeof OptionAnswer>;
+
+export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
+  app,
+  { broker },
+) => {
+  const requireService = (service: string) => {
+    if (!broker.services().includes(service)) throw new NotFoundError(`service "${service}"`);
+  };
+
+  app.get(
+    "/config/:service/:group/:option",
+    {
+      // Exempt from the read limit (see RateLimitSettings.read); refusals are still limited.
+      config: { access: "own-service", rateLimit: false },
+      schema: {
+        operationId: "getOption",
+        tags: ["config"],
+        summary: "Resolve one option",
+        description:
+          "Resolves (service, group, option) the way oslo.config does: environment, INI overrides, " +
+          "the manifest/Castellan source, then the default. The location says where the value came from.",
+        security: SERVICE_SECURITY,
+        params: OptionParams,
+        response: { 200: OptionAnswer, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { service, group, option } = request.params;
+      if (!broker.hasOption(service, group, option)) {
+        throw new NotFoundError(`option [${group}] ${option} of service "${service}"`);
+      }
+      return broker.lookup(service, group, option);
+    },
+  );
+
+  app.get(
+    "/config/:service",
+    {
+      config: { access: "own-service" },
+      schema: {
+        operationId: "getServiceOptions",
+        tags: ["config"],
+        summary: "Resolve every option of a service",
+        description:
+          "Every option of the service, resolved, as `{service, groups: {<group>: {<option>: answer}}}` " +
+          "where each answer has the shape of GET /v1/config/{service}/{group}/{option}.",
+        security: SERVICE_SECURITY,
+        params: ServiceParams,
+        response: { 200: ServiceOptionsAnswer, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { service } = request.params;
+      requireService(service);
+      // Null prototype: group and option names come from the manifest and may be "__proto__".
+      const groups: Record<string, Record<string, OptionAnswerType>> = Object.create(null);
+      for (const answer of await broker.serviceOptions(service)) {
+        groups[answer.group] ??= Object.create(null);
+        (groups[answer.group] as Record<string, OptionAnswerType>)[answer.option] = answer;
+      }
+      return { service, groups };
+    },
+  );
+
+  app.get(
+    "/config/:service.conf",
+    {
+      config: { access: "own-service" },
+      schema: {
+        operationId: "getServiceIni",
+        tags: ["config"],
+        summary: "The service's options as an INI document (oslo.config remote_file)",
+        description:
+          "Every option of the service as oslo-style INI, values quoted and `$` escaped so they " +
+          "survive oslo.config's substitution. Served as `text/plain; charset=utf-8`: oslo's " +
+          "remote_file decodes any other type as ISO-8859-1.",
+        security: SERVICE_SECURITY,
+        params: ServiceParams,
+        response: { 200: textResponse("INI document"), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { service } = request.params;
+      requireService(service);
+      const ini = await broker.renderIni(service);
+      return reply.type(TEXT_PLAIN).send(ini);
+    },
+  );
+};

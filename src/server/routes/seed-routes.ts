@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { BrokerService } from "../../broker/broker-service.js";
+import { OPERATOR_SECURITY } from "../openapi.js";
+import type { RateLimitPreset } from "../rate-limit.js";
+import { ERROR_RESPONSES, SEED_BODY_LIMIT, SeedAnswer, SeedBody } from "../schemas.js";
+
+export const seedRoutes: FastifyPluginAsyncTypebox<{
+  broker: BrokerService;
+  seedLimit: RateLimitPreset;
+}> = async (app, { broker, seedLimit }) => {
+  app.post(
+    "/seed",
+    {
+      bodyLimit: SEED_BODY_LIMIT,
+      config: { access: "operator", rateLimit: seedLimit },
+      schema: {
+        operationId: "seed",
+        tags: ["secrets"],
+        summary: "Seed secrets from a document (operator only)",
+        description:
+          "Imports every secret of `text` (a TripleO passwords file, YAML, JSON, INI or env), generates " +
+          "missing known TripleO parameters unless `generate` is false, all or nothing. `dry_run` only " +
+          "plans. The answer lists names and actions, never values. Body limit 8 MiB (1 MiB elsewhere).",
+        security: OPERATOR_SECURITY,
+        body: SeedBody,
+        response: { 200: SeedAnswer, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const { text, file = "request", format, generate = true, dry_run = false } = request.body;
+      const report = await broker.seed({ text, file, format, generate, dryRun: dry_run });
+      request.log.info({ written: report.written, dryRun: report.dryRun }, "seed applied");
+      return { dry_run: report.dryRun, written: report.written, entries: report.entries };
+    },
+  );
+};

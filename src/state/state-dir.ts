@@ -1,0 +1,223 @@
+/**
+ * The state directory: how every command after `up` finds the running broker.
+ *
+ *   <state-dir>/                 0700 (refused when group or others have any access)
+ *     state.json                 broker address, Vault kind/address/KV mount, deployment name,
+ *                                manifest path, pid of the running `up` (null once stopped)
+ *     ca.pem  ca.key             the broker's CA (signs everything below)
+ *     server.pem  server.key     TLS server certificate of the broker and the embedded Vault
+ *     identities/                0700
+ *       <service>.pem/.key       mTLS client identity of each service (CN = service)
+ *       operator.pem/.key        the operator's mTLS client identity
+ *     operator.token             the operator's Vault token (policy strongroom-operator)
+ *     operator.key  operator.pub X25519 key pair (libsodium) the unseal shares are sealed to
+ *     unseal.sealed              the unseal shares, crypto_box_seal'ed to operator.pub
+ *     vault/                     the embedded Vault's barrier-encrypted storage
+ *     raft/  vault-server.hcl    the same for a `vault`/`bao` binary (--vault binary)
+ *
+ * Every file is 0600 and written atomically (temporary file + fsync + rename). The root token
+ * and the plaintext unseal shares never reach this directory.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { StrongroomError } from "../lib/errors.js";
+
+export const STATE_DIR_ENV = "STRONGROOM_STATE_DIR";
+export const DEFAULT_STATE_DIR = ".strongroom";
+
+export const STATE_FILES = {
+  state: "state.json",
+  caCert: "ca.pem",
+  caKey: "ca.key",
+  serverCert: "server.pem",
+  serverKey: "server.key",
+  identities: "identities",
+  operatorToken: "operator.token",
+  operatorSecretKey: "operator.key",
+  operatorPublicKey: "operator.pub",
+  unsealShares: "unseal.sealed",
+  vaultStorage: "vault",
+} as const;
+
+export interface BrokerState {
+  version: 1;
+  deployment: string;
+  /** Absolute path of the manifest `up` was given. */
+  manifest: string;
+  broker: { url: string; host: string; port: number };
+  vault: {
+    kind: "embedded" | "binary" | "external";
+    addr: string;
+    kvMount: string;
+    /** The CA bundle that verifies an https Vault (the state dir's ca.pem for the embedded one). */
+    caFile?: string;
+  };
+  /** The pid of the running `up`; null once it stopped cleanly. */
+  pid: number | null;
+  updatedAt: string;
+}
+
+/** File names (relative to the state dir) of a client identity. */
+export function identityFiles(
+  identity: { kind: "operator" } | { kind: "service"; service: string },
+): {
+  cert: string;
+  key: string;
+} {
+  const base = identity.kind === "operator" ? "operator" : identity.service;
+  return {
+    cert: join(STATE_FILES.identities, `${base}.pem`),
+    key: join(STATE_FILES.identities, `${base}.key`),
+  };
+}
+
+/** The CA bundle that verifies the deployment's Vault; undefined: the system's CAs. */
+export function vaultCaFile(dir: StateDir, state: BrokerState): string | undefined {
+  return (
+    state.vault.caFile ??
+    (state.vault.kind === "embedded" ? dir.file(STATE_FILES.caCert) : undefined)
+  );
+}
+
+/** `--state-dir`, else STRONGROOM_STATE_DIR, else ./.strongroom; always absolute. */
+export function resolveStateDirPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag || env[STATE_DIR_ENV] || DEFAULT_STATE_DIR);
+}
+
+export class StateDir {
+  private constructor(readonly path: string) {}
+
+  /** Creates the directory (0700) when missing; refuses one others can read. */
+  static create(path: string): StateDir {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    const dir = new StateDir(resolve(path));
+    dir.checkPrivate(dir.path);
+    return dir;
+  }
+
+  /** An existing state dir; fails with a hint to run `up` when there is none. */
+  static open(path: string): StateDir {
+    if (!existsSync(join(path, STATE_FILES.state))) {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_NO_STATE",
+        `no strongroom state in ${path}: run \`strongroom up\` first (or pass --state-dir / ${STATE_DIR_ENV})`,
+      );
+    }
+    const dir = new StateDir(resolve(path));
+    dir.checkPrivate(dir.path);
+    return dir;
+  }
+
+  file(name: string): string {
+    return join(this.path, name);
+  }
+
+  has(name: string): boolean {
+    return existsSync(this.file(name));
+  }
+
+  read(name: string): Buffer {
+    try {
+      return readFileSync(this.file(name));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new StrongroomError("STRONGROOM_ERR_STATE", `cannot read ${this.file(name)} (${code})`);
+    }
+  }
+
+  readText(name: string): string {
+    return this.read(name).toString("utf8");
+  }
+
+  /** Atomic 0600 write; parent directories inside the state dir are created 0700. */
+  write(name: string, data: string | Uint8Array): void {
+    writeFileAtomic(this.file(name), data);
+  }
+
+  remove(name: string): void {
+    rmSync(this.file(name), { force: true });
+  }
+
+  readState(): BrokerState | undefined {
+    if (!this.has(STATE_FILES.state)) return undefined;
+    try {
+      return JSON.parse(this.readText(STATE_FILES.state)) as BrokerState;
+    } catch {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_STATE",
+        `${this.file(STATE_FILES.state)} is not valid JSON`,
+      );
+    }
+  }
+
+  writeState(state: Omit<BrokerState, "version" | "updatedAt">): BrokerState {
+    const full: BrokerState = { version: 1, ...state, updatedAt: new Date().toISOString() };
+    this.write(STATE_FILES.state, `${JSON.stringify(full, null, 2)}\n`);
+    return full;
+  }
+
+  private checkPrivate(path: string): void {
+    const stat = lstatSync(path);
+    if (!stat.isDirectory()) {
+      throw new StrongroomError("STRONGROOM_ERR_STATE", `${path} is not a directory`);
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8);
+      throw new StrongroomError(
+        "STRONGROOM_ERR_STATE",
+        `${path} is accessible to other users (mode ${mode}): run \`chmod 700 ${path}\``,
+      );
+    }
+  }
+}
+
+/**
+ * Writes a 0600 file through a temporary file in the same directory, fsynced, then renamed over
+ * the target, so a crash leaves either the old or the new content, never a torn file.
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const temporary = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
+  const fd = openSync(temporary, "wx", 0o600);
+  try {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temporary, file);
+  syncDirectory(dir);
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Mode bits of a path (tests and `status` use it to show the state dir is private). */
+export function modeOf(path: string): number {
+  return statSync(path).mode & 0o777;
+}

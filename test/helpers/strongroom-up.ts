@@ -1,0 +1,216 @@
+/**
+ * Runs `node bin/strongroom.js up ...` (and the other CLI commands) as child processes for
+ * integration and compat tests. Needs the build in dist/ (npm test's pretest runs it).
+ * `up` counts as started once it printed "strongroom is up" on stdout.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./ports.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BIN = join(REPO_ROOT, "bin", "strongroom.js");
+export const EXAMPLE_MANIFEST = join(REPO_ROOT, "examples", "tripleo", "manifest.yaml");
+export const EXAMPLE_PASSWORDS = join(REPO_ROOT, "examples", "tripleo", "overcloud-passwords.yaml");
+
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
+/** The parent's environment without Vault or strongroom variables that would change behaviour. */
+function childEnv(stateDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(VAULT_|BAO_|STRONGROOM_|OS_)/.test(key)) env[key] = value;
+  }
+  return { ...env, STRONGROOM_STATE_DIR: stateDir };
+}
+
+export interface UpHandle {
+  child: ChildProcess;
+  stateDir: string;
+  stdout(): string;
+  stderr(): string;
+  /** Sends the signal and resolves with the exit code once the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startUp(
+  stateDir: string,
+  args: string[] = [],
+  options: {
+    readyTimeoutMs?: number;
+    /** null: no --listen (a restart reuses its address) */
+    listen?: string | null;
+    /** Extra environment (VAULT_ADDR and VAULT_TOKEN for --vault external). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<UpHandle> {
+  const listen = options.listen === null ? [] : ["--listen", options.listen ?? "127.0.0.1:0"];
+  const child = spawn(
+    process.execPath,
+    [BIN, "up", "--manifest", EXAMPLE_MANIFEST, ...listen, ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...childEnv(stateDir), ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  live.add(child);
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    out += text;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    err += text;
+  });
+  const closed = new Promise<number | null>((resolve) => {
+    child.once("close", (code) => {
+      live.delete(child);
+      resolve(code);
+    });
+  });
+  let exited = false;
+  void closed.then(() => {
+    exited = true;
+  });
+  const handle: UpHandle = {
+    child,
+    stateDir,
+    stdout: () => out,
+    stderr: () => err,
+    async stop(signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const code = await closed;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (exited)
+          throw new Error(`strongroom up exited before serving; stderr:\n${err.slice(-3000)}`);
+        return out.includes("strongroom is up");
+      },
+      {
+        timeoutMs: options.readyTimeoutMs ?? 90_000,
+        intervalMs: 100,
+        what: "strongroom up to serve",
+      },
+    );
+  } catch (error) {
+    await handle.stop("SIGKILL");
+    throw error;
+  }
+  return handle;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one CLI command against the state dir; never rejects on a non-zero exit. */
+export function runCli(stateDir: string, args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: REPO_ROOT, env: childEnv(stateDir), timeout: 60_000, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+export interface BrokerState {
+  deployment: string;
+  broker: { url: string; port: number };
+  vault: { kind: string; addr: string; kvMount: string; caFile?: string };
+  pid: number | null;
+}
+
+export const readState = (stateDir: string): BrokerState =>
+  JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as BrokerState;
+
+export const operatorToken = (stateDir: string): string =>
+  readFileSync(join(stateDir, "operator.token"), "utf8").trim();
+
+export interface HttpsAnswer {
+  status: number;
+  text: string;
+}
+
+/** One HTTPS request trusting the state dir's CA, with an optional client identity or token. */
+export function httpsRequest(
+  url: string,
+  options: {
+    ca: string | Buffer;
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    token?: string;
+    method?: string;
+    body?: unknown;
+  },
+): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload =
+      options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const req = request(
+      url,
+      {
+        method: options.method ?? "GET",
+        ca: options.ca,
+        cert: options.cert,
+        key: options.key,
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(payload
+            ? { "content-type": "application/json", "content-length": payload.length }
+            : {}),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** Pids of live `vault-server` processes whose command line names `dir`. */
+export function vaultServerPids(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const zombie = / Z /.test(stat.slice(stat.lastIndexOf(")")));
+      if (
+        !zombie &&
+        cmdline.includes("vault-server") &&
+        cmdline.some((arg) => arg.startsWith(dir))
+      ) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // the process went away while we looked
+    }
+  }
+  return pids;
+}

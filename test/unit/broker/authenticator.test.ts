@@ -1,0 +1,114 @@
+import type { PeerCertificate } from "node:tls";
+import { describe, expect, it } from "vitest";
+import { createAuthenticator, TOKEN_CACHE_MS } from "../../../src/broker/authenticator.js";
+
+const OPERATOR = "hvs.operator-token-for-tests-only";
+
+/** A fake `auth/token/lookup`: known tokens answer data, others 403 as Vault does. */
+function fakeVault(
+  tokens: Record<string, { path: string; meta?: Record<string, string>; ttl?: number }>,
+) {
+  const calls: string[] = [];
+  return {
+    calls,
+    vault: {
+      async write(path: string, body: { token: string }) {
+        calls.push(path);
+        const data = tokens[body.token];
+        if (!data) throw Object.assign(new Error("Status 403"), { response: { statusCode: 403 } });
+        return { data };
+      },
+    },
+  };
+}
+
+const cert = (subject: Record<string, string | string[]>) =>
+  ({ subject }) as unknown as PeerCertificate;
+
+describe("authenticator", () => {
+  const approle = (role: string, ttl = 3600) => ({
+    path: "auth/approle/login",
+    meta: { role_name: role },
+    ttl,
+  });
+
+  it("maps certificates by CN and OU, for services of the manifest only", () => {
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault: fakeVault({}).vault,
+    });
+    expect(auth.fromCertificate(cert({ CN: "nova", OU: "strongroom-service" }))).toEqual({
+      kind: "service",
+      service: "nova",
+    });
+    expect(auth.fromCertificate(cert({ CN: "operator", OU: "strongroom-operator" }))).toEqual({
+      kind: "operator",
+    });
+    expect(auth.fromCertificate(cert({ CN: "glance", OU: "strongroom-service" }))).toBeUndefined();
+    expect(auth.fromCertificate(cert({ CN: "nova", OU: "other" }))).toBeUndefined();
+  });
+
+  it("knows the operator token without asking Vault, and AppRole tokens of this deployment's roles", async () => {
+    const { vault, calls } = fakeVault({
+      nova: approle("overcloud-nova"),
+      otherDeployment: approle("edge-nova"),
+      unknownService: approle("overcloud-glance"),
+      notAppRole: { path: "auth/token/create", meta: { role_name: "overcloud-nova" } },
+    });
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+    });
+    expect(await auth.fromToken(OPERATOR)).toEqual({ kind: "operator" });
+    expect(calls).toEqual([]);
+    expect(await auth.fromToken("nova")).toEqual({ kind: "service", service: "nova" });
+    expect(await auth.fromToken("otherDeployment")).toBeUndefined();
+    expect(await auth.fromToken("unknownService")).toBeUndefined();
+    expect(await auth.fromToken("notAppRole")).toBeUndefined();
+    expect(await auth.fromToken("garbage")).toBeUndefined();
+  });
+
+  it("caches answers for 30 s at most, and never past the token's TTL", async () => {
+    let now = 1_000_000;
+    const tokens = { nova: approle("overcloud-nova"), short: approle("overcloud-nova", 5) };
+    const { vault, calls } = fakeVault(tokens);
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+      now: () => now,
+    });
+    await auth.fromToken("nova");
+    await auth.fromToken("nova");
+    expect(calls).toHaveLength(1);
+    now += TOKEN_CACHE_MS + 1;
+    delete (tokens as Record<string, unknown>).nova; // revoked meanwhile
+    expect(await auth.fromToken("nova")).toBeUndefined();
+    expect(calls).toHaveLength(2);
+
+    await auth.fromToken("short");
+    now += 6_000;
+    await auth.fromToken("short");
+    expect(calls).toHaveLength(4);
+  });
+
+  it("lets Vault outages through as errors instead of treating them as a bad token", async () => {
+    const vault = {
+      async write() {
+        throw Object.assign(new Error("Status 503"), { response: { statusCode: 503 } });
+      },
+    };
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+    });
+    await expect(auth.fromToken("nova")).rejects.toThrow("503");
+  });
+});

@@ -1,0 +1,33 @@
+import { type BrokerAppDeps, buildBrokerApp } from "../../../src/server/app.js";
+import {
+  createFakeAuthenticator,
+  createFakeBroker,
+  type FakeAuthenticator,
+  type FakeBroker,
+  NOVA_TOKEN,
+  OPERATOR_TOKEN,
+} from "../../helpers/fake-broker.js";
+
+export interface TestApp {
+  app: ReturnType<typeof buildBrokerApp>;
+  broker: FakeBroker;
+  auth: FakeAuthenticator;
+}
+
+/** The broker app over fakes, logging off; `beforeReady` may add hooks. The caller closes it. */
+export async function buildTestApp(
+  deps: Partial<BrokerAppDeps> = {},
+  beforeReady?: (app: ReturnType<typeof buildBrokerApp>) => void,
+): Promise<TestApp> {
+  const broker = createFakeBroker();
+  const auth = createFakeAuthenticator();
+  const app = buildBrokerApp({ broker, auth, logger: false, ...deps });
+  beforeReady?.(app);
+  await app.ready();
+  return { app, broker, auth };
+}
+
+export const asOperator = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+export const asNova = { "x-vault-token": NOVA_TOKEN };
+
+export const errorOf = (body: string): { code: string; message: string } => JSON.parse(body).error;
