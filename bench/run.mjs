@@ -1,12 +1,39 @@
 #!/usr/bin/env node
-// `npm run bench`: every benchmark in one run, one JSON document on stdout.
+// `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
+// DESIGN.md; each figure sits next to the baseline it is compared with, measured in this run.
+// BENCH_ONLY=vault,seed,lookup,broker-http limits the run; BENCH_DURATION sets seconds per load.
+import { cpus, loadavg } from "node:os";
+import { benchBrokerLookup } from "./broker-lookup.mjs";
 import { benchEmbeddedVault } from "./embedded-vault.mjs";
+import { benchRealLookup } from "./real-lookup.mjs";
+import { benchSeed } from "./seed.mjs";
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
+const only = process.env.BENCH_ONLY?.split(",");
+const wanted = (name) => !only || only.includes(name);
+
 const results = {
   node: process.version,
-  cpus: (await import("node:os")).cpus().length,
+  cpus: cpus().length,
   date: new Date().toISOString(),
-  embedded_vault: await benchEmbeddedVault({ duration }),
+  loadavg_at_start: loadavg(),
 };
+const progress = (name) => process.stderr.write(`bench: ${name}...\n`);
+if (wanted("vault")) {
+  progress("embedded Vault KV v2 reads and durable writes");
+  results.embedded_vault = await benchEmbeddedVault({ duration });
+}
+if (wanted("seed")) {
+  progress("seeding 10,000 secrets");
+  results.seed = await benchSeed({ count: 10_000 });
+}
+if (wanted("lookup")) {
+  progress("cached lookups vs bare fastify vs Vault API (strongroom up)");
+  results.lookup = await benchRealLookup({ duration });
+}
+if (wanted("broker-http")) {
+  progress("broker HTTP layer vs bare fastify (constant broker)");
+  results.broker_http_layer = await benchBrokerLookup({ duration });
+}
+results.loadavg_at_end = loadavg();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

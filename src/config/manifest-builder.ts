@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
 import {
   DEPLOYMENT_NAME_PATTERN,
@@ -92,6 +93,10 @@ export class ManifestBuilder {
       services,
       targets,
       variables,
+      drivers: (raw.drivers ?? []).map((d) => ({
+        module: isAbsolute(d.module) ? d.module : resolve(dirname(this.source.file), d.module),
+        config: d.config ?? {},
+      })),
     };
   }
 

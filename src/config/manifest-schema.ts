@@ -218,6 +218,14 @@ export const ManifestSchema = Type.Object(
     services: Type.Optional(Type.Record(Type.String(), ServiceSchema)),
     targets: Type.Optional(Type.Record(Type.String(), TargetSchema)),
     variables: Type.Optional(Type.Record(Type.String(), Type.String())),
+    drivers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { module: NonEmpty, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+          strict,
+        ),
+      ),
+    ),
   },
   strict,
 );

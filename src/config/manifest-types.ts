@@ -9,6 +9,13 @@ export interface Manifest {
   readonly services: ReadonlyMap<string, ServiceSpec>;
   readonly targets: ReadonlyMap<string, TargetSpec>;
   readonly variables: ReadonlyMap<string, string>;
+  /** Third-party drivers: module paths (absolute, resolved against the manifest's folder). */
+  readonly drivers: readonly DriverModule[];
+}
+
+export interface DriverModule {
+  readonly module: string;
+  readonly config: Readonly<Record<string, unknown>>;
 }
 
 export interface SecretSpec {

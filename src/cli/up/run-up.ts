@@ -8,9 +8,6 @@ import { readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Logger, LoggerOptions } from "pino";
-import { createCastellanSource } from "../../../drivers/config-sources/castellan/index.js";
-import { createEnvironmentSource } from "../../../drivers/config-sources/environment/index.js";
-import { createIniSource } from "../../../drivers/config-sources/ini/index.js";
 import {
   createVaultKeyManager,
   createVaultRecordStore,
@@ -18,6 +15,7 @@ import {
 import type { ConfigSource } from "../../../drivers/types.js";
 import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
+import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
 import { loadManifest, type Manifest, ManifestError } from "../../config/manifest.js";
 import { configError, StrongroomError } from "../../lib/errors.js";
@@ -113,11 +111,11 @@ export async function runUp(
   );
 
   const keyManager = createVaultKeyManager({ client: operator, mount: kvMount, deployment });
-  const sources: ConfigSource[] = [
-    createEnvironmentSource(),
-    ...(options.overrides ? [createIniSource({ dir: resolve(options.overrides) })] : []),
-    createCastellanSource({ manifest, keyManager }),
-  ];
+  const sources = await createConfigSources({
+    manifest,
+    keyManager,
+    overridesDir: options.overrides,
+  });
   const broker = createBrokerService({
     manifest,
     keyManager,

@@ -42,7 +42,19 @@ const PARENT_PREFIX = "sys/token/parent/";
 const CACHE_LIMIT = 10_000;
 const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-export const hashTokenId = (id: string): string => createHash("sha256").update(id).digest("hex");
+const recentHashes = new Map<string, string>();
+const RECENT_HASH_LIMIT = 4096;
+
+/** SHA-256 of a token id; memoized because every request hashes its token to find it. */
+export function hashTokenId(id: string): string {
+  let hash = recentHashes.get(id);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(id).digest("hex");
+    if (recentHashes.size >= RECENT_HASH_LIMIT) recentHashes.clear();
+    recentHashes.set(id, hash);
+  }
+  return hash;
+}
 
 /** Base62 (like Vault's ids) so ids never start with "-" or contain "_" that tools may mangle. */
 export function randomBase62(length: number): string {

@@ -119,25 +119,31 @@ async function serve(core: VaultCore, req: IncomingMessage, res: ServerResponse)
 }
 
 function send(req: IncomingMessage, res: ServerResponse, answer: HttpAnswer): void {
-  res.statusCode = answer.status;
-  res.setHeader("Cache-Control", "no-store");
   if (answer.body === undefined || req.method === "HEAD") {
-    if (answer.body !== undefined) res.setHeader("Content-Type", "application/json");
+    res.writeHead(
+      answer.status,
+      answer.body === undefined ? NO_STORE : { ...NO_STORE, "Content-Type": "application/json" },
+    );
     res.end();
     return;
   }
   const payload = JSON.stringify(answer.body);
   // hvac reads `errors` only when the Content-Type is exactly application/json.
-  res.setHeader("Content-Type", "application/json");
-  res.setHeader("Content-Length", Buffer.byteLength(payload));
+  res.writeHead(answer.status, {
+    ...NO_STORE,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(payload),
+  });
   res.end(payload);
 }
+
+const NO_STORE = { "Cache-Control": "no-store" } as const;
 
 async function decode(req: IncomingMessage): Promise<CoreRequest> {
   const url = req.url ?? "/";
   const queryStart = url.indexOf("?");
   const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
-  const search = new URLSearchParams(queryStart === -1 ? "" : url.slice(queryStart + 1));
+  const search = queryStart === -1 ? undefined : new URLSearchParams(url.slice(queryStart + 1));
   if (!pathname.startsWith("/v1/")) throw new HttpInputError(404, "unsupported path");
   let path: string;
   try {
@@ -153,7 +159,7 @@ async function decode(req: IncomingMessage): Promise<CoreRequest> {
   if (namespace && namespace !== "root") path = `${namespace}/${path}`;
 
   const query: Record<string, string> = {};
-  for (const [key, value] of search) query[key] = value;
+  if (search) for (const [key, value] of search) query[key] = value;
   const method = (req.method ?? "GET").toUpperCase();
   const list =
     header(req, LIST_MARKER_HEADER) !== undefined || (method === "GET" && parseGoBool(query.list));
@@ -201,23 +207,34 @@ function parseGoBool(value: string | undefined): boolean {
   );
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(header(req, "content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) {
+const NO_BODY = Buffer.alloc(0);
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const length = header(req, "content-length");
+  // Most reads carry no body: skip the stream machinery (Node discards it on response end).
+  if ((length === undefined || length === "0") && header(req, "transfer-encoding") === undefined) {
+    return Promise.resolve(NO_BODY);
+  }
+  if (Number(length ?? "0") > MAX_BODY_BYTES) {
     req.resume();
-    throw new HttpInputError(413, "http: request body too large");
+    return Promise.reject(new HttpInputError(413, "http: request body too large"));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      req.resume();
-      throw new HttpInputError(413, "http: request body too large");
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new HttpInputError(413, "http: request body too large"));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
 }
 
 function parseBody(body: Buffer, contentType: string | undefined): Record<string, unknown> {

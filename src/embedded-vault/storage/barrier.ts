@@ -17,6 +17,9 @@ const FORMAT_VERSION = 1;
 const KEY_BYTES = 32;
 const NONCE_BYTES = 24;
 const HEADER_BYTES = 1 + 4 + NONCE_BYTES;
+/** Decrypted entries kept while unsealed (hot KV reads, tokens, policies); wiped on seal. */
+const PLAINTEXT_CACHE_ENTRIES = 16_384;
+
 /** Term written in the header of entries sealed by the root key or the unseal key. */
 const OUTER_TERM = 0;
 
@@ -120,6 +123,7 @@ class Keyring {
 export class Barrier {
   private rootKey: Uint8Array | undefined;
   private keyring: Keyring | undefined;
+  private readonly plaintexts = new Map<string, { entry: Uint8Array; plain: Uint8Array }>();
 
   constructor(private readonly physical: PhysicalStore) {}
 
@@ -191,6 +195,7 @@ export class Barrier {
   }
 
   seal(): void {
+    this.wipePlaintexts();
     if (this.rootKey !== undefined) sodium.memzero(this.rootKey);
     this.keyring?.wipe();
     this.rootKey = undefined;
@@ -233,11 +238,30 @@ export class Barrier {
     return encryptEntry(keyring.keys.get(keyring.activeTerm)!, keyring.activeTerm, path, plaintext);
   }
 
-  /** @internal Used by transactions. */
+  /**
+   * @internal Used by transactions. Hot entries are served from a cache of what was already
+   * authenticated and decrypted, keyed by path and checked against the exact stored bytes, so
+   * a changed entry is always decrypted (and authenticated) again. Sealing wipes the cache.
+   * Callers treat the returned bytes as read-only.
+   */
   decrypt(path: string, entry: Uint8Array): Uint8Array {
     const { keyring } = this.unsealedState();
+    const cached = this.plaintexts.get(path);
+    if (cached && Buffer.compare(cached.entry, entry) === 0) return cached.plain;
     const term = entryTerm(entry);
-    return decryptEntry(term === undefined ? undefined : keyring.keys.get(term), path, entry);
+    const plain = decryptEntry(
+      term === undefined ? undefined : keyring.keys.get(term),
+      path,
+      entry,
+    );
+    if (this.plaintexts.size >= PLAINTEXT_CACHE_ENTRIES) this.wipePlaintexts();
+    this.plaintexts.set(path, { entry: Uint8Array.from(entry), plain });
+    return plain;
+  }
+
+  private wipePlaintexts(): void {
+    for (const { plain } of this.plaintexts.values()) plain.fill(0);
+    this.plaintexts.clear();
   }
 
   /** @internal Throws the 503 when sealed. */
