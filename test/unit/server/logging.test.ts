@@ -7,17 +7,29 @@ afterEach(async () => {
   await t?.app.close();
 });
 
-async function withLogs() {
+async function withLogs(level?: string) {
   const lines: string[] = [];
   t = await buildTestApp({
-    logger: { stream: { write: (line: string) => void lines.push(line) } },
+    logger: {
+      ...(level ? { level } : {}),
+      stream: { write: (line: string) => void lines.push(line) },
+    },
   });
   return lines;
 }
 
 describe("request logging", () => {
-  it("writes one line per request, with the path but not the query string", async () => {
+  it("logs answered requests only at debug, refusals at info", async () => {
     const lines = await withLogs();
+    await t.app.inject({ url: "/v1/config/nova", headers: asNova });
+    expect(lines).toHaveLength(0);
+    await t.app.inject({ url: "/v1/config/neutron", headers: asNova });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 30, res: { statusCode: 403 } });
+  });
+
+  it("writes one line per request at debug, with the path but not the query string", async () => {
+    const lines = await withLogs("debug");
     await t.app.inject({ url: `/v1/config/nova?token=${SECRET_VALUE}`, headers: asNova });
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0] as string);
