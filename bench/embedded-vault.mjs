@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { BIN, freePort, load, ROOT, startProcess, waitForHttp } from "./lib.mjs";
+import { freePort, load, ROOT, startProcess, startStorageVault, waitForHttp } from "./lib.mjs";
 
 /**
  * Embedded Vault KV v2 throughput on loopback: reads and durable writes against a persistent
@@ -11,20 +8,10 @@ import { BIN, freePort, load, ROOT, startProcess, waitForHttp } from "./lib.mjs"
 export async function benchEmbeddedVault({ duration = 5 } = {}) {
   const baseline = await bareHttpBaseline(duration);
 
-  const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-vault-"));
-  const port = await freePort();
-  const addr = `http://127.0.0.1:${port}`;
-  const server = startProcess([
-    BIN,
-    "vault-server",
-    "--storage",
-    join(dir, "data"),
-    "--listen",
-    `127.0.0.1:${port}`,
-  ]);
+  const vault = await startStorageVault("vault");
+  const { addr } = vault;
   try {
-    await waitForHttp(`${addr}/v1/sys/health`);
-    const token = await bootstrap(addr);
+    const token = vault.rootToken;
     const headers = { "x-vault-token": token, "content-type": "application/json" };
     const record = JSON.stringify({
       data: {
@@ -65,28 +52,11 @@ export async function benchEmbeddedVault({ duration = 5 } = {}) {
       },
     };
   } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await vault.stop();
   }
 }
 
 const ratio = (a, b) => Number((a.requests_per_s / b.requests_per_s).toFixed(3));
-
-async function bootstrap(addr) {
-  const post = async (path, body, token) => {
-    const res = await fetch(`${addr}/v1/${path}`, {
-      method: "POST",
-      headers: token ? { "x-vault-token": token } : {},
-      body: JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${path}: HTTP ${res.status}`);
-    return res.status === 204 ? {} : res.json();
-  };
-  const init = await post("sys/init", { secret_shares: 1, secret_threshold: 1 });
-  await post("sys/unseal", { key: init.keys_base64[0] });
-  await post("sys/mounts/secret", { type: "kv", options: { version: "2" } }, init.root_token);
-  return init.root_token;
-}
 
 async function bareHttpBaseline(duration) {
   const port = await freePort();

@@ -1,6 +1,9 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 
@@ -58,4 +61,45 @@ export async function load(options) {
     total: result.requests.total,
     failed: non2xx,
   };
+}
+
+/**
+ * A persistent (`--storage`, SQLite with fsync) embedded Vault in a temp dir, initialized with
+ * one share, unsealed, KV v2 at secret/. `stop()` also removes the directory.
+ */
+export async function startStorageVault(label) {
+  const dir = mkdtempSync(join(tmpdir(), `strongroom-bench-${label}-`));
+  const port = await freePort();
+  const addr = `http://127.0.0.1:${port}`;
+  const server = startProcess([
+    BIN,
+    "vault-server",
+    "--storage",
+    join(dir, "data"),
+    "--listen",
+    `127.0.0.1:${port}`,
+  ]);
+  const stop = async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHttp(`${addr}/v1/sys/health`);
+    const post = async (path, body, token) => {
+      const res = await fetch(`${addr}/v1/${path}`, {
+        method: "POST",
+        headers: token ? { "x-vault-token": token } : {},
+        body: JSON.stringify(body),
+      });
+      if (res.status >= 300) throw new Error(`${path}: HTTP ${res.status}`);
+      return res.status === 204 ? {} : res.json();
+    };
+    const init = await post("sys/init", { secret_shares: 1, secret_threshold: 1 });
+    await post("sys/unseal", { key: init.keys_base64[0] });
+    await post("sys/mounts/secret", { type: "kv", options: { version: "2" } }, init.root_token);
+    return { addr, rootToken: init.root_token, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

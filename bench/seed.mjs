@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { BIN, freePort, ROOT, startProcess, waitForHttp } from "./lib.mjs";
+import { ROOT, startStorageVault } from "./lib.mjs";
 
 const dist = (path) => import(`${ROOT}dist/${path}`);
 
@@ -16,24 +13,9 @@ export async function benchSeed({ count = 10_000 } = {}) {
   const { createVaultKeyManager } = await dist("drivers/key-managers/vault/index.js");
   const { createVaultClient } = await dist("src/vault/vault-client.js");
 
-  const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-seed-"));
-  const port = await freePort();
-  const addr = `http://127.0.0.1:${port}`;
-  const server = startProcess([
-    BIN,
-    "vault-server",
-    "--storage",
-    join(dir, "data"),
-    "--listen",
-    `127.0.0.1:${port}`,
-  ]);
+  const vault = await startStorageVault("seed");
   try {
-    await waitForHttp(`${addr}/v1/sys/health`);
-    const anonymous = createVaultClient({ addr });
-    const init = await anonymous.init({ secret_shares: 1, secret_threshold: 1 });
-    await anonymous.unseal({ key: init.keys_base64[0] });
-    const client = createVaultClient({ addr, token: init.root_token });
-    await client.mount({ mount_point: "secret", type: "kv", options: { version: "2" } });
+    const client = createVaultClient({ addr: vault.addr, token: vault.rootToken });
 
     const manifest = parseManifest(
       "deployment: {name: bench}\nsecrets: {BenchPassword: {}}\nservices:\n  svc:\n    options:\n      DEFAULT:\n        password: {secret: true, value: '{{ secret.BenchPassword }}'}\n",
@@ -44,7 +26,7 @@ export async function benchSeed({ count = 10_000 } = {}) {
       manifest,
       keyManager,
       sources: [],
-      vaultUrl: addr,
+      vaultUrl: vault.addr,
       kvMount: "secret",
     });
     const lines = [];
@@ -69,7 +51,6 @@ export async function benchSeed({ count = 10_000 } = {}) {
       target_seconds: 10,
     };
   } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await vault.stop();
   }
 }
