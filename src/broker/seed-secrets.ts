@@ -37,7 +37,7 @@ export interface SeedDeps {
 
 /** Vault-compatible servers batch concurrent writes (group commit): 64 in flight is several
  * times faster than 8 for a large seed. */
-const WRITE_CONCURRENCY = 64;
+const WRITE_CONCURRENCY = 128;
 
 function parseInput(request: SeedRequest) {
   if (

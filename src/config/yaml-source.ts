@@ -63,7 +63,9 @@ export class YamlSource {
     this.doc = parseDocument(text, {
       lineCounter: this.lines,
       prettyErrors: false,
-      uniqueKeys: true,
+      // yaml's own duplicate-key check compares every pair with every other one, which takes
+      // seconds on a 10,000-secret input; syntaxProblems() does it with a Set instead.
+      uniqueKeys: false,
     });
   }
 
@@ -75,6 +77,15 @@ export class YamlSource {
     // An unquoted `{{ template }}` parses as a map used as a key; say so before toJS()
     // stringifies it into a confusing key name.
     visit(this.doc, {
+      Map: (_, map) => {
+        const seen = new Set<unknown>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          if (seen.has(pair.key.value))
+            problems.push(this.problemAtNode(pair.key, SYNTAX_REASONS.DUPLICATE_KEY!));
+          seen.add(pair.key.value);
+        }
+      },
       Pair: (_, pair) => {
         if (isMap(pair.key) || isSeq(pair.key)) {
           problems.push(
