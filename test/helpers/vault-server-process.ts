@@ -2,7 +2,7 @@
  * Starts `node bin/strongroom.js vault-server ...` as a child process for integration and
  * compat tests. Needs the build in dist/ (npm test's pretest runs it).
  *
- *   --dev [--dev-root-token ID]  plain HTTP, in memory, initialized, unsealed, KV v2 at secret/
+ *   --dev (root token in VAULT_DEV_ROOT_TOKEN_ID)  plain HTTP, in memory, initialized, unsealed, KV v2 at secret/
  *   --storage DIR                plain HTTP (no --tls-cert), starts uninitialized and sealed
  *
  * The server counts as started once GET /v1/sys/health answers with any status (200 active,
@@ -117,13 +117,13 @@ async function startOnce(
     opts.mode === "dev"
       ? (opts.rootToken ?? `dev-root-${randomBytes(12).toString("hex")}`)
       : undefined;
-  const modeArgs =
-    opts.mode === "dev" ? ["--dev", "--dev-root-token", rootToken!] : ["--storage", opts.dir];
+  // The root token goes through the environment: process arguments are visible to every user.
+  const modeArgs = opts.mode === "dev" ? ["--dev"] : ["--storage", opts.dir];
   const args = [BIN, "vault-server", ...modeArgs, "--listen", `127.0.0.1:${port}`, ...extraArgs];
 
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: childEnv(options.env),
+    env: { ...childEnv(options.env), ...(rootToken ? { VAULT_DEV_ROOT_TOKEN_ID: rootToken } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(child);
