@@ -228,6 +228,30 @@ function applyTripleoRules(input: SeedInput): void {
   }
 }
 
+/** The checks every flat format (INI, env) makes on a NAME = value entry, in one place. */
+function flatEntryAccepter(
+  input: SeedInput,
+  problems: Problem[],
+  at: (line: number, reason: string) => Problem,
+): (name: string, line: number, value: string) => void {
+  const seen = new Map<string, number>();
+  return (name, line, value) => {
+    const badName = nameProblem(name);
+    if (badName) {
+      problems.push(at(line, badName));
+      return;
+    }
+    const first = seen.get(name);
+    if (first !== undefined) {
+      problems.push(at(line, `${name} is already set on line ${first}`));
+      return;
+    }
+    seen.set(name, line);
+    if (value === "") problems.push(at(line, `${name} has an empty value`));
+    else input.set(name, value);
+  };
+}
+
 // ---------------------------------------------------------------- INI
 
 const INI_SECTION = "secrets";
@@ -241,7 +265,7 @@ function parseIni(text: string, input: SeedInput): Problem[] {
     col: 1,
     reason,
   });
-  const seen = new Map<string, number>();
+  const accept = flatEntryAccepter(input, problems, at);
   let section: string | undefined;
   let pending: { name: string; line: number; pieces: string[] } | undefined;
 
@@ -250,20 +274,7 @@ function parseIni(text: string, input: SeedInput): Problem[] {
     const { name, line, pieces } = pending;
     pending = undefined;
     if (section !== INI_SECTION) return;
-    const badName = nameProblem(name);
-    if (badName) {
-      problems.push(at(line, badName));
-      return;
-    }
-    const first = seen.get(name);
-    if (first !== undefined) {
-      problems.push(at(line, `${name} is already set on line ${first}`));
-      return;
-    }
-    seen.set(name, line);
-    const value = pieces.join("\n");
-    if (value === "") problems.push(at(line, `${name} has an empty value`));
-    else input.set(name, value);
+    accept(name, line, pieces.join("\n"));
   };
 
   for (const [index, raw] of text.split(/\r?\n/).entries()) {
@@ -340,7 +351,7 @@ function parseEnv(text: string, input: SeedInput): Problem[] {
     col: 1,
     reason,
   });
-  const seen = new Map<string, number>();
+  const accept = flatEntryAccepter(input, problems, at);
   const lines = text.split(/\r?\n/);
 
   for (let i = 0; i < lines.length; i++) {
@@ -381,19 +392,7 @@ function parseEnv(text: string, input: SeedInput): Problem[] {
       rest = rest.replace(/\s+#.*$/, "");
       value = rest.trim();
     }
-    const badName = nameProblem(name);
-    if (badName) {
-      problems.push(at(lineNo, badName));
-      continue;
-    }
-    const first = seen.get(name);
-    if (first !== undefined) {
-      problems.push(at(lineNo, `${name} is already set on line ${first}`));
-      continue;
-    }
-    seen.set(name, lineNo);
-    if (value === "") problems.push(at(lineNo, `${name} has an empty value`));
-    else input.set(name, value);
+    accept(name, lineNo, value);
   }
   return problems;
 }

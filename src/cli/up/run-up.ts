@@ -12,7 +12,6 @@ import {
   createVaultKeyManager,
   createVaultRecordStore,
 } from "../../../drivers/key-managers/vault/index.js";
-import type { ConfigSource } from "../../../drivers/types.js";
 import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";

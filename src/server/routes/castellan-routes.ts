@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
-import { NotFoundError } from "../error-codes.js";
 import { OPERATOR_SECURITY, SERVICE_SECURITY } from "../openapi.js";
 import { ERROR_RESPONSES, ServiceParams, TEXT_PLAIN, textResponse } from "../schemas.js";
+import { requireKnownService } from "./known-service.js";
 
 // The ids end up in an INI file: the pattern also keeps newlines and brackets out.
 const approleId = (description: string) =>
@@ -18,10 +18,6 @@ export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService 
   app,
   { broker },
 ) => {
-  const requireService = (service: string) => {
-    if (!broker.services().includes(service)) throw new NotFoundError(`service "${service}"`);
-  };
-
   app.get(
     "/castellan/:service/mapping.conf",
     {
@@ -40,7 +36,7 @@ export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService 
     },
     async (request, reply) => {
       const { service } = request.params;
-      requireService(service);
+      requireKnownService(broker, service);
       return reply.type(TEXT_PLAIN).send(broker.castellanMapping(service));
     },
   );
@@ -70,7 +66,7 @@ export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService 
     },
     async (request, reply) => {
       const { service } = request.params;
-      requireService(service);
+      requireKnownService(broker, service);
       const conf = broker.castellanConfig(service, {
         roleId: request.headers["x-strongroom-role-id"],
         secretId: request.headers["x-strongroom-secret-id"],

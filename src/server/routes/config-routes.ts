@@ -12,6 +12,7 @@ import {
   TEXT_PLAIN,
   textResponse,
 } from "../schemas.js";
+import { requireKnownService } from "./known-service.js";
 
 type OptionAnswerType = Static<typeof OptionAnswer>;
 
@@ -19,10 +20,6 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
   app,
   { broker },
 ) => {
-  const requireService = (service: string) => {
-    if (!broker.services().includes(service)) throw new NotFoundError(`service "${service}"`);
-  };
-
   app.get(
     "/config/:service/:group/:option",
     {
@@ -67,7 +64,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
     },
     async (request) => {
       const { service } = request.params;
-      requireService(service);
+      requireKnownService(broker, service);
       // Null prototype: group and option names come from the manifest and may be "__proto__".
       const groups: Record<string, Record<string, OptionAnswerType>> = Object.create(null);
       for (const answer of await broker.serviceOptions(service)) {
@@ -97,7 +94,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
     },
     async (request, reply) => {
       const { service } = request.params;
-      requireService(service);
+      requireKnownService(broker, service);
       const ini = await broker.renderIni(service);
       return reply.type(TEXT_PLAIN).send(ini);
     },

@@ -1,0 +1,7 @@
+import type { BrokerService } from "../../broker/broker-service.js";
+import { NotFoundError } from "../error-codes.js";
+
+/** 404 for a service the deployment does not have (after the access check, so no probing). */
+export function requireKnownService(broker: BrokerService, service: string): void {
+  if (!broker.services().includes(service)) throw new NotFoundError(`service "${service}"`);
+}
