@@ -115,8 +115,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       manifest.services.get(service)?.options.get(group)?.has(option) ?? false,
 
     async lookup(service, group, option): Promise<ResolvedOption> {
-      requireService(service);
-      if (!manifest.services.get(service)?.options.get(group)?.has(option)) {
+      if (!requireService(service).options.get(group)?.has(option)) {
         throw unknownOption(service, group, option);
       }
       return (await resolver.resolve(service, group, option)).option;

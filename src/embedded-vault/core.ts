@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
 import type { TokenStore } from "./backends/token-store.js";
 import { envelope, errorBody, type HttpAnswer } from "./envelope.js";
-import { permissionDenied, sealedError, unsupportedPath, VaultError } from "./errors.js";
+import {
+  permissionDenied,
+  sealedError,
+  unsupportedOperation,
+  unsupportedPath,
+  VaultError,
+} from "./errors.js";
 import { AUDIT_TABLE_KEY, AUTH_MOUNTS_KEY, readMounts, SECRET_MOUNTS_KEY } from "./mount-table.js";
 import type { PolicyCache } from "./policy-cache.js";
 import type { Barrier, Transaction } from "./storage/barrier.js";
@@ -114,7 +120,10 @@ export class VaultCore {
       }
       return { status: error.status, body: errorBody(error.errors) };
     }
-    this.deps.log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+    // Only the error's type and where it was thrown: a message (a JSON.parse or TypeError on
+    // stored or request data) can quote the data itself, which may be a secret.
+    const where = error instanceof Error ? (error.stack?.split("\n")[1]?.trim() ?? "") : "";
+    this.deps.log(`internal error: ${error instanceof Error ? error.name : typeof error} ${where}`);
     return { status: 500, body: errorBody(["internal error"]) };
   }
 
@@ -228,7 +237,7 @@ export class VaultCore {
       status,
       body: envelope(response, {
         requestId: logical.id,
-        mountType: mount.type === "system" ? "system" : mount.type,
+        mountType: mount.type,
         injectSysData: mount.type === "system",
       }),
     };
@@ -264,7 +273,7 @@ function resolveOperation(request: CoreRequest, exists: () => boolean): Operatio
     case "PUT":
       return exists() ? "update" : "create";
     default:
-      throw new VaultError(405, ["unsupported operation"]);
+      throw unsupportedOperation();
   }
 }
 

@@ -1,4 +1,3 @@
-import { notFound } from "./errors.js";
 import { Acl } from "./policy/acl.js";
 import {
   DEFAULT_POLICY_TEXT,
@@ -68,10 +67,4 @@ function loadPolicy(tx: StorageView, name: string): Policy | null {
   if (name === "root") return null;
   const stored = readStoredPolicy(tx, name);
   return stored ? parsePolicy(stored.name, stored.text) : null;
-}
-
-export function requireStoredPolicy(tx: StorageView, name: string): StoredPolicy {
-  const stored = readStoredPolicy(tx, name);
-  if (!stored) throw notFound();
-  return stored;
 }

@@ -1,6 +1,6 @@
 import type { CoreRequest, RawHandler } from "./core.js";
 import type { HttpAnswer } from "./envelope.js";
-import { badRequest, VaultError } from "./errors.js";
+import { badRequest, sealedError, unsupportedOperation } from "./errors.js";
 import type { SealStatus } from "./seal/shamir-seal.js";
 
 export const SERVER_VERSION = "1.15.0+strongroom";
@@ -42,8 +42,7 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
   const methods =
     (allowed: string[], handler: RawHandler): RawHandler =>
     async (request) => {
-      if (!allowed.includes(request.method) || request.list)
-        throw new VaultError(405, ["unsupported operation"]);
+      if (!allowed.includes(request.method) || request.list) throw unsupportedOperation();
       return handler(request);
     };
 
@@ -115,7 +114,7 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
     }),
 
     "sys/leader": methods(["GET"], async () => {
-      if (deps.status().sealed) throw new VaultError(503, ["Vault is sealed"]);
+      if (deps.status().sealed) throw sealedError();
       return ok({
         ha_enabled: false,
         is_self: false,

@@ -228,6 +228,11 @@ function applyTripleoRules(input: SeedInput): void {
   }
 }
 
+/** A problem on a whole line of a flat format (INI, env). */
+const lineProblem =
+  (file: string) =>
+  (line: number, reason: string): Problem => ({ file, line, col: 1, reason });
+
 /** The checks every flat format (INI, env) makes on a NAME = value entry, in one place. */
 function flatEntryAccepter(
   input: SeedInput,
@@ -259,12 +264,7 @@ const INI_SECTION = "secrets";
 /** oslo.config's INI parser rules (reference oslo-castellan.md §1.7). */
 function parseIni(text: string, input: SeedInput): Problem[] {
   const problems: Problem[] = [];
-  const at = (line: number, reason: string): Problem => ({
-    file: input.file,
-    line,
-    col: 1,
-    reason,
-  });
+  const at = lineProblem(input.file);
   const accept = flatEntryAccepter(input, problems, at);
   let section: string | undefined;
   let pending: { name: string; line: number; pieces: string[] } | undefined;
@@ -345,12 +345,7 @@ const DOUBLE_QUOTE_ESCAPES: Record<string, string> = {
 
 function parseEnv(text: string, input: SeedInput): Problem[] {
   const problems: Problem[] = [];
-  const at = (line: number, reason: string): Problem => ({
-    file: input.file,
-    line,
-    col: 1,
-    reason,
-  });
+  const at = lineProblem(input.file);
   const accept = flatEntryAccepter(input, problems, at);
   const lines = text.split(/\r?\n/);
 

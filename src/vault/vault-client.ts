@@ -19,7 +19,25 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   });
   // node-vault falls back to $VAULT_TOKEN when given none: an anonymous client must stay anonymous.
   client.token = options.token as string;
+  // Every call goes through `request`. A transport failure rejects with axios's error, whose
+  // `config` and `request` hold the X-Vault-Token header and the body (a looked-up token, a
+  // secret value): a logged `{ err }` would print them. They are dropped here, once for every
+  // client; `response` (what vaultStatusOf reads) and the message stay.
+  const request = client.request;
+  client.request = (requestOptions) =>
+    request(requestOptions).catch((error: unknown) => {
+      throw withoutRequestDetails(error);
+    });
   return client;
+}
+
+function withoutRequestDetails(error: unknown): unknown {
+  if (typeof error === "object" && error !== null) {
+    const carrier = error as { config?: unknown; request?: unknown };
+    delete carrier.config;
+    delete carrier.request;
+  }
+  return error;
 }
 
 /** node-vault rejects with the status in `response.statusCode`; this reads it safely. */

@@ -9,7 +9,7 @@
  * path, GET {mount}/metadata/?list=true, POST auth/approle/login.
  */
 import { afterEach, expect, it } from "vitest";
-import { describeWithPython, type PythonResult, runPython } from "../helpers/python.js";
+import { describeWithPython, type PythonResult, runPythonJson } from "../helpers/python.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";
 
 const SCRIPT = "test/compat/castellan_kv.py";
@@ -47,21 +47,11 @@ async function runCastellan(
   env: Record<string, string>,
   spec: Spec,
 ): Promise<{ result: PythonResult; output: ScriptOutput }> {
-  const result = await runPython(SCRIPT, [], {
+  return runPythonJson<ScriptOutput>(SCRIPT, [], {
     env,
     input: JSON.stringify(spec),
     timeoutMs: 120_000,
   });
-  let output: ScriptOutput;
-  try {
-    output = JSON.parse(result.stdout) as ScriptOutput;
-  } catch {
-    throw new Error(
-      `${SCRIPT} printed no JSON (exit ${result.code}); stdout:\n${result.stdout.slice(-2000)}\n` +
-        `stderr:\n${result.stderr.slice(-4000)}`,
-    );
-  }
-  return { result, output };
 }
 
 function expectAllOk(

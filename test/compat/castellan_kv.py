@@ -36,11 +36,11 @@ import os
 import re
 import sys
 import tempfile
-import traceback
 import uuid
 
-RESULTS = {}
-TRACES = {}
+from compat_checks import RESULTS, TRACES, CheckFailed, expect, expect_eq  # test/compat/compat_checks.py
+from compat_checks import check as _check
+
 INFO = {}
 
 
@@ -64,22 +64,6 @@ except ImportError as error:  # pragma: no cover - reported to the wrapper
     emit_and_exit(1)
 
 
-class CheckFailed(AssertionError):
-    pass
-
-
-def expect(condition, message, *details):
-    if not condition:
-        if details:
-            message += " (got " + ", ".join(repr(d) for d in details) + ")"
-        raise CheckFailed(message)
-
-
-def expect_eq(actual, expected, what):
-    if actual != expected:
-        raise CheckFailed("%s: expected %r, got %r" % (what, expected, actual))
-
-
 def expect_raises(exc_type, fn, *args):
     try:
         result = fn(*args)
@@ -91,18 +75,7 @@ def expect_raises(exc_type, fn, *args):
 
 
 def check(name, fn, needs=()):
-    missing = [n for n in needs if RESULTS.get(n) != "ok"]
-    if missing:
-        RESULTS[name] = "skipped: needs " + ", ".join(missing)
-        return None
-    try:
-        value = fn()
-    except Exception as error:
-        RESULTS[name] = "%s: %s" % (type(error).__name__, error)
-        TRACES[name] = traceback.format_exc(limit=8)
-        return None
-    RESULTS[name] = "ok"
-    return value
+    return _check(name, fn, needs, trace_limit=8)
 
 
 class Capture(logging.Handler):

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { freePort, waitFor } from "../helpers/ports.js";
-import { describeWithPython, type PythonResult, runPython } from "../helpers/python.js";
+import { describeWithPython, type PythonResult, runPythonJson } from "../helpers/python.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";
 
 const SCRIPT = "test/compat/hvac_contract.py";
@@ -94,17 +94,10 @@ async function runContract(
 ): Promise<{ result: PythonResult; output: ContractOutput }> {
   const env: Record<string, string> = { VAULT_ADDR: addr };
   if (token !== undefined) env["VAULT_TOKEN"] = token;
-  const result = await runPython(SCRIPT, ["--mode", mode], { env, timeoutMs: SCRIPT_TIMEOUT_MS });
-  let output: ContractOutput;
-  try {
-    output = JSON.parse(result.stdout) as ContractOutput;
-  } catch {
-    throw new Error(
-      `${SCRIPT} printed no JSON (exit ${result.code}); stdout:\n${result.stdout.slice(-2000)}\n` +
-        `stderr:\n${result.stderr.slice(-4000)}`,
-    );
-  }
-  return { result, output };
+  return runPythonJson<ContractOutput>(SCRIPT, ["--mode", mode], {
+    env,
+    timeoutMs: SCRIPT_TIMEOUT_MS,
+  });
 }
 
 /** Asserts exit 0 and every check ok; failures are shown by name with their messages. */

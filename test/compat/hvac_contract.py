@@ -24,8 +24,9 @@ import json
 import os
 import sys
 import time
-import traceback
 import uuid
+
+from compat_checks import RESULTS, TRACES, CheckFailed, check, expect, expect_eq  # test/compat/compat_checks.py
 
 try:
     import hvac
@@ -34,7 +35,6 @@ except ImportError as error:  # pragma: no cover - reported to the wrapper
     print(json.dumps({"checks": {"import_hvac": "ImportError: %s" % error}, "info": {}}))
     sys.exit(1)
 
-RESULTS = {}
 INFO = {}
 try:
     from importlib.metadata import version as _dist_version
@@ -42,23 +42,6 @@ try:
     INFO["hvac_version"] = _dist_version("hvac")
 except Exception:  # pragma: no cover - informational only
     INFO["hvac_version"] = "?"
-TRACES = {}
-
-
-class CheckFailed(AssertionError):
-    pass
-
-
-def expect(condition, message, *details):
-    if not condition:
-        if details:
-            message += " (got " + ", ".join(repr(d) for d in details) + ")"
-        raise CheckFailed(message)
-
-
-def expect_eq(actual, expected, what):
-    if actual != expected:
-        raise CheckFailed("%s: expected %r, got %r" % (what, expected, actual))
 
 
 def expect_raises(exc_type, fn, *args, **kwargs):
@@ -104,21 +87,6 @@ def health(admin, method, **params):
     if response.text:
         body = response.json()
     return response.status_code, body
-
-
-def check(name, fn, needs=()):
-    missing = [n for n in needs if RESULTS.get(n) != "ok"]
-    if missing:
-        RESULTS[name] = "skipped: needs " + ", ".join(missing)
-        return None
-    try:
-        value = fn()
-    except Exception as error:  # every failure is a result, never a crash
-        RESULTS[name] = "%s: %s" % (type(error).__name__, error)
-        TRACES[name] = traceback.format_exc(limit=6)
-        return None
-    RESULTS[name] = "ok"
-    return value
 
 
 def wait_until(predicate, timeout, what):

@@ -16,20 +16,7 @@ import sys
 
 from oslo_config import cfg
 
-OPTS = {
-    "string": cfg.StrOpt,
-    "integer": cfg.IntOpt,
-    "float": cfg.FloatOpt,
-    "port": cfg.PortOpt,
-    "boolean": cfg.BoolOpt,
-    "list": cfg.ListOpt,
-    "dict": cfg.DictOpt,
-    "ip": cfg.IPOpt,
-    "hostname": cfg.HostnameOpt,
-    "host_address": cfg.HostAddressOpt,
-    "uri": cfg.URIOpt,
-    "multi_string": cfg.MultiStrOpt,
-}
+from oslo_opts import OPT_CLASSES as OPTS  # test/compat/oslo_opts.py
 
 
 def encode(value):

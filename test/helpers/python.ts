@@ -10,13 +10,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
+import { REPO_ROOT } from "./repo-root.js";
 
 export const DEBIAN_PYTHON = "/usr/bin/python3";
 
-/** The repository root (this file is test/helpers/python.ts). */
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { REPO_ROOT };
 
 export interface RunPythonOptions {
   /** Merged over the minimal base environment. */
@@ -116,6 +115,28 @@ export async function runPython(
       resolve({ code: exitCode, stdout: out, stderr: err });
     });
   });
+}
+
+/**
+ * runPython for a script that prints one JSON object on stdout: resolves with the raw result
+ * and the parsed output; rejects (showing the ends of stdout and stderr) when stdout is not JSON.
+ */
+export async function runPythonJson<T>(
+  script: string,
+  args: string[],
+  opts: RunPythonOptions = {},
+): Promise<{ result: PythonResult; output: T }> {
+  const result = await runPython(script, args, opts);
+  let output: T;
+  try {
+    output = JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(
+      `${script} printed no JSON (exit ${result.code}); stdout:\n${result.stdout.slice(-2000)}\n` +
+        `stderr:\n${result.stderr.slice(-4000)}`,
+    );
+  }
+  return { result, output };
 }
 
 const moduleCache = new Map<string, string | null>();

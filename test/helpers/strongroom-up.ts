@@ -7,10 +7,10 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { waitFor } from "./ports.js";
+import { REPO_ROOT } from "./repo-root.js";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { REPO_ROOT };
 export const BIN = join(REPO_ROOT, "bin", "strongroom.js");
 export const EXAMPLE_MANIFEST = join(REPO_ROOT, "examples", "tripleo", "manifest.yaml");
 export const EXAMPLE_PASSWORDS = join(REPO_ROOT, "examples", "tripleo", "overcloud-passwords.yaml");

@@ -12,10 +12,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { freePort, waitFor } from "./ports.js";
+import { REPO_ROOT } from "./repo-root.js";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(REPO_ROOT, "bin", "strongroom.js");
 const BUILT_ENTRY = join(REPO_ROOT, "dist", "src", "cli", "main.js");
 const STOP_GRACE_MS = 5_000;

@@ -4,12 +4,13 @@
  * the variable name. A multi_string option gets the whole variable as its one value (oslo
  * itself splits it into characters, which no one wants).
  */
+import { osloDest } from "../../../src/config/render.js";
 import type { ConfigSource, ConfigSourceDriver } from "../../types.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export const environmentVariableName = (group: string, option: string): string =>
-  `OS_${group.toUpperCase()}__${option.replaceAll("-", "_").toUpperCase()}`;
+  `OS_${group.toUpperCase()}__${osloDest(option).toUpperCase()}`;
 
 export function createEnvironmentSource(env: Environment = process.env): ConfigSource {
   return {

@@ -8,6 +8,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { iniValues, type OsloIniDocument, parseOsloIni } from "../../../src/config/oslo-ini.js";
+import { osloDest } from "../../../src/config/render.js";
 import { configError } from "../../../src/lib/errors.js";
 import type { ConfigSource, ConfigSourceDriver } from "../../types.js";
 
@@ -38,7 +39,7 @@ export function createIniSource(options: { dir: string }): ConfigSource {
   return {
     driver: "ini",
     async lookup(service, group, option) {
-      const key = option.replaceAll("-", "_");
+      const key = osloDest(option);
       const files = [join(options.dir, "all.conf"), join(options.dir, `${service}.conf`)];
       const found: { value: string; file: string }[] = [];
       for (const file of files) {

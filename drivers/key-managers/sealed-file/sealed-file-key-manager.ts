@@ -6,10 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { SECRET_NAME_PATTERN } from "../../../src/config/manifest-schema.js";
-import { StrongroomError, usageError } from "../../../src/lib/errors.js";
+import { usageError } from "../../../src/lib/errors.js";
 import { loadSodium } from "../../../src/lib/sodium.js";
 import type { KeyManager, SecretValue, SecretVersionInfo, StoredSecret } from "../../types.js";
 import { unixSeconds } from "../vault/castellan-record.js";
+import { casMismatchError } from "../vault/kv-v2.js";
 import { writeFileAtomic } from "./atomic-file.js";
 import {
   type KdfHeader,
@@ -81,8 +82,8 @@ class SealedFileKeyManager implements KeyManager {
     private contents: Contents,
   ) {}
 
-  private secrets(contents = this.contents): Record<string, StoredVersion[]> {
-    return contents.deployments[this.deployment] ?? {};
+  private secrets(): Record<string, StoredVersion[]> {
+    return this.contents.deployments[this.deployment] ?? {};
   }
 
   private check(id: string): void {
@@ -128,13 +129,7 @@ class SealedFileKeyManager implements KeyManager {
       const versions = secrets[id] ?? [];
       const current = versions.at(-1)?.version ?? 0;
       if (options?.cas !== undefined && options.cas !== current) {
-        throw new StrongroomError(
-          "STRONGROOM_ERR_CAS_MISMATCH",
-          `${id}: changed concurrently (check-and-set failed)`,
-          {
-            statusCode: 409,
-          },
-        );
+        throw casMismatchError(id);
       }
       const version = current + 1;
       const type = typeof value === "string" ? "passphrase" : "opaque";

@@ -36,16 +36,18 @@ function reasonOf(error: unknown): string {
     : "request failed";
 }
 
+/** A write whose expected version (`cas`) was not the current one; shared by the key managers. */
+export const casMismatchError = (what: string, cause?: unknown): StrongroomError =>
+  new StrongroomError(
+    "STRONGROOM_ERR_CAS_MISMATCH",
+    `${what}: changed concurrently (check-and-set failed)`,
+    { statusCode: 409, cause },
+  );
+
 export function vaultFailure(operation: string, path: string, error: unknown): StrongroomError {
   const status = vaultStatusOf(error);
   const reason = reasonOf(error);
-  if (status === 400 && CAS_MISMATCH.test(reason)) {
-    return new StrongroomError(
-      "STRONGROOM_ERR_CAS_MISMATCH",
-      `${path}: changed concurrently (check-and-set failed)`,
-      { statusCode: 409, cause: error },
-    );
-  }
+  if (status === 400 && CAS_MISMATCH.test(reason)) return casMismatchError(path, error);
   const code = status === 403 ? "STRONGROOM_ERR_VAULT_FORBIDDEN" : "STRONGROOM_ERR_VAULT";
   const what = status === undefined ? reason : `${status} ${reason}`;
   return new StrongroomError(code, `vault: ${operation} ${path} failed (${what})`, {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { badRequest, notFound, permissionDenied, VaultError } from "../errors.js";
+import { badRequest, notFound, permissionDenied, unsupportedOperation } from "../errors.js";
 import type { LogicalBackend } from "../types.js";
 
 /** Per-token private storage: each token sees only its own folder, keyed by a hash of its id. */
@@ -33,7 +33,7 @@ export function createCubbyholeBackend(): LogicalBackend {
           return { data: { keys } };
         }
         default:
-          throw new VaultError(405, ["unsupported operation"]);
+          throw unsupportedOperation();
       }
     },
   };

@@ -1,5 +1,11 @@
 import { AuditBroker, type AuditDeviceConfig } from "../audit/audit-broker.js";
-import { badRequest, notFound, permissionDenied, VaultError } from "../errors.js";
+import {
+  badRequest,
+  notFound,
+  permissionDenied,
+  unsupportedOperation,
+  VaultError,
+} from "../errors.js";
 import {
   AUDIT_TABLE_KEY,
   AUTH_MOUNTS_KEY,
@@ -433,7 +439,7 @@ export function createSystemBackend(deps: SystemBackendDeps): LogicalBackend {
         const match = route.pattern.exec(req.path);
         if (!match) continue;
         const handler = route.operations[req.operation];
-        if (!handler) throw new VaultError(405, ["unsupported operation"]);
+        if (!handler) throw unsupportedOperation();
         return handler(req, match[1] ?? "");
       }
       throw new VaultError(404, ["unsupported path"]);

@@ -1,6 +1,7 @@
 import {
   badRequest,
   notFound,
+  permissionDenied,
   unsupportedOperation,
   unsupportedPath,
   VaultError,
@@ -101,7 +102,7 @@ const BUILTIN_POLICIES = new Set(["root", "default"]);
 
 export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): LogicalBackend {
   const caller = (req: LogicalRequest): TokenEntry => {
-    if (!req.token) throw new VaultError(403, ["permission denied"]);
+    if (!req.token) throw permissionDenied();
     return req.token;
   };
   const isSudo = (req: LogicalRequest) =>

@@ -1,9 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { VaultError } from "../../../src/embedded-vault/errors.js";
 import {
   Barrier,
@@ -17,20 +16,13 @@ import {
   openSqliteStore,
   SQLITE_FILE_NAME,
 } from "../../../src/embedded-vault/storage/physical.js";
+import { useTempDirs } from "../../helpers/temp-dirs.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined) =>
   value === undefined ? undefined : new TextDecoder().decode(value);
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "strongroom-barrier-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("strongroom-barrier-");
 
 async function freshBarrier() {
   const physical = createMemoryStore();

@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createMemoryStore,
   openSqliteStore,
@@ -11,20 +10,13 @@ import {
   prefixUpperBound,
   SQLITE_FILE_NAME,
 } from "../../../src/embedded-vault/storage/physical.js";
+import { useTempDirs } from "../../helpers/temp-dirs.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined) =>
   value === undefined ? undefined : new TextDecoder().decode(value);
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "strongroom-physical-"));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs("strongroom-physical-");
 
 const factories: Array<[string, () => PhysicalStore]> = [
   ["memory", () => createMemoryStore()],
