@@ -10,7 +10,13 @@ import { driver as environmentSource } from "./config-sources/environment/index.
 import { driver as iniSource } from "./config-sources/ini/index.js";
 import { driver as sealedFileKeyManager } from "./key-managers/sealed-file/index.js";
 import { driver as vaultKeyManager } from "./key-managers/vault/index.js";
-import type { ConfigSourceDriver, Driver, KeyManagerDriver } from "./types.js";
+import type {
+  ConfigSourceDriver,
+  Driver,
+  KeyManagerDriver,
+  RestarterDriver,
+  RotationTargetDriver,
+} from "./types.js";
 
 export const BUILT_IN_DRIVERS: readonly Driver[] = [
   vaultKeyManager,
@@ -28,43 +34,52 @@ export interface DriverRegistry {
   register(driver: Driver): void;
   keyManager(name: string): KeyManagerDriver;
   configSource(name: string): ConfigSourceDriver;
-  names(): { keyManagers: string[]; configSources: string[] };
+  rotationTarget(name: string): RotationTargetDriver;
+  restarter(name: string): RestarterDriver;
+  names(): {
+    keyManagers: string[];
+    configSources: string[];
+    rotationTargets: string[];
+    restarters: string[];
+  };
 }
+
+const DRIVER_KINDS = ["key-manager", "config-source", "rotation-target", "restarter"] as const;
 
 export function createDriverRegistry(
   drivers: readonly Driver[] = BUILT_IN_DRIVERS,
 ): DriverRegistry {
-  const keyManagers = new Map<string, KeyManagerDriver>();
-  const configSources = new Map<string, ConfigSourceDriver>();
+  const tables = {
+    "key-manager": new Map<string, KeyManagerDriver>(),
+    "config-source": new Map<string, ConfigSourceDriver>(),
+    "rotation-target": new Map<string, RotationTargetDriver>(),
+    restarter: new Map<string, RestarterDriver>(),
+  };
+  const find = <K extends keyof typeof tables>(kind: K, name: string) => {
+    const found = tables[kind].get(name);
+    if (!found) {
+      throw driverError(
+        `unknown ${kind} driver "${name}" (known: ${[...tables[kind].keys()].join(", ")})`,
+      );
+    }
+    return found as NonNullable<ReturnType<(typeof tables)[K]["get"]>>;
+  };
   const registry: DriverRegistry = {
     register(driver) {
-      const table: Map<string, Driver> =
-        driver.kind === "key-manager" ? keyManagers : configSources;
+      const table = tables[driver.kind] as Map<string, Driver>;
       if (table.has(driver.name))
         throw driverError(`a ${driver.kind} driver named "${driver.name}" is already registered`);
       table.set(driver.name, driver);
     },
-    keyManager(name) {
-      const found = keyManagers.get(name);
-      if (!found) {
-        throw driverError(
-          `unknown key-manager driver "${name}" (known: ${[...keyManagers.keys()].join(", ")})`,
-        );
-      }
-      return found;
-    },
-    configSource(name) {
-      const found = configSources.get(name);
-      if (!found) {
-        throw driverError(
-          `unknown config-source driver "${name}" (known: ${[...configSources.keys()].join(", ")})`,
-        );
-      }
-      return found;
-    },
+    keyManager: (name) => find("key-manager", name),
+    configSource: (name) => find("config-source", name),
+    rotationTarget: (name) => find("rotation-target", name),
+    restarter: (name) => find("restarter", name),
     names: () => ({
-      keyManagers: [...keyManagers.keys()],
-      configSources: [...configSources.keys()],
+      keyManagers: [...tables["key-manager"].keys()],
+      configSources: [...tables["config-source"].keys()],
+      rotationTargets: [...tables["rotation-target"].keys()],
+      restarters: [...tables.restarter.keys()],
     }),
   };
   for (const driver of drivers) registry.register(driver);
@@ -75,8 +90,8 @@ export function createDriverRegistry(
 export function driverProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "`driver` is not an object";
   const { kind, name, create } = value as Record<string, unknown>;
-  if (kind !== "key-manager" && kind !== "config-source") {
-    return '`driver.kind` must be "key-manager" or "config-source"';
+  if (!(DRIVER_KINDS as readonly unknown[]).includes(kind)) {
+    return `\`driver.kind\` must be one of ${DRIVER_KINDS.map((k) => `"${k}"`).join(", ")}`;
   }
   if (typeof name !== "string" || !/^[a-z][a-z0-9_-]*$/.test(name)) {
     return "`driver.name` must be a lower-case name";

@@ -86,4 +86,90 @@ export interface ConfigSourceContext {
   keyManager: KeyManager;
 }
 
-export type Driver = KeyManagerDriver | ConfigSourceDriver;
+/* ------------------------------------------------------------------------------------------ */
+/* Rotation: targets (where a credential lives), restarters and health checks (its consumers). */
+
+/**
+ * Where a rotated credential lives: MariaDB accounts, a RabbitMQ user, operator hooks. Every
+ * method is idempotent (a resumed rotation calls it again) and decides by logging in, never by
+ * trusting an error code. Values pass in memory only: never in argv, the environment or errors.
+ */
+export interface RotationTarget {
+  readonly driver: string;
+  /** What the plan shows: the accounts touched and how the old and new values overlap. */
+  describe(): TargetDescription;
+  /** True when a fresh login with `password` succeeds for every account of this target. */
+  accepts(password: string): Promise<boolean>;
+  /**
+   * Makes the target accept `next`. Dual-capable targets (MariaDB OR-chains, alternating
+   * RabbitMQ users) keep accepting `current` too; single ones replace it.
+   */
+  apply(values: RotationValues): Promise<void>;
+  /** After commit and restarts: only `next` is accepted from now on (dual targets drop `current`). */
+  retire(values: RotationValues): Promise<void>;
+  /** Before commit only: back to accepting `current` alone (undoes `apply`). */
+  rollback(values: RotationValues): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface RotationValues {
+  /** The committed value when the rotation started (what consumers use). */
+  current: string;
+  /** The value before that, when the store still has it. */
+  previous?: string;
+  /** The staged value being rotated in. */
+  next: string;
+  /** The secret's version `current` belongs to (alternating-user targets derive the user from it). */
+  currentVersion: number;
+}
+
+export interface TargetDescription {
+  kind: string;
+  /** e.g. ["nova@%", "nova@localhost"] or ["rabbitmq user guest"]; never a value. */
+  accounts: string[];
+  /** "dual": old and new both log in until retire; "alternating": two users take turns;
+   * "none": the old value stops working at apply (consumers fail until restarted). */
+  overlap: "dual" | "alternating" | "none";
+}
+
+export interface RotationTargetContext {
+  /** The target server's connection data (mariadb / rabbitmq), from the manifest's `targets`. */
+  server?: import("../src/config/manifest-types.js").TargetSpec;
+  /**
+   * Admin passwords of `server` to try in order (current, then previous, then the staged one
+   * when the admin secret is itself being rotated). Read fresh on every call.
+   */
+  adminPasswords(): Promise<string[]>;
+  /** Structured progress, never values. */
+  log?(event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RotationTargetDriver {
+  kind: "rotation-target";
+  name: string;
+  create(
+    spec: import("../src/config/manifest-types.js").SecretTarget,
+    context: RotationTargetContext,
+  ): Promise<RotationTarget>;
+}
+
+/** Restarts one consumer service (all its processes on this node). */
+export interface Restarter {
+  readonly driver: string;
+  /** Resolves when the restart command finished; throws (one line, no values) on failure. */
+  restart(signal: AbortSignal): Promise<void>;
+}
+
+export interface RestarterContext {
+  service: string;
+}
+
+export interface RestarterDriver {
+  kind: "restarter";
+  name: string;
+  /** Problems with the manifest stanza (checked at load), or undefined. */
+  validate?(stanza: Readonly<Record<string, unknown>>): string | undefined;
+  create(stanza: Readonly<Record<string, unknown>>, context: RestarterContext): Restarter;
+}
+
+export type Driver = KeyManagerDriver | ConfigSourceDriver | RotationTargetDriver | RestarterDriver;

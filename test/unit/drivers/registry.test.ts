@@ -10,10 +10,11 @@ describe("the driver registry", () => {
 
   it("knows the built-ins by name", () => {
     const registry = createDriverRegistry();
-    expect(registry.names()).toEqual({
-      keyManagers: ["vault", "sealed-file"],
-      configSources: ["environment", "ini", "castellan"],
-    });
+    const names = registry.names();
+    expect(names.keyManagers).toEqual(["vault", "sealed-file"]);
+    expect(names.configSources).toEqual(["environment", "ini", "castellan"]);
+    expect(names.rotationTargets).toEqual([]);
+    expect(names.restarters).toEqual([]);
     expect(registry.keyManager("vault").name).toBe("vault");
     expect(registry.configSource("ini").kind).toBe("config-source");
   });
@@ -44,12 +45,12 @@ describe("the driver registry", () => {
     writeFileSync(join(dir, "none.mjs"), "export const other = 1;\n");
     writeFileSync(
       join(dir, "bad.mjs"),
-      'export const driver = { kind: "restarter", name: "x", create() {} };\n',
+      'export const driver = { kind: "alarm-clock", name: "x", create() {} };\n',
     );
     writeFileSync(join(dir, "broken.mjs"), "export const driver = ;\n");
     await expect(loadDriver(join(dir, "none.mjs"))).rejects.toThrow(/does not export `driver`/);
     await expect(loadDriver(join(dir, "bad.mjs"))).rejects.toThrow(
-      /must be "key-manager" or "config-source"/,
+      /must be one of "key-manager", "config-source", "rotation-target", "restarter"/,
     );
     await expect(loadDriver(join(dir, "broken.mjs"))).rejects.toThrow(
       /cannot load the driver module .*broken\.mjs \(\w*Error\)/,
