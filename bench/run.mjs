@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
 // DESIGN.md; each figure sits next to the baseline it is compared with, measured in this run.
-// BENCH_ONLY=vault,seed,lookup,broker-http limits the run; BENCH_DURATION sets seconds per load.
+// BENCH_ONLY=vault,seed,lookup,broker-http,rotation,bundle limits the run; BENCH_DURATION sets seconds per load.
 import { cpus, loadavg } from "node:os";
 import { benchBrokerLookup } from "./broker-lookup.mjs";
+import { benchBundle } from "./bundle.mjs";
 import { benchEmbeddedVault } from "./embedded-vault.mjs";
 import { benchRealLookup } from "./real-lookup.mjs";
+import { benchRotation } from "./rotation.mjs";
 import { benchSeed } from "./seed.mjs";
 
 const duration = Number(process.env.BENCH_DURATION ?? 5);
@@ -34,6 +36,14 @@ if (wanted("lookup")) {
 if (wanted("broker-http")) {
   progress("broker HTTP layer vs bare fastify (constant broker)");
   results.broker_http_layer = await benchBrokerLookup({ duration });
+}
+if (wanted("rotation")) {
+  progress("rotation overhead per secret (no-op target and restarts)");
+  results.rotation = await benchRotation();
+}
+if (wanted("bundle")) {
+  progress("bundle export/import of 100,000 secrets vs raw libsodium secretstream");
+  results.bundle = await benchBundle({ count: 100_000 });
 }
 results.loadavg_at_end = loadavg();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

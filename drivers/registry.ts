@@ -10,6 +10,12 @@ import { driver as environmentSource } from "./config-sources/environment/index.
 import { driver as iniSource } from "./config-sources/ini/index.js";
 import { driver as sealedFileKeyManager } from "./key-managers/sealed-file/index.js";
 import { driver as vaultKeyManager } from "./key-managers/vault/index.js";
+import { driver as commandRestarter } from "./restarters/command/index.js";
+import { driver as signalRestarter } from "./restarters/signal/index.js";
+import { driver as systemdRestarter } from "./restarters/systemd/index.js";
+import { driver as commandTarget } from "./rotation-targets/command/index.js";
+import { driver as mariadbTarget } from "./rotation-targets/mariadb/index.js";
+import { driver as rabbitmqTarget } from "./rotation-targets/rabbitmq/index.js";
 import type {
   ConfigSourceDriver,
   Driver,
@@ -24,6 +30,12 @@ export const BUILT_IN_DRIVERS: readonly Driver[] = [
   environmentSource,
   iniSource,
   castellanSource,
+  mariadbTarget,
+  rabbitmqTarget,
+  commandTarget,
+  commandRestarter,
+  systemdRestarter,
+  signalRestarter,
 ];
 
 const driverError = (message: string, cause?: unknown) =>

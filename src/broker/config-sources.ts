@@ -22,10 +22,12 @@ export async function createConfigSources(options: {
   const thirdParty: ConfigSource[] = [];
   for (const entry of manifest.drivers) {
     const driver = await loadDriver(entry.module);
+    // Restarters and rotation targets from the manifest join the rotation's registry instead.
+    if (driver.kind === "restarter" || driver.kind === "rotation-target") continue;
     if (driver.kind !== "config-source") {
       throw new StrongroomError(
         "STRONGROOM_ERR_DRIVER",
-        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; only config sources can be added from a manifest`,
+        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters and rotation targets`,
         { statusCode: 400, exitCode: 2 },
       );
     }

@@ -43,6 +43,12 @@ export interface StrongroomBroker extends BrokerService {
   castellanId(service: string, group: string, option: string): string;
   /** Re-renders the castellan records (of options using `secretNames`, or all). */
   syncRendered(secretNames?: Iterable<string>): Promise<SyncResult>;
+  /** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
+  commitSecret(
+    name: string,
+    value: SecretValue,
+    expectedVersion: number,
+  ): Promise<{ version: number }>;
 }
 
 const READ_CONCURRENCY = 32;
@@ -180,6 +186,15 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
         await checkDeliverable(manifest, keyManager, new Map<string, SecretValue>([[name, value]]));
         const current = Math.max(0, ...(await keyManager.versions(name)).map((v) => v.version));
         const result = await keyManager.put(name, value, { cas: current });
+        await afterWrite([name]);
+        return result;
+      });
+    },
+
+    commitSecret(name, value, expectedVersion) {
+      return serialized(async () => {
+        await checkDeliverable(manifest, keyManager, new Map<string, SecretValue>([[name, value]]));
+        const result = await keyManager.put(name, value, { cas: expectedVersion });
         await afterWrite([name]);
         return result;
       });

@@ -1,7 +1,12 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { StrongroomError } from "../lib/errors.js";
+import { exportCommand } from "./commands/export.js";
 import { getCommand } from "./commands/get.js";
+import { importCommand } from "./commands/import.js";
+import { keygenCommand } from "./commands/keygen.js";
 import { renderCommand } from "./commands/render.js";
+import { rotateCommand } from "./commands/rotate.js";
+import { rotationsCommand } from "./commands/rotations.js";
 import { seedCommand } from "./commands/seed.js";
 import { serviceKitCommand } from "./commands/service-kit.js";
 import { statusCommand } from "./commands/status.js";
@@ -31,7 +36,12 @@ program.addCommand(seedCommand());
 program.addCommand(getCommand());
 program.addCommand(renderCommand());
 program.addCommand(serviceKitCommand());
+program.addCommand(rotateCommand());
+program.addCommand(rotationsCommand());
 program.addCommand(statusCommand());
+program.addCommand(keygenCommand());
+program.addCommand(exportCommand());
+program.addCommand(importCommand());
 program.addCommand(vaultServerCommand());
 // addCommand(), unlike command(), does not pass exitOverride and the output settings down.
 for (const command of program.commands) command.copyInheritedSettings(program);

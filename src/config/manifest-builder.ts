@@ -7,6 +7,7 @@ import {
   type HealthKind,
   OPTION_NAME_PATTERN,
   type OptionType,
+  type RabbitmqTargetMode,
   type RawManifest,
   type RawOption,
   type RawSecret,
@@ -22,6 +23,7 @@ import type {
   HealthCheck,
   Manifest,
   OptionSpec,
+  RabbitmqSecretTarget,
   RotatePolicy,
   SecretSpec,
   SecretTarget,
@@ -43,6 +45,7 @@ const TARGET_DEFAULTS = {
   rabbitmq: { port: 15672, adminUser: "guest" },
 } as const;
 const HEALTH_DEFAULTS = { timeoutSeconds: 5, retries: 10, intervalSeconds: 3 };
+const ROLLING_DEFAULTS = { maxParallel: 1, pauseSeconds: 0, maxFailures: 0, timeoutSeconds: 300 };
 const MAP_GENERATORS: ReadonlySet<string> = new Set(["fernet-keys", "ssh-keypair"]);
 
 /** The semantic pass: names, references, templates and defaults. Collects every problem. */
@@ -111,6 +114,13 @@ export class ManifestBuilder {
         );
       }
       const defaults = TARGET_DEFAULTS[t.kind];
+      if (t.kind !== "rabbitmq") {
+        for (const key of ["node", "rabbitmqctl"] as const) {
+          if (t[key] !== undefined) {
+            this.problem(["targets", name, key], `"${key}" is for rabbitmq targets only`, true);
+          }
+        }
+      }
       targets.set(name, {
         name,
         kind: t.kind,
@@ -119,6 +129,8 @@ export class ManifestBuilder {
         adminUser: t.admin_user ?? defaults.adminUser,
         adminSecret: t.admin_secret,
         tls: t.tls ?? false,
+        ...(t.node !== undefined && { node: t.node }),
+        ...(t.rabbitmqctl !== undefined && { rabbitmqctl: t.rabbitmqctl }),
       });
     }
     return targets;
@@ -206,10 +218,41 @@ export class ManifestBuilder {
         });
         result.push({ kind, server, accounts });
       } else {
-        result.push({ kind, server, user: stanza.user as string });
+        const target = this.buildRabbitmqTarget(stanza, server, path);
+        if (target) result.push(target);
       }
     });
     return result;
+  }
+
+  private buildRabbitmqTarget(
+    stanza: Record<string, unknown>,
+    server: string,
+    path: PathSegment[],
+  ): RabbitmqSecretTarget | undefined {
+    const mode = (stanza.mode as RabbitmqTargetMode | undefined) ?? "single";
+    const { user, users } = stanza as { user?: string; users?: [string, string] };
+    if (mode === "single") {
+      if (users !== undefined) {
+        this.problem([...path, "users"], '"users" needs mode: alternating (or use "user")', true);
+      }
+      if (user === undefined) {
+        this.problem(path, 'a rabbitmq target needs "user" (or mode: alternating with "users")');
+        return undefined;
+      }
+      return { kind: "rabbitmq", server, user };
+    }
+    if (user !== undefined) {
+      this.problem([...path, "user"], 'mode: alternating takes "users: [a, b]", not "user"', true);
+    }
+    if (users === undefined) {
+      this.problem(path, 'mode: alternating needs "users: [a, b]" (two user names)');
+      return undefined;
+    }
+    if (users[0] === users[1]) {
+      this.problem([...path, "users"], "mode: alternating needs two different users");
+    }
+    return { kind: "rabbitmq", server, mode, users };
   }
 
   private resolveServer(
@@ -267,11 +310,14 @@ export class ManifestBuilder {
       name,
       options,
       ...(spec.restart && { restart: spec.restart as DriverStanza }),
-      ...(spec.health && { health: buildHealth(spec.health as Record<string, unknown>) }),
+      ...(spec.health && {
+        health: buildHealth(spec.health as Record<string, unknown>, dirname(this.source.file)),
+      }),
       rolling: {
-        batchSize: rolling.batch_size ?? 1,
-        pauseSeconds: rolling.pause_seconds ?? 0,
-        maxFailures: rolling.max_failures ?? 0,
+        maxParallel: rolling.max_parallel ?? ROLLING_DEFAULTS.maxParallel,
+        pauseSeconds: rolling.pause_seconds ?? ROLLING_DEFAULTS.pauseSeconds,
+        maxFailures: rolling.max_failures ?? ROLLING_DEFAULTS.maxFailures,
+        timeoutSeconds: rolling.timeout_seconds ?? ROLLING_DEFAULTS.timeoutSeconds,
       },
     };
   }
@@ -369,13 +415,15 @@ export class ManifestBuilder {
   }
 }
 
-function buildHealth(raw: Record<string, unknown>): HealthCheck {
+function buildHealth(raw: Record<string, unknown>, manifestDir: string): HealthCheck {
   const optional = <T>(key: string, value: T | undefined) =>
     value === undefined ? {} : { [key]: value };
+  const caFile = raw.ca_file as string | undefined;
   return {
     kind: raw.kind as HealthKind,
     ...optional("url", raw.url as string | undefined),
     ...optional("expectStatus", raw.expect_status as number | undefined),
+    ...optional("caFile", caFile === undefined ? undefined : resolve(manifestDir, caFile)),
     ...optional("host", raw.host as string | undefined),
     ...optional("port", raw.port as number | undefined),
     ...optional("command", raw.command as string[] | undefined),

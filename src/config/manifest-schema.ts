@@ -83,6 +83,9 @@ export type GeneratorSpec = {
 /** `user@host` as MariaDB spells accounts; the host part may be `%` or an address pattern. */
 export const ACCOUNT_PATTERN = /^[^@\s]+@[^@\s]+$/;
 
+export const RABBITMQ_TARGET_MODES = ["single", "alternating"] as const;
+export type RabbitmqTargetMode = (typeof RABBITMQ_TARGET_MODES)[number];
+
 export const SECRET_TARGET_SCHEMAS = {
   mariadb: Type.Object(
     {
@@ -92,8 +95,16 @@ export const SECRET_TARGET_SCHEMAS = {
     },
     strict,
   ),
+  /** `single` (default): `user`'s password changes. `alternating`: `users` take turns, so the
+   * previous credentials keep working for one more rotation period. */
   rabbitmq: Type.Object(
-    { kind: Type.Literal("rabbitmq"), server: Type.Optional(NonEmpty), user: NonEmpty },
+    {
+      kind: Type.Literal("rabbitmq"),
+      server: Type.Optional(NonEmpty),
+      mode: Type.Optional(Type.Enum(RABBITMQ_TARGET_MODES)),
+      user: Type.Optional(NonEmpty),
+      users: Type.Optional(Type.Array(NonEmpty, { minItems: 2, maxItems: 2 })),
+    },
     strict,
   ),
   /** Hooks get the new value on stdin, never in argv or the environment. */
@@ -124,6 +135,8 @@ export const HEALTH_SCHEMAS = {
       kind: Type.Literal("http"),
       url: Type.String({ pattern: HTTP_URL_PATTERN.source }),
       expect_status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+      /** PEM bundle to verify an https:// service with (a deployment's internal CA). */
+      ca_file: Type.Optional(NonEmpty),
       ...healthTiming,
     },
     strict,
@@ -144,6 +157,22 @@ export const RESTART_SCHEMAS: Record<string, TSchema> = {
     { kind: Type.Literal("command"), command: Argv, timeout_seconds: Type.Optional(Seconds) },
     strict,
   ),
+  systemd: Type.Object(
+    {
+      kind: Type.Literal("systemd"),
+      unit: Type.Optional(NonEmpty),
+      timeout_seconds: Type.Optional(Seconds),
+    },
+    strict,
+  ),
+  signal: Type.Object(
+    {
+      kind: Type.Literal("signal"),
+      signal: Type.Optional(Type.String({ pattern: "^(SIG)?[A-Z][A-Z0-9]*$" })),
+      pid_file: NonEmpty,
+    },
+    strict,
+  ),
 };
 
 export const TARGET_KINDS = ["mariadb", "rabbitmq"] as const;
@@ -155,6 +184,10 @@ export const TargetSchema = Type.Object(
     admin_user: Type.Optional(NonEmpty),
     admin_secret: NonEmpty,
     tls: Type.Optional(Type.Boolean()),
+    /** rabbitmq only: the Erlang node rabbitmqctl talks to (default: rabbitmqctl's own). */
+    node: Type.Optional(NonEmpty),
+    /** rabbitmq only: how to run rabbitmqctl, e.g. [podman, exec, -i, rabbitmq, rabbitmqctl]. */
+    rabbitmqctl: Type.Optional(Argv),
   },
   strict,
 );
@@ -200,9 +233,11 @@ const ServiceSchema = Type.Object(
     rolling: Type.Optional(
       Type.Object(
         {
-          batch_size: Type.Optional(Type.Integer({ minimum: 1 })),
+          max_parallel: Type.Optional(Type.Integer({ minimum: 1 })),
           pause_seconds: Type.Optional(Type.Number({ minimum: 0 })),
           max_failures: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** Restart plus health check of one consumer. */
+          timeout_seconds: Type.Optional(Seconds),
         },
         strict,
       ),

@@ -40,13 +40,31 @@ export interface Account {
 
 export type SecretTarget =
   | { readonly kind: "mariadb"; readonly server: string; readonly accounts: readonly Account[] }
-  | { readonly kind: "rabbitmq"; readonly server: string; readonly user: string }
+  | RabbitmqSecretTarget
   | {
       readonly kind: "command";
       readonly apply: readonly string[];
       readonly verify?: readonly string[];
       readonly timeoutSeconds?: number;
     };
+
+/** A RabbitMQ user whose password changes (`mode` absent means single). */
+export interface RabbitmqSingleTarget {
+  readonly kind: "rabbitmq";
+  readonly server: string;
+  readonly mode?: "single";
+  readonly user: string;
+}
+
+/** Two RabbitMQ users taking turns: the active one for secret version v is users[(v - 1) % 2]. */
+export interface RabbitmqAlternatingTarget {
+  readonly kind: "rabbitmq";
+  readonly server: string;
+  readonly mode: "alternating";
+  readonly users: readonly [string, string];
+}
+
+export type RabbitmqSecretTarget = RabbitmqSingleTarget | RabbitmqAlternatingTarget;
 
 export interface TargetSpec {
   readonly name: string;
@@ -56,6 +74,10 @@ export interface TargetSpec {
   readonly adminUser: string;
   readonly adminSecret: string;
   readonly tls: boolean;
+  /** rabbitmq: the Erlang node name rabbitmqctl is pointed at (`-n`). */
+  readonly node?: string;
+  /** rabbitmq: the argv that runs rabbitmqctl (default ["rabbitmqctl"]). */
+  readonly rabbitmqctl?: readonly string[];
 }
 
 export interface OptionSpec {
@@ -75,6 +97,8 @@ export interface HealthCheck {
   readonly kind: HealthKind;
   readonly url?: string;
   readonly expectStatus?: number;
+  /** Absolute path of the PEM bundle that verifies an https:// health URL. */
+  readonly caFile?: string;
   readonly host?: string;
   readonly port?: number;
   readonly command?: readonly string[];
@@ -84,9 +108,12 @@ export interface HealthCheck {
 }
 
 export interface RollingPolicy {
-  readonly batchSize: number;
+  /** How many consumers restart at once. */
+  readonly maxParallel: number;
   readonly pauseSeconds: number;
   readonly maxFailures: number;
+  /** Restart plus health check of one consumer. */
+  readonly timeoutSeconds: number;
 }
 
 export interface ServiceSpec {

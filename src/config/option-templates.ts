@@ -1,5 +1,6 @@
 /** Rendering an option's manifest templates once its secrets are known. */
 import type { SecretValue } from "../seed/generators.js";
+import { accountOf } from "./accounts.js";
 import { type Manifest, type OptionSpec, templatesOf } from "./manifest.js";
 import { referencesIn, renderValue } from "./template.js";
 
@@ -12,14 +13,17 @@ export function secretsOfOption(option: OptionSpec): string[] {
   return [...new Set(templatesOf(option).flatMap((t) => referencesIn(t, "secret")))];
 }
 
-/** Every template of the option rendered (one per multi_string item). */
+/** Every template of the option rendered (one per multi_string item). `version` gives the
+ * version `secret` answered for a name (the account of alternating users follows it). */
 export function renderOptionTemplates(
   manifest: Manifest,
   option: OptionSpec,
   secret: (name: string) => string,
+  version: (name: string) => number = () => 1,
 ): string[] {
   const variable = (name: string) => manifest.variables.get(name) ?? "";
-  return templatesOf(option).map((t) => renderValue(t, { secret, var: variable }));
+  const user = (name: string) => accountOf(manifest, name, version(name));
+  return templatesOf(option).map((t) => renderValue(t, { secret, var: variable, user }));
 }
 
 /** Every (service, group, option) of the manifest, in manifest order. */

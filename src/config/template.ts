@@ -1,10 +1,12 @@
 /**
- * Option value templates: literal text with `{{ secret.Name }}` / `{{ var.name }}`
- * references, each optionally piped through filters (`{{ secret.X | urlencode }}`).
+ * Option value templates: literal text with `{{ secret.Name }}` / `{{ var.name }}` /
+ * `{{ user.Name }}` references, each optionally piped through filters
+ * (`{{ secret.X | urlencode }}`). `user.Name` is the account name the secret currently belongs
+ * to: with alternating RabbitMQ users it changes with each rotation, together with the password.
  * There is no escape for a literal `{{`; no OpenStack option needs one.
  */
 
-export type Scope = "secret" | "var";
+export type Scope = "secret" | "var" | "user";
 
 const FILTERS = {
   /** RFC 3986: everything but the unreserved characters, like Python's `quote(s, safe="")`,
@@ -44,7 +46,7 @@ export class TemplateSyntaxError extends Error {
   }
 }
 
-const REFERENCE = /^(secret|var)\.([A-Za-z_][A-Za-z0-9_-]*)$/;
+const REFERENCE = /^(secret|var|user)\.([A-Za-z_][A-Za-z0-9_-]*)$/;
 
 export function parseTemplate(source: string): Template {
   const parts: TemplatePart[] = [];
@@ -68,7 +70,7 @@ function parseReference(body: string, offset: number): Reference {
   const match = REFERENCE.exec(head);
   if (!match) {
     throw new TemplateSyntaxError(
-      `bad reference '${head}': expected secret.NAME or var.NAME`,
+      `bad reference '${head}': expected secret.NAME, user.NAME or var.NAME`,
       offset,
     );
   }
@@ -84,10 +86,13 @@ function parseReference(body: string, offset: number): Reference {
   return { scope: match[1] as Scope, name: match[2]!, filters };
 }
 
+/** The names a template references in `scope`; for "secret", `user.Name` counts too (the
+ * account name follows the secret's version, so the option depends on the secret). */
 export function referencesIn(template: Template, scope: Scope): string[] {
   const names = new Set<string>();
   for (const part of template.parts) {
-    if (typeof part !== "string" && part.scope === scope) names.add(part.name);
+    if (typeof part === "string") continue;
+    if (part.scope === scope || (scope === "secret" && part.scope === "user")) names.add(part.name);
   }
   return [...names];
 }
@@ -95,6 +100,8 @@ export function referencesIn(template: Template, scope: Scope): string[] {
 export interface TemplateResolver {
   secret: (name: string) => string;
   var: (name: string) => string;
+  /** Absent: `user.Name` renders empty. */
+  user?: (name: string) => string;
 }
 
 export interface RenderOptions {
@@ -115,7 +122,8 @@ export function renderValue(
       out += part;
       continue;
     }
-    let value = resolve[part.scope](part.name);
+    let value =
+      part.scope === "user" ? (resolve.user?.(part.name) ?? "") : resolve[part.scope](part.name);
     for (const filter of part.filters) value = FILTERS[filter](value);
     out += options.escape ? options.escape(value) : value;
   }

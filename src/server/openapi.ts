@@ -44,8 +44,11 @@ export const openApiPlugin = fp(
           { name: "config", description: "oslo.config lookups and the remote_file INI" },
           { name: "castellan", description: "Files for oslo.config's castellan source" },
           { name: "secrets", description: "Secrets metadata, writes and seeding (operator)" },
-          { name: "rotations", description: "Password rotation (not implemented yet)" },
-          { name: "export", description: "Sealed export bundles (not implemented yet)" },
+          {
+            name: "rotations",
+            description: "Password rotation: plan, start, resume and follow rotations",
+          },
+          { name: "export", description: "Signed bundles sealed to recipients' keys" },
           { name: "ops", description: "Health, readiness and metrics (no authentication)" },
         ],
         components: {

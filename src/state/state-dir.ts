@@ -12,6 +12,9 @@
  *     operator.token             the operator's Vault token (policy strongroom-operator)
  *     operator.key  operator.pub X25519 key pair (libsodium) the unseal shares are sealed to
  *     unseal.sealed              the unseal shares, crypto_box_seal'ed to operator.pub
+ *     broker-bundle.key/.pub     the broker's bundle identity (X25519 + Ed25519): signs exports;
+ *                                importing sites trust broker-bundle.pub
+ *     manifest.yaml              the manifest an import brought (state.json points to it)
  *     vault/                     the embedded Vault's barrier-encrypted storage
  *     raft/  vault-server.hcl    the same for a `vault`/`bao` binary (--vault binary)
  *
@@ -49,6 +52,9 @@ export const STATE_FILES = {
   operatorSecretKey: "operator.key",
   operatorPublicKey: "operator.pub",
   unsealShares: "unseal.sealed",
+  bundleSecretKey: "broker-bundle.key",
+  bundlePublicKey: "broker-bundle.pub",
+  importedManifest: "manifest.yaml",
   vaultStorage: "vault",
 } as const;
 

@@ -24,15 +24,22 @@ export function createCastellanSource(options: {
       if (spec?.value === undefined) return undefined;
       const ids = secretsOfOption(spec);
       const secrets = new Map<string, string>();
+      const versions = new Map<string, number>();
       let version = 0;
       for (const [id, stored] of await Promise.all(
         ids.map(async (id) => [id, await keyManager.get(id)] as const),
       )) {
         if (!stored) return undefined;
         secrets.set(id, secretText(stored.value));
+        versions.set(id, stored.version);
         version = Math.max(version, stored.version);
       }
-      const values = renderOptionTemplates(manifest, spec, (name) => secrets.get(name)!);
+      const values = renderOptionTemplates(
+        manifest,
+        spec,
+        (name) => secrets.get(name)!,
+        (name) => versions.get(name)!,
+      );
       const location = { source: "castellan", detail: ids.length > 0 ? ids.join(",") : "manifest" };
       return {
         raw: values.at(-1) ?? "",

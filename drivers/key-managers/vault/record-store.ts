@@ -1,6 +1,6 @@
 /**
  * Arbitrary KV v2 records beside the secrets, under `strongroom/<deployment>/`: the rendered
- * option values castellan reads, and later rotation state and locks.
+ * option values castellan reads, rotation state and rotation locks.
  */
 import { usageError } from "../../../src/lib/errors.js";
 import type { VaultClient } from "../../../src/vault/vault-client.js";
@@ -11,7 +11,12 @@ export interface RecordStore {
   /** `strongroom/<deployment>`: a record's full KV path is `<prefix>/<path>`. */
   readonly prefix: string;
   read(path: string): Promise<Record<string, unknown> | undefined>;
-  write(path: string, data: Record<string, unknown>): Promise<void>;
+  /** The data with its KV version, for check-and-set updates. */
+  readVersioned(
+    path: string,
+  ): Promise<{ data: Record<string, unknown>; version: number } | undefined>;
+  /** Writes a new version; with `cas`, only if the current version is `cas` (0: absent). */
+  write(path: string, data: Record<string, unknown>, cas?: number): Promise<number>;
   remove(path: string): Promise<void>;
   /** Keys directly under a folder (sub-folders end in `/`); [] when there is none. */
   list(folder: string): Promise<string[]>;
@@ -42,8 +47,12 @@ export function createVaultRecordStore(options: VaultRecordStoreOptions): Record
     async read(path) {
       return (await kv.read(full(path)))?.data ?? undefined;
     },
-    async write(path, data) {
-      await kv.write(full(path), data);
+    async readVersioned(path) {
+      const found = await kv.read(full(path));
+      return found?.data ? { data: found.data, version: found.version } : undefined;
+    },
+    write(path, data, cas) {
+      return kv.write(full(path), data, cas);
     },
     async remove(path) {
       await kv.destroy(full(path));

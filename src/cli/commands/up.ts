@@ -17,7 +17,10 @@ export function upCommand() {
         "Then it seeds (--seed), serves HTTPS with mTLS and prints how to query it. SIGTERM or\n" +
         "Ctrl-C closes the broker, seals and stops the Vault it started.",
     )
-    .requiredOption("--manifest <file>", "the deployment manifest (YAML)")
+    .option(
+      "--manifest <file>",
+      "the deployment manifest (YAML); default: the one the state dir records (an earlier up, an import)",
+    )
     .option(
       "--seed <file>",
       "seed secrets from this file before serving (TripleO passwords, YAML, JSON, INI, env)",
@@ -50,7 +53,8 @@ export function upCommand() {
       "\nExamples:\n" +
         "  strongroom up --manifest examples/tripleo/manifest.yaml --seed examples/tripleo/overcloud-passwords.yaml\n" +
         "  strongroom up --manifest site.yaml --state-dir /var/lib/strongroom --listen 0.0.0.0:8443\n" +
-        "  VAULT_ADDR=https://vault:8200 VAULT_TOKEN=... strongroom up --manifest site.yaml --vault external\n",
+        "  VAULT_ADDR=https://vault:8200 VAULT_TOKEN=... strongroom up --manifest site.yaml --vault external\n" +
+        "  strongroom up --state-dir /var/lib/strongroom     # after strongroom import\n",
     )
     .action(async (options) => {
       // Loaded here: the other commands start without the broker, Vault and driver code.

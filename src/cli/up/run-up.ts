@@ -4,9 +4,9 @@
  * HTTPS server. Each step registers how to undo itself, so a failure or a signal at any point
  * closes what was opened, in reverse order.
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Logger, LoggerOptions } from "pino";
 import {
   createVaultKeyManager,
@@ -16,9 +16,11 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { loadManifest, type Manifest, ManifestError } from "../../config/manifest.js";
-import { configError, StrongroomError } from "../../lib/errors.js";
+import { configError, StrongroomError, usageError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
+import { createBrokerRotations } from "../../rotation/create-rotations.js";
 import { type RunningBrokerServer, startBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
@@ -31,7 +33,8 @@ import { openVault } from "./open-vault.js";
 const RENEW_EVERY_MS = 60 * 60_000;
 
 export interface UpOptions {
-  manifest: string;
+  /** Default: the manifest the state dir records (an earlier `up`, or an import). */
+  manifest?: string;
   seed?: string;
   stateDir: string;
   listen?: string;
@@ -58,7 +61,7 @@ export async function runUp(
   cleanups: Array<() => Promise<void>>,
 ): Promise<RunningStrongroom> {
   const log = logging.logger;
-  const manifestFile = resolve(options.manifest);
+  const manifestFile = resolve(options.manifest ?? recordedManifest(options.stateDir));
   const manifest = readManifest(manifestFile);
   const deployment = manifest.deployment.name;
   const services = [...manifest.services.keys()].sort();
@@ -81,6 +84,8 @@ export async function runUp(
   const kvMount = options.kvMount ?? previous?.vault.kvMount ?? "secret";
 
   const pki = await ensureStatePki(dir, { services, hosts: certificateHosts(listen.host) });
+  // Signs the bundles this broker exports; importing sites trust its public half.
+  const signer = await ensureBrokerSigner(dir);
   const session = await openVault({
     dir,
     mode: options.vault,
@@ -115,6 +120,7 @@ export async function runUp(
     keyManager,
     overridesDir: options.overrides,
   });
+  const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
   const broker = createBrokerService({
     manifest,
     keyManager,
@@ -122,7 +128,7 @@ export async function runUp(
     vaultUrl: vault.addr,
     ...(session.caFile && { caFile: session.caFile }),
     kvMount,
-    records: createVaultRecordStore({ client: operator, mount: kvMount, deployment }),
+    records,
   });
 
   let seed: SeedReport | undefined;
@@ -134,6 +140,22 @@ export async function runUp(
   const synced = await broker.syncRendered();
   log.info(synced, "castellan records in sync");
 
+  const rotations = await createBrokerRotations({
+    manifest,
+    keyManager,
+    records,
+    broker,
+    stateDir: dir.path,
+    log: (level, event, fields) => log[level](fields ?? {}, event),
+  });
+  cleanups.push(() => rotations.close());
+  for (const open of (await rotations.service.list()).filter((r) => r.resume !== undefined)) {
+    log.warn(
+      { rotation: open.id, secret: open.secret, step: open.step, status: open.status },
+      `unfinished rotation: run strongroom rotate --resume ${open.id} (it will ${open.resume})`,
+    );
+  }
+
   const renewal = setInterval(() => {
     operator
       .write("auth/token/renew-self", {})
@@ -144,6 +166,7 @@ export async function runUp(
   const server: RunningBrokerServer = await startBrokerServer({
     deps: {
       broker,
+      exporter: createBundleExporter({ client: operator, kvMount, deployment, signer }),
       auth: createAuthenticator({
         deployment,
         services,
@@ -151,6 +174,10 @@ export async function runUp(
         vault: operator,
       }),
       logger: logging.options,
+      rotations: {
+        rotations: rotations.service,
+        schedules: () => rotations.scheduler.schedules(),
+      },
       ready: async () =>
         (await vault.client.health({ standbyok: true }).catch(() => undefined))?.sealed === false,
     },
@@ -226,6 +253,21 @@ function readManifest(file: string): Manifest {
     if (error instanceof ManifestError) throw configError(error.message, error);
     throw error;
   }
+}
+
+/** The manifest path state.json records, read without creating the state dir. */
+function recordedManifest(stateDir: string): string {
+  let recorded: unknown;
+  try {
+    const stateFile = join(stateDir, STATE_FILES.state);
+    if (existsSync(stateFile)) recorded = JSON.parse(readFileSync(stateFile, "utf8")).manifest;
+  } catch {
+    // unreadable: the usage error below says what to do
+  }
+  if (typeof recorded !== "string") {
+    throw usageError(`--manifest is required: ${stateDir} records no manifest yet`);
+  }
+  return recorded;
 }
 
 function isDirectory(path: string): boolean {

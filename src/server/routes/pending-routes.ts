@@ -7,7 +7,10 @@ const NOT_YET =
   "Not implemented yet: answers 501 STRONGROOM_ERR_NOT_IMPLEMENTED (after authentication).";
 
 /** Routes of the contract whose features come later; they exist so clients meet a stable 501. */
-export const pendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export const pendingRoutes: FastifyPluginAsyncTypebox<{ rotations: boolean }> = async (
+  app,
+  options,
+) => {
   const pending = (what: string) => async () => {
     throw new NotImplementedError(what);
   };
@@ -21,27 +24,25 @@ export const pendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
   const config = { access: "operator" } as const;
 
-  app.post(
-    "/rotations",
-    { config, schema: schema("startRotation", "rotations", "Start a rotation") },
-    pending("rotation"),
-  );
-  app.get(
-    "/rotations",
-    { config, schema: schema("listRotations", "rotations", "List rotations") },
-    pending("rotation"),
-  );
-  app.get(
-    "/rotations/:id",
-    {
-      config,
-      schema: { ...schema("getRotation", "rotations", "One rotation"), params: RotationParams },
-    },
-    pending("rotation"),
-  );
-  app.post(
-    "/export",
-    { config, schema: schema("export", "export", "Export a sealed bundle") },
-    pending("export"),
-  );
+  if (options.rotations) registerPendingRotations();
+  function registerPendingRotations() {
+    app.post(
+      "/rotations",
+      { config, schema: schema("startRotation", "rotations", "Start a rotation") },
+      pending("rotation"),
+    );
+    app.get(
+      "/rotations",
+      { config, schema: schema("listRotations", "rotations", "List rotations") },
+      pending("rotation"),
+    );
+    app.get(
+      "/rotations/:id",
+      {
+        config,
+        schema: { ...schema("getRotation", "rotations", "One rotation"), params: RotationParams },
+      },
+      pending("rotation"),
+    );
+  }
 };

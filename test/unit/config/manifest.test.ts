@@ -122,7 +122,12 @@ describe("the TripleO example manifest", () => {
       command: expect.arrayContaining(["systemctl", "restart", "openstack-nova-api"]),
     });
     expect(nova.health).toMatchObject({ kind: "http", url: "http://127.0.0.1:8774/", retries: 20 });
-    expect(nova.rolling).toEqual({ batchSize: 1, pauseSeconds: 5, maxFailures: 0 });
+    expect(nova.rolling).toEqual({
+      maxParallel: 1,
+      pauseSeconds: 5,
+      maxFailures: 0,
+      timeoutSeconds: 300,
+    });
   });
 
   it("renders the database URL with the password URL-encoded", () => {
@@ -281,7 +286,7 @@ describe("manifest errors", () => {
     ]);
     expect(problemsOf(manifest("{{ NovaPassword }}"))).toEqual([
       "m.yaml:9:21: service \"nova\" [database] connection: bad reference 'NovaPassword': " +
-        "expected secret.NAME or var.NAME (at character 1 of the value)",
+        "expected secret.NAME, user.NAME or var.NAME (at character 1 of the value)",
     ]);
   });
 
@@ -395,9 +400,10 @@ describe("shorthands and defaults", () => {
     expect(options.get("hosts")!.value).toHaveLength(2);
     expect(options.get("flags")!.default).toBe("a:1,b:true");
     expect(manifest.services.get("svc")!.rolling).toEqual({
-      batchSize: 1,
+      maxParallel: 1,
       pauseSeconds: 0,
       maxFailures: 0,
+      timeoutSeconds: 300,
     });
   });
 });

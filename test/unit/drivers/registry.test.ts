@@ -13,8 +13,8 @@ describe("the driver registry", () => {
     const names = registry.names();
     expect(names.keyManagers).toEqual(["vault", "sealed-file"]);
     expect(names.configSources).toEqual(["environment", "ini", "castellan"]);
-    expect(names.rotationTargets).toEqual([]);
-    expect(names.restarters).toEqual([]);
+    expect(names.rotationTargets).toEqual(["mariadb", "rabbitmq", "command"]);
+    expect(names.restarters).toEqual(["command", "systemd", "signal"]);
     expect(registry.keyManager("vault").name).toBe("vault");
     expect(registry.configSource("ini").kind).toBe("config-source");
   });

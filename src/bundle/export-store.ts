@@ -1,0 +1,311 @@
+/**
+ * Export: reads one deployment out of Vault as bundle records (bundle-records.ts) and streams
+ * them through the bundle writer. Secrets are listed once (names only), then read a bounded
+ * window at a time, every version Vault still keeps, so memory does not grow with the store.
+ */
+import { basename } from "node:path";
+import type { Writable } from "node:stream";
+import { KvV2 } from "../../drivers/key-managers/vault/kv-v2.js";
+import { ManifestError, parseManifest, secretsReferencedBy } from "../config/manifest.js";
+import { DEPLOYMENT_NAME_PATTERN } from "../config/manifest-schema.js";
+import { StrongroomError } from "../lib/errors.js";
+import { STATE_FILES, type StateDir } from "../state/state-dir.js";
+import { kvPrefix, servicePolicyName, serviceRoleName } from "../vault/bootstrap.js";
+import type { VaultClient } from "../vault/vault-client.js";
+import {
+  type DeploymentRecord,
+  encodeRecord,
+  type ManifestRecord,
+  recordCounts,
+  type SecretRecord,
+  type SecretVersionRecord,
+} from "./bundle-records.js";
+import {
+  type BundleKeyPair,
+  type BundlePublicKey,
+  encodeKeyPair,
+  encodePublicKey,
+  fingerprint,
+  generateBundleKeyPair,
+  parseKeyPair,
+  parsePublicKey,
+} from "./keys.js";
+import { writeBundle } from "./writer.js";
+
+/** Secrets read at once: enough to hide Vault's latency, few enough to bound memory. */
+const READ_WINDOW = 32;
+export const MAX_RECIPIENTS = 256;
+
+export interface ExportRequest {
+  /** Encoded public keys (the text of `.pub` files). */
+  recipients: readonly string[];
+  /** Default: the broker's own deployment. */
+  deployment?: string;
+}
+
+export interface ExportSummary {
+  deployment: string;
+  createdAt: string;
+  counts: Record<string, number>;
+  records: number;
+  bytes: number;
+  recipients: string[];
+  signer: string;
+  headerHash: string;
+}
+
+export interface PreparedExport {
+  readonly deployment: string;
+  /** Streams the bundle into `out` (honouring backpressure); resolves once it is all written. */
+  writeTo(out: Writable): Promise<ExportSummary>;
+}
+
+export interface BundleExporter {
+  /** Checks the request and reads what the header needs; a failure here has sent nothing yet. */
+  prepare(request: ExportRequest): Promise<PreparedExport>;
+}
+
+export interface BundleExporterOptions {
+  /** A client with the operator token. */
+  client: VaultClient;
+  kvMount: string;
+  /** The broker's own deployment: exported when the request names none. */
+  deployment: string;
+  signer: BundleKeyPair;
+}
+
+export function createBundleExporter(options: BundleExporterOptions): BundleExporter {
+  const { client, kvMount, signer } = options;
+  return {
+    async prepare(request) {
+      const recipients = parseRecipients(request.recipients);
+      const deployment = checkDeployment(request.deployment ?? options.deployment);
+      const plan = await planExport(client, kvMount, deployment);
+      return {
+        deployment,
+        async writeTo(out) {
+          const createdAt = new Date().toISOString();
+          const counts = recordCounts(plan.names.length);
+          const written = await writeBundle({
+            out,
+            header: { deployment, createdAt, counts },
+            recipients,
+            signer,
+            records: exportRecords(client, kvMount, plan),
+          });
+          return {
+            deployment,
+            createdAt,
+            counts,
+            records: written.records,
+            bytes: written.bundleBytes,
+            recipients: written.recipients,
+            signer: fingerprint(signer),
+            headerHash: written.headerHash,
+          };
+        },
+      };
+    },
+  };
+}
+
+/** The broker's signing identity in the state dir, created on first use (both files 0600). */
+export async function ensureBrokerSigner(dir: StateDir): Promise<BundleKeyPair> {
+  const secretFile = STATE_FILES.bundleSecretKey;
+  if (dir.has(secretFile)) {
+    const pair = parseKeyPair(dir.readText(secretFile), dir.file(secretFile));
+    if (!dir.has(STATE_FILES.bundlePublicKey)) {
+      dir.write(STATE_FILES.bundlePublicKey, encodePublicKey(pair));
+    }
+    return pair;
+  }
+  const pair = await generateBundleKeyPair();
+  // The secret key first: a crash in between leaves a pair the next run completes.
+  dir.write(secretFile, encodeKeyPair(pair));
+  dir.write(STATE_FILES.bundlePublicKey, encodePublicKey(pair));
+  return pair;
+}
+
+const badRequest = (code: string, message: string) =>
+  new StrongroomError(code, message, { statusCode: 400, exitCode: 2 });
+
+function parseRecipients(encoded: readonly string[]): BundlePublicKey[] {
+  if (encoded.length === 0) throw badRequest("STRONGROOM_ERR_USAGE", "name at least one recipient");
+  if (encoded.length > MAX_RECIPIENTS) {
+    throw badRequest("STRONGROOM_ERR_USAGE", `at most ${MAX_RECIPIENTS} recipients`);
+  }
+  const byFingerprint = new Map<string, BundlePublicKey>();
+  encoded.forEach((text, index) => {
+    const key = parsePublicKey(text, `recipient ${index + 1}`);
+    byFingerprint.set(fingerprint(key), key);
+  });
+  return [...byFingerprint.values()];
+}
+
+function checkDeployment(deployment: string): string {
+  if (!DEPLOYMENT_NAME_PATTERN.test(deployment)) {
+    throw badRequest(
+      "STRONGROOM_ERR_USAGE",
+      `invalid deployment name "${deployment.slice(0, 100)}"`,
+    );
+  }
+  return deployment;
+}
+
+export interface ExportPlan {
+  deployment: DeploymentRecord;
+  manifest: ManifestRecord;
+  /** Sorted secret names: a list of names is small next to the values. */
+  names: string[];
+}
+
+/** Reads the stored manifest and the secret names; nothing is streamed yet. */
+export async function planExport(
+  client: VaultClient,
+  kvMount: string,
+  deployment: string,
+): Promise<ExportPlan> {
+  const kv = new KvV2(client, kvMount);
+  const prefix = kvPrefix(deployment);
+  const stored = (await kv.read(`${prefix}/manifest`))?.data;
+  const yaml = stored?.["yaml"];
+  if (typeof yaml !== "string") {
+    throw new StrongroomError(
+      "STRONGROOM_ERR_UNKNOWN_DEPLOYMENT",
+      `no deployment "${deployment}" in this broker's Vault`,
+      { statusCode: 404, exitCode: 2 },
+    );
+  }
+  const file = basename(typeof stored?.["file"] === "string" ? stored["file"] : "manifest.yaml");
+  const manifest = parseStoredManifest(yaml, file, deployment);
+  const names = (await kv.list(`${prefix}/secrets/`)).filter((k) => !k.endsWith("/")).sort();
+  return {
+    deployment: {
+      kind: "deployment",
+      deployment,
+      kvMount,
+      services: [...manifest.services.keys()].sort().map((service) => ({
+        service,
+        policy: servicePolicyName(deployment, service),
+        role: serviceRoleName(deployment, service),
+        secrets: [...secretsReferencedBy(manifest, service)].sort(),
+      })),
+    },
+    manifest: { kind: "manifest", deployment, file, text: yaml },
+    names,
+  };
+}
+
+function parseStoredManifest(yaml: string, file: string, deployment: string) {
+  try {
+    const manifest = parseManifest(yaml, file);
+    if (manifest.deployment.name === deployment) return manifest;
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+  }
+  throw new StrongroomError(
+    "STRONGROOM_ERR_BUNDLE_CONTENT",
+    `the manifest stored for deployment "${deployment}" is not valid for it`,
+  );
+}
+
+/** The records of one deployment, in bundle order, encoded. */
+export async function* exportRecords(
+  client: VaultClient,
+  kvMount: string,
+  plan: ExportPlan,
+): AsyncGenerator<Uint8Array> {
+  yield encodeRecord(plan.deployment);
+  yield encodeRecord(plan.manifest);
+  const kv = new KvV2(client, kvMount);
+  const folder = `${kvPrefix(plan.deployment.deployment)}/secrets`;
+  for await (const secret of inOrder(plan.names, READ_WINDOW, (name) =>
+    readSecret(kv, folder, name),
+  )) {
+    yield encodeRecord(secret);
+  }
+}
+
+/** KV v2 metadata as Vault answers it (the fields the export keeps). */
+interface SecretMetadata {
+  current_version: number;
+  oldest_version: number;
+  max_versions: number;
+  cas_required: boolean;
+  delete_version_after: string;
+  custom_metadata: Record<string, string> | null;
+  versions: Record<string, { created_time: string; deletion_time: string; destroyed: boolean }>;
+}
+
+async function readSecret(kv: KvV2, folder: string, name: string): Promise<SecretRecord> {
+  const path = `${folder}/${name}`;
+  const metadata = (await kv.metadata(path)) as SecretMetadata | undefined;
+  if (!metadata) {
+    throw new StrongroomError(
+      "STRONGROOM_ERR_EXPORT_CHANGED",
+      `secret ${name} was removed during the export: export again`,
+      { statusCode: 409 },
+    );
+  }
+  const versions: SecretVersionRecord[] = [];
+  const numbers = Object.keys(metadata.versions)
+    .map(Number)
+    .sort((a, b) => a - b);
+  // One secret's versions one after another: the window is over secrets.
+  for (const version of numbers) {
+    const info = metadata.versions[String(version)]!;
+    const gone = info.destroyed || isPast(info.deletion_time);
+    // A version deleted since the metadata was read answers 404: it is exported as deleted.
+    const data = gone ? null : ((await kv.read(path, version))?.data ?? null);
+    versions.push({
+      version,
+      created_time: info.created_time,
+      deletion_time: info.deletion_time,
+      destroyed: info.destroyed,
+      data,
+    });
+  }
+  return {
+    kind: "secret",
+    name,
+    current_version: metadata.current_version,
+    oldest_version: metadata.oldest_version ?? numbers[0] ?? 0,
+    settings: {
+      max_versions: metadata.max_versions ?? 0,
+      cas_required: metadata.cas_required === true,
+      delete_version_after: metadata.delete_version_after ?? "0s",
+      custom_metadata: metadata.custom_metadata ?? null,
+    },
+    versions,
+  };
+}
+
+const isPast = (time: string) => time !== "" && Date.parse(time) <= Date.now();
+
+/**
+ * `items.map(fn)` as an ordered stream with at most `window` calls in flight: results come out
+ * in input order, and only the window's results are ever held.
+ */
+export async function* inOrder<T, R>(
+  items: readonly T[],
+  window: number,
+  fn: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const pending: Array<Promise<R>> = [];
+  let next = 0;
+  const fill = () => {
+    while (pending.length < window && next < items.length) {
+      const started = fn(items[next++]!);
+      // Rejections are handled when their turn comes; this only keeps an early one from
+      // counting as unhandled while an earlier item is awaited (or after the consumer stopped).
+      started.catch(() => {});
+      pending.push(started);
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const result = await pending.shift()!;
+    fill();
+    yield result;
+  }
+}

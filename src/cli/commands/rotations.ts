@@ -1,0 +1,54 @@
+import { Command } from "@commander-js/extra-typings";
+import type { RotationView } from "../../rotation/rotation-record.js";
+import type { ScheduleView } from "../../rotation/rotation-schedule.js";
+import { resolveStateDirPath } from "../../state/state-dir.js";
+import { connectBroker } from "../broker-client.js";
+import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
+import { summary } from "./rotate.js";
+
+export function rotationsCommand() {
+  return new Command("rotations")
+    .description(
+      "Rotation history and state: every rotation with its last persisted step, or one in detail\n" +
+        "(its steps with times, restarted consumers, the error, and what --resume would do), and\n" +
+        "the rotation schedules with their next run and any missed one.",
+    )
+    .argument("[id]", "one rotation")
+    .addOption(jsonOption())
+    .addOption(stateDirOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  strongroom rotations\n  strongroom rotations 20261125T103000-NovaPassword-a1b2c3 --json\n",
+    )
+    .action(async (id, options) => {
+      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      if (id !== undefined) {
+        const view = await broker.json<RotationView>(
+          "GET",
+          `/v1/rotations/${encodeURIComponent(id)}`,
+        );
+        if (options.json) return printJson(view);
+        process.stdout.write(`${summary(view)}\n`);
+        for (const entry of view.history) process.stdout.write(`  ${entry.at}  ${entry.step}\n`);
+        process.stdout.write(`  consumers: ${view.consumers.join(", ") || "none"}\n`);
+        process.stdout.write(`  restarted: ${view.restarted.join(", ") || "none"}\n`);
+        return;
+      }
+      const answer = await broker.json<{ rotations: RotationView[]; schedules: ScheduleView[] }>(
+        "GET",
+        "/v1/rotations",
+      );
+      if (options.json) return printJson(answer);
+      if (answer.rotations.length === 0) process.stdout.write("no rotations yet\n");
+      for (const view of answer.rotations) {
+        process.stdout.write(
+          `${view.id}  ${view.secret.padEnd(28)} ${view.status.padEnd(12)} ${view.step.padEnd(10)} ${view.updatedAt}\n`,
+        );
+      }
+      for (const s of answer.schedules) {
+        process.stdout.write(
+          `schedule ${s.secret}: "${s.schedule}", next ${s.next ?? "never"}${s.missed ? `, MISSED ${s.missed}` : ""}\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,48 @@
+/**
+ * An import into an external Vault writes into a Vault that outlives the import: it must not
+ * hold the deployment already, and a failed import removes what it wrote there.
+ */
+import { KvV2 } from "../../../drivers/key-managers/vault/kv-v2.js";
+import { StrongroomError } from "../../lib/errors.js";
+import { kvPrefix, servicePolicyName, serviceRoleName } from "../../vault/bootstrap.js";
+import type { VaultClient } from "../../vault/vault-client.js";
+
+export async function requireEmptyDeployment(
+  operator: VaultClient,
+  kvMount: string,
+  deployment: string,
+): Promise<void> {
+  const existing = await new KvV2(operator, kvMount).list(`${kvPrefix(deployment)}/`);
+  if (existing.length > 0) {
+    throw new StrongroomError(
+      "STRONGROOM_ERR_IMPORT_TARGET",
+      `the external Vault already holds deployment "${deployment}": import into a fresh Vault`,
+    );
+  }
+}
+
+/** Removes the deployment's keys, AppRoles and policies; best effort, every step is tried. */
+export async function removeImportedDeployment(
+  operator: VaultClient,
+  kvMount: string,
+  deployment: string,
+  services: readonly string[],
+): Promise<void> {
+  const kv = new KvV2(operator, kvMount);
+  const prefix = kvPrefix(deployment);
+  const secrets = await kv.list(`${prefix}/secrets/`).catch(() => []);
+  for (const name of secrets) await kv.destroy(`${prefix}/secrets/${name}`).catch(() => {});
+  await kv.destroy(`${prefix}/manifest`).catch(() => {});
+  for (const service of services) {
+    const role = `auth/approle/role/${serviceRoleName(deployment, service)}`;
+    await operator.delete(role).catch(() => {});
+    await operator
+      .delete(`sys/policies/acl/${servicePolicyName(deployment, service)}`)
+      .catch(() => {});
+  }
+}
+
+/** The operator token this import created is of no use once its state dir is gone. */
+export async function revokeOperatorToken(operator: VaultClient): Promise<void> {
+  await operator.write("auth/token/revoke-self", {}).catch(() => {});
+}

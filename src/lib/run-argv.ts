@@ -1,0 +1,115 @@
+/**
+ * Runs an operator command (a restart or health-check hook) from its argv, never through a
+ * shell, with a deadline. Only the tails of stdout and stderr are kept: enough to explain a
+ * failure in one line without buffering a chatty command's whole output.
+ */
+import { spawn } from "node:child_process";
+
+export interface RunArgvOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface RunArgvResult {
+  /** The exit code; null when the process died of a signal. */
+  code: number | null;
+  /** Why it did not finish: our deadline, the caller's abort signal, or neither. */
+  stopped?: "timeout" | "aborted";
+  lastStdoutLine: string;
+  lastStderrLine: string;
+}
+
+const TAIL_BYTES = 4096;
+const KILL_GRACE_MS = 2000;
+/** A command that starts a daemon may leave it holding our pipes: stop reading soon after exit. */
+const PIPE_DRAIN_MS = 200;
+const LINE_LIMIT = 200;
+
+/** `text`'s last non-empty line, control characters dropped, cut to a readable length. */
+export function lastLine(text: string): string {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
+  const line = (lines.at(-1) ?? "").replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+  return line.length > LINE_LIMIT ? `${line.slice(0, LINE_LIMIT)}...` : line;
+}
+
+/** argv as a reader would type it; for messages only. */
+export const showArgv = (argv: readonly string[]): string =>
+  argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
+
+class Tail {
+  private text = "";
+  add(chunk: Buffer): void {
+    this.text = (this.text + chunk.toString("utf8")).slice(-TAIL_BYTES);
+  }
+  last(): string {
+    return lastLine(this.text);
+  }
+}
+
+/**
+ * Resolves when the command exits (or was stopped: SIGTERM to its process group, SIGKILL
+ * after a grace period). Rejects only when it cannot be started (ENOENT, EACCES).
+ */
+export function runArgv(argv: readonly string[], options: RunArgvOptions): Promise<RunArgvResult> {
+  const [file, ...args] = argv;
+  if (file === undefined) return Promise.reject(new Error("empty command"));
+  return new Promise((resolve, reject) => {
+    const stdout = new Tail();
+    const stderr = new Tail();
+    let stopped: RunArgvResult["stopped"];
+    // Its own process group, so a timeout also stops whatever the command started in it.
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child.stdout.on("data", (chunk: Buffer) => stdout.add(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
+
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (why: NonNullable<RunArgvResult["stopped"]>) => {
+      if (stopped) return;
+      stopped = why;
+      killGroup("SIGTERM");
+      killTimer = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
+    };
+    const deadline = setTimeout(() => stop("timeout"), options.timeoutMs);
+    const onAbort = () => stop("aborted");
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const cleanUp = () => {
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+    };
+
+    child.once("error", (error) => {
+      cleanUp();
+      reject(error);
+    });
+    child.once("exit", (code) => {
+      cleanUp();
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        child.stdout.destroy();
+        child.stderr.destroy();
+        resolve({
+          code,
+          ...(stopped && { stopped }),
+          lastStdoutLine: stdout.last(),
+          lastStderrLine: stderr.last(),
+        });
+      };
+      const drained = setTimeout(finish, PIPE_DRAIN_MS);
+      child.once("close", () => {
+        clearTimeout(drained);
+        finish();
+      });
+    });
+  });
+}

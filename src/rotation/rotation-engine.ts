@@ -1,0 +1,267 @@
+/**
+ * Runs one rotation from the step its record says it reached to the end. Each step is
+ * idempotent and persisted before the next begins; before commit a failure rolls back (the
+ * target accepts the current value alone again), after commit the rotation only rolls forward.
+ * At every instant at least one of current / pending / previous logs in to the target.
+ */
+import type { DriverRegistry } from "../../drivers/registry.js";
+import type {
+  KeyManager,
+  RotationTarget,
+  RotationValues,
+  SecretValue,
+} from "../../drivers/types.js";
+import type { Manifest } from "../config/manifest.js";
+import { StrongroomError } from "../lib/errors.js";
+import { isCommitted, type RotationRecord, type RotationStep } from "./rotation-record.js";
+import type { LockHolder, RotationStore } from "./rotation-store.js";
+import { createSecretTargets } from "./rotation-targets.js";
+
+export interface RestartOutcome {
+  ok: boolean;
+  failure?: string;
+}
+
+export interface RotationEngineDeps {
+  manifest: Manifest;
+  keyManager: KeyManager;
+  store: RotationStore;
+  registry: DriverRegistry;
+  /** This broker: stable across restarts of one state dir. */
+  owner: string;
+  lockTtlMs: number;
+  /** Writes the new value through the broker (lookup cache, rendered records), check-and-set. */
+  commit(secret: string, value: SecretValue, expectedVersion: number): Promise<{ version: number }>;
+  generate(secret: string): SecretValue;
+  /** Restarts the consumers not in `record.restarted`, calling `onRestarted` after each. */
+  restartConsumers(
+    record: RotationRecord,
+    onRestarted: (service: string) => Promise<void>,
+  ): Promise<RestartOutcome>;
+  log(event: string, fields?: Record<string, unknown>): void;
+  /** Test hooks: runs right after a step was persisted (STRONGROOM_CRASH_AT). */
+  afterPersist?(step: RotationStep): void | Promise<void>;
+  now?(): Date;
+}
+
+export const rotationFailure = (message: string) =>
+  new StrongroomError("STRONGROOM_ERR_ROTATION", message, { statusCode: 409 });
+
+const oneLine = (error: unknown): string => {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0]!.slice(0, 300);
+};
+
+export async function runRotation(
+  deps: RotationEngineDeps,
+  record: RotationRecord,
+): Promise<RotationRecord> {
+  const now = () => (deps.now?.() ?? new Date()).toISOString();
+  const holder = (): LockHolder => ({
+    rotation: record.id,
+    owner: deps.owner,
+    expiresAt: Date.now() + deps.lockTtlMs,
+  });
+  const log = (event: string, fields: Record<string, unknown> = {}) =>
+    deps.log(event, { rotation: record.id, secret: record.secret, ...fields });
+
+  const persist = async (step: RotationStep) => {
+    record.step = step;
+    record.updatedAt = now();
+    record.history.push({ step, at: record.updatedAt });
+    await deps.store.save(record);
+    log("rotation step", { step });
+    await deps.afterPersist?.(step);
+  };
+
+  // "planned" was persisted when the rotation was created, before it was queued here.
+  if (record.step === "planned" && record.history.length === 1)
+    await deps.afterPersist?.("planned");
+  await deps.store.acquireLock(record.secret, holder());
+  const renewal = setInterval(
+    () => void deps.store.renewLock(record.secret, holder()).catch(() => {}),
+    Math.max(1000, deps.lockTtlMs / 3),
+  );
+  renewal.unref();
+  let targets: RotationTarget[] = [];
+  try {
+    record.status = "running";
+    delete record.error;
+    record.updatedAt = now();
+    await deps.store.save(record);
+    targets = await createSecretTargets(deps, record.secret, () => record.pending);
+    const values = await valuesOf(deps.keyManager, record);
+
+    try {
+      await forwardToCommit(deps, record, targets, values, persist);
+    } catch (error) {
+      if (isCommitted(record)) throw error;
+      await rollBack(deps, record, targets, values, oneLine(error), now);
+      return record;
+    }
+    await forwardFromCommit(deps, record, targets, values, persist);
+    await deps.store.releaseLock(record.secret, holder());
+    record.status = "done";
+    await persist("done");
+    return record;
+  } catch (error) {
+    record.status = "failed";
+    record.error = { step: nextStepName(record.step), message: oneLine(error) };
+    record.updatedAt = now();
+    record.history.push({ step: "failure", at: record.updatedAt });
+    await deps.store.save(record).catch(() => {});
+    log("rotation failed", { step: record.error.step, reason: record.error.message });
+    return record;
+  } finally {
+    clearInterval(renewal);
+    for (const target of targets) await target.close?.().catch(() => {});
+  }
+}
+
+type Persist = (step: RotationStep) => Promise<void>;
+
+async function forwardToCommit(
+  deps: RotationEngineDeps,
+  record: RotationRecord,
+  targets: RotationTarget[],
+  values: () => RotationValues,
+  persist: Persist,
+): Promise<void> {
+  if (record.step === "planned") {
+    record.pending = deps.generate(record.secret);
+    if (targets.length > 0 && typeof record.pending !== "string") {
+      throw rotationFailure(`${record.secret}: only string values can be applied to a target`);
+    }
+    await persist("staged");
+  }
+  if (record.step === "staged") {
+    for (const target of targets) await target.apply(values());
+    await persist("applied");
+  }
+  if (record.step === "applied") {
+    for (const target of targets) {
+      if (!(await target.accepts(values().next))) {
+        throw rotationFailure(
+          `${record.secret}: ${target.describe().accounts.join(", ")} does not accept the new value after apply`,
+        );
+      }
+    }
+    await persist("verified");
+  }
+  if (record.step === "verified") {
+    record.toVersion = await commitOnce(deps, record);
+    await persist("committed");
+  }
+}
+
+/** The commit is a check-and-set on the version the rotation started from: run twice (after a
+ * crash), the second write fails and the value found decides whether the first one landed. */
+async function commitOnce(deps: RotationEngineDeps, record: RotationRecord): Promise<number> {
+  const expected = record.fromVersion;
+  try {
+    return (await deps.commit(record.secret, record.pending!, expected)).version;
+  } catch (error) {
+    const landed = await deps.keyManager.get(record.secret, expected + 1);
+    if (landed && sameValue(landed.value, record.pending!)) return landed.version;
+    throw rotationFailure(
+      `${record.secret} changed while it was being rotated (expected version ${expected}): ${oneLine(error)}`,
+    );
+  }
+}
+
+async function forwardFromCommit(
+  deps: RotationEngineDeps,
+  record: RotationRecord,
+  targets: RotationTarget[],
+  values: () => RotationValues,
+  persist: Persist,
+): Promise<void> {
+  if (record.step === "committed") {
+    const outcome = await deps.restartConsumers(record, async (service) => {
+      if (!record.restarted.includes(service)) record.restarted.push(service);
+      record.updatedAt = new Date().toISOString();
+      await deps.store.save(record);
+    });
+    if (!outcome.ok) throw rotationFailure(outcome.failure ?? "a consumer did not restart healthy");
+    await persist("restarted");
+  }
+  if (record.step === "restarted") {
+    for (const target of targets) {
+      await target.retire(values());
+      const { overlap, accounts } = target.describe();
+      if (!(await target.accepts(values().next))) {
+        throw rotationFailure(
+          `${accounts.join(", ")} no longer accepts the new value after retire`,
+        );
+      }
+      if (overlap !== "alternating" && (await target.accepts(values().current))) {
+        throw rotationFailure(`${accounts.join(", ")} still accepts the old value after retire`);
+      }
+    }
+    await persist("retired");
+  }
+}
+
+async function rollBack(
+  deps: RotationEngineDeps,
+  record: RotationRecord,
+  targets: RotationTarget[],
+  values: () => RotationValues,
+  reason: string,
+  now: () => string,
+): Promise<void> {
+  deps.log("rotation rolling back", { rotation: record.id, secret: record.secret, reason });
+  if (record.pending !== undefined) {
+    for (const target of [...targets].reverse()) {
+      await target.rollback(values());
+      if (!(await target.accepts(values().current))) {
+        throw rotationFailure(
+          `rollback: ${target.describe().accounts.join(", ")} does not accept the current value`,
+        );
+      }
+    }
+  }
+  record.status = "rolled-back";
+  record.rolledBack = reason;
+  record.updatedAt = now();
+  record.history.push({ step: "rollback", at: record.updatedAt });
+  await deps.store.save(record);
+  await deps.store.releaseLock(record.secret, { rotation: record.id, owner: deps.owner });
+}
+
+/** The values every target step needs, read once; `next` follows the staged value. */
+async function valuesOf(
+  keyManager: KeyManager,
+  record: RotationRecord,
+): Promise<() => RotationValues> {
+  const current = await keyManager.get(record.secret, record.fromVersion);
+  if (!current)
+    throw rotationFailure(`${record.secret} version ${record.fromVersion} is gone from the store`);
+  const previous =
+    record.fromVersion > 1
+      ? await keyManager.get(record.secret, record.fromVersion - 1)
+      : undefined;
+  const text = (value: SecretValue) => (typeof value === "string" ? value : JSON.stringify(value));
+  return () => ({
+    current: text(current.value),
+    ...(previous && { previous: text(previous.value) }),
+    next: record.pending === undefined ? "" : text(record.pending),
+    currentVersion: record.fromVersion,
+  });
+}
+
+const sameValue = (a: SecretValue, b: SecretValue) => JSON.stringify(a) === JSON.stringify(b);
+
+function nextStepName(step: RotationStep): string {
+  const next: Record<RotationStep, string> = {
+    planned: "stage",
+    staged: "apply",
+    applied: "verify",
+    verified: "commit",
+    committed: "restart",
+    restarted: "retire",
+    retired: "release",
+    done: "done",
+  };
+  return next[step];
+}

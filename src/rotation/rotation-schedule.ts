@@ -1,0 +1,92 @@
+/**
+ * `rotate.schedule` (cron) for the running `strongroom up`: a due secret is rotated by the
+ * broker itself. A run is skipped (and logged) while the previous one is still going, and runs
+ * missed while no broker was running are reported at start, not stacked up and replayed.
+ */
+import { Cron } from "croner";
+import type { KeyManager } from "../../drivers/types.js";
+import type { Manifest } from "../config/manifest.js";
+import type { RotationService } from "./rotation-service.js";
+
+export interface ScheduleView {
+  secret: string;
+  schedule: string;
+  next: string | null;
+  /** The last scheduled time that passed with no rotation since (broker down, or it failed). */
+  missed?: string;
+}
+
+export interface RotationScheduler {
+  schedules(): ScheduleView[];
+  stop(): void;
+}
+
+export async function startRotationSchedules(deps: {
+  manifest: Manifest;
+  keyManager: KeyManager;
+  rotations: RotationService;
+  log(level: "info" | "warn", event: string, fields: Record<string, unknown>): void;
+  now?: () => Date;
+}): Promise<RotationScheduler> {
+  const now = deps.now ?? (() => new Date());
+  const jobs: Array<{ secret: string; schedule: string; cron: Cron; missed?: string }> = [];
+  for (const [secret, spec] of deps.manifest.secrets) {
+    const schedule = spec.rotate.schedule;
+    if (!schedule || !spec.rotate.allowed) continue;
+    const job: (typeof jobs)[number] = {
+      secret,
+      schedule,
+      cron: new Cron(schedule, { protect: () => skipped(secret) }, () => void due(secret)),
+    };
+    job.missed = await missedRun(deps.keyManager, secret, schedule, now());
+    if (job.missed) {
+      deps.log("warn", "scheduled rotation missed", { secret, schedule, missed: job.missed });
+    }
+    jobs.push(job);
+  }
+
+  function skipped(secret: string) {
+    deps.log("warn", "scheduled rotation skipped: the previous run is still going", { secret });
+  }
+
+  async function due(secret: string) {
+    try {
+      const [started] = await deps.rotations.start([secret], { trigger: "schedule" });
+      deps.log("info", "scheduled rotation started", { secret, rotation: started?.id });
+      const job = jobs.find((j) => j.secret === secret);
+      if (job) delete job.missed;
+    } catch (error) {
+      deps.log("warn", "scheduled rotation not started", {
+        secret,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+
+  return {
+    schedules: () =>
+      jobs.map((j) => ({
+        secret: j.secret,
+        schedule: j.schedule,
+        next: j.cron.nextRun()?.toISOString() ?? null,
+        ...(j.missed && { missed: j.missed }),
+      })),
+    stop: () => {
+      for (const job of jobs) job.cron.stop();
+    },
+  };
+}
+
+/** The first scheduled time after the current version was written, if it already passed. */
+export async function missedRun(
+  keyManager: KeyManager,
+  secret: string,
+  schedule: string,
+  now: Date,
+): Promise<string | undefined> {
+  const versions = await keyManager.versions(secret);
+  const last = versions.reduce((max, v) => Math.max(max, v.created), 0);
+  if (last === 0) return undefined;
+  const [due] = new Cron(schedule, { paused: true }).nextRuns(1, new Date(last * 1000));
+  return due && due < now ? due.toISOString() : undefined;
+}

@@ -1,0 +1,285 @@
+/**
+ * The broker's rotations: plan, start, resume, list. Rotations run in the background of the
+ * broker process, one at a time per call (a consumer of several rotated secrets restarts once
+ * per secret); the store's lock keeps two brokers from rotating one secret at once.
+ */
+import { randomBytes } from "node:crypto";
+import type { DriverRegistry } from "../../drivers/registry.js";
+import type { KeyManager, SecretValue } from "../../drivers/types.js";
+import type { Manifest } from "../config/manifest.js";
+import { StrongroomError } from "../lib/errors.js";
+import { createGenerator } from "../seed/generators.js";
+import { rollingRestart } from "./rolling-restart.js";
+import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
+import {
+  checkRotatable,
+  describeRestart,
+  overlapWindow,
+  type RotationPlan,
+  restartBatches,
+  restartSeconds,
+} from "./rotation-plan.js";
+import {
+  isFinished,
+  type RotationRecord,
+  type RotationStep,
+  type RotationView,
+  viewOf,
+} from "./rotation-record.js";
+import type { RotationStore } from "./rotation-store.js";
+import { createSecretTargets } from "./rotation-targets.js";
+
+export interface RotationService {
+  plan(secrets: readonly string[], options?: { force?: boolean }): Promise<RotationPlan[]>;
+  /** Checks every secret first; starts nothing when one is refused. */
+  start(
+    secrets: readonly string[],
+    options?: { force?: boolean; trigger?: RotationRecord["trigger"] },
+  ): Promise<RotationView[]>;
+  /** Resumes one unfinished rotation, or every one when `id` is absent. */
+  resume(id?: string): Promise<RotationView[]>;
+  list(): Promise<RotationView[]>;
+  get(id: string): Promise<RotationView>;
+  /** Resolves when every rotation this broker runs has stopped (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export interface RotationServiceDeps {
+  manifest: Manifest;
+  keyManager: KeyManager;
+  store: RotationStore;
+  registry: DriverRegistry;
+  owner: string;
+  commit: RotationEngineDeps["commit"];
+  log(event: string, fields?: Record<string, unknown>): void;
+  afterPersist?(step: RotationStep): void | Promise<void>;
+  lockTtlMs?: number;
+}
+
+const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
+
+const notFound = (id: string) =>
+  new StrongroomError("STRONGROOM_ERR_UNKNOWN_ROTATION", `no rotation "${id}"`, {
+    statusCode: 404,
+    exitCode: 2,
+  });
+
+const unfinishedError = (record: RotationRecord) =>
+  new StrongroomError(
+    "STRONGROOM_ERR_ROTATION_UNFINISHED",
+    `${record.secret} has an unfinished rotation ${record.id} (last step: ${record.step}): run strongroom rotate --resume ${record.id}`,
+    { statusCode: 409 },
+  );
+
+export function createRotationService(deps: RotationServiceDeps): RotationService {
+  const { manifest, keyManager, store } = deps;
+  const lockTtlMs = deps.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+  const active = new Map<string, Promise<RotationRecord>>();
+
+  const generate = (secret: string): SecretValue => {
+    const generator = createGenerator(manifest.secrets.get(secret)!.generator);
+    if (!generator) throw new Error(`${secret} has no generator`);
+    return generator();
+  };
+
+  const restartConsumers = async (
+    record: RotationRecord,
+    onRestarted: (service: string) => Promise<void>,
+  ): Promise<RestartOutcome> => {
+    const consumers = record.consumers.map((service) => {
+      const spec = manifest.services.get(service)!;
+      return {
+        service,
+        ...(spec.restart && { restart: spec.restart }),
+        ...(spec.health && { health: spec.health }),
+        rolling: spec.rolling,
+      };
+    });
+    const maxParallel = Math.max(1, Math.min(...consumers.map((c) => c.rolling.maxParallel)));
+    const stepTimeoutMs = 1000 * Math.max(...consumers.map((c) => c.rolling.timeoutSeconds), 1);
+    const result = await rollingRestart({
+      consumers,
+      alreadyDone: new Set(record.restarted),
+      registry: deps.registry,
+      maxParallel,
+      stepTimeoutMs,
+      onRestarted,
+      log: (event: string, fields: Record<string, unknown>) =>
+        deps.log(event, { rotation: record.id, ...fields }),
+    });
+    if (result.ok) return { ok: true };
+    const rest =
+      result.notStarted.length > 0 ? `; not restarted: ${result.notStarted.join(", ")}` : "";
+    return { ok: false, failure: `${result.failed.service}: ${result.failed.reason}${rest}` };
+  };
+
+  const engine: RotationEngineDeps = {
+    manifest,
+    keyManager,
+    store,
+    registry: deps.registry,
+    owner: deps.owner,
+    lockTtlMs,
+    commit: deps.commit,
+    generate,
+    restartConsumers,
+    log: deps.log,
+    ...(deps.afterPersist && { afterPersist: deps.afterPersist }),
+  };
+
+  /** One after the other, in the background; the caller polls the views. Queued ones count
+   * as active, so they do not look interrupted while they wait their turn. */
+  const runAll = (records: RotationRecord[]) => {
+    let chain: Promise<unknown> = Promise.resolve();
+    for (const record of records) {
+      const running = chain
+        .then(() => runRotation(engine, record))
+        .finally(() => active.delete(record.id));
+      active.set(record.id, running);
+      chain = running.catch(() => {});
+    }
+  };
+
+  const view = (record: RotationRecord) => viewOf(record, active.has(record.id));
+
+  const unfinished = async () => (await store.list()).filter((r) => !isFinished(r));
+
+  const plan = async (secret: string, force: boolean): Promise<RotationPlan> => {
+    const overridden = checkRotatable(manifest, secret, force);
+    const spec = manifest.secrets.get(secret)!;
+    if (spec.generator.kind === "none") {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_ROTATION_REFUSED",
+        `${secret} may not rotate: it has no generator (its value is operator-supplied; set it with PUT /v1/secrets/${secret})`,
+        { statusCode: 409 },
+      );
+    }
+    const current = await keyManager.get(secret);
+    if (!current) {
+      throw new StrongroomError(
+        "STRONGROOM_ERR_ROTATION_REFUSED",
+        `${secret} has no value in the store yet: seed it first`,
+        { statusCode: 409 },
+      );
+    }
+    const targets = await createSecretTargets(
+      { manifest, keyManager, registry: deps.registry, log: deps.log },
+      secret,
+      () => undefined,
+    );
+    const descriptions = targets.map((t) => t.describe());
+    await Promise.all(targets.map((t) => t.close?.()));
+    const batches = restartBatches(manifest, secret);
+    const maxRestartSeconds = restartSeconds(manifest, batches);
+    return {
+      secret,
+      currentVersion: current.version,
+      generator: spec.generator.kind,
+      forced: overridden !== undefined,
+      ...(overridden !== undefined && { overridden }),
+      targets: descriptions,
+      consumers: batches.flat().map((s) => describeRestart(manifest.services.get(s)!)),
+      restartOrder: batches,
+      window: overlapWindow(descriptions, maxRestartSeconds),
+      maxRestartSeconds,
+    };
+  };
+
+  return {
+    async plan(secrets, options = {}) {
+      const plans: RotationPlan[] = [];
+      for (const secret of new Set(secrets)) plans.push(await plan(secret, options.force === true));
+      return plans;
+    },
+
+    async start(secrets, options = {}) {
+      const force = options.force === true;
+      const plans = await this.plan(secrets, { force });
+      for (const p of plans) {
+        // An unfinished rotation keeps the lock (expired or not) until it is done or rolled back.
+        const holder = await store.lockHolder(p.secret);
+        const blocking = holder && (await store.get(holder.rotation));
+        if (blocking && !isFinished(blocking)) throw unfinishedError(blocking);
+      }
+      const records: RotationRecord[] = [];
+      for (const p of plans) {
+        const record = newRecord(manifest.deployment.name, p, options.trigger ?? "operator");
+        await store.acquireLock(p.secret, {
+          rotation: record.id,
+          owner: deps.owner,
+          expiresAt: Date.now() + lockTtlMs,
+        });
+        await store.create(record);
+        records.push(record);
+        deps.log("rotation planned", {
+          rotation: record.id,
+          secret: p.secret,
+          consumers: record.consumers,
+          ...(p.overridden && { forced: p.overridden }),
+        });
+      }
+      runAll(records);
+      return records.map(view);
+    },
+
+    async resume(id) {
+      const candidates = id === undefined ? await unfinished() : [await store.get(id)];
+      const records: RotationRecord[] = [];
+      for (const record of candidates) {
+        if (!record) throw notFound(id!);
+        if (isFinished(record)) {
+          throw new StrongroomError(
+            "STRONGROOM_ERR_ROTATION_FINISHED",
+            `rotation ${record.id} is already ${record.status}`,
+            { statusCode: 409 },
+          );
+        }
+        if (active.has(record.id)) continue;
+        // Shown as running at once, so a caller polling the answer follows the resumed run.
+        record.status = "running";
+        delete record.error;
+        records.push(record);
+      }
+      runAll(records);
+      return candidates.map((r) => view(r!));
+    },
+
+    async list() {
+      return (await store.list()).map(view);
+    },
+
+    async get(id) {
+      const record = await store.get(id);
+      if (!record) throw notFound(id);
+      return view(record);
+    },
+
+    async idle() {
+      while (active.size > 0) await Promise.allSettled([...active.values()]);
+    },
+  };
+}
+
+function newRecord(
+  deployment: string,
+  plan: RotationPlan,
+  trigger: RotationRecord["trigger"],
+): RotationRecord {
+  const at = new Date().toISOString();
+  const stamp = at.replace(/[-:]/g, "").replace(/\..*/, "");
+  return {
+    id: `${stamp}-${plan.secret}-${randomBytes(3).toString("hex")}`,
+    secret: plan.secret,
+    deployment,
+    step: "planned",
+    status: "running",
+    trigger,
+    forced: plan.forced,
+    fromVersion: plan.currentVersion,
+    consumers: plan.restartOrder.flat(),
+    restarted: [],
+    createdAt: at,
+    updatedAt: at,
+    history: [{ step: "planned", at }],
+  };
+}

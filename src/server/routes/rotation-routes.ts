@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { usageError } from "../../lib/errors.js";
+import type { ScheduleView } from "../../rotation/rotation-schedule.js";
+import type { RotationService } from "../../rotation/rotation-service.js";
+import { OPERATOR_SECURITY } from "../openapi.js";
+import {
+  RotationListAnswer,
+  RotationViewSchema,
+  StartRotationAnswer,
+  StartRotationBody,
+} from "../rotation-schemas.js";
+import { ERROR_RESPONSES, RotationParams } from "../schemas.js";
+
+export interface RotationsDeps {
+  rotations: RotationService;
+  schedules?: () => ScheduleView[];
+}
+
+export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
+  app,
+  { rotations, schedules },
+) => {
+  const config = { access: "operator" } as const;
+
+  app.post(
+    "/rotations",
+    {
+      config,
+      schema: {
+        operationId: "startRotation",
+        tags: ["rotations"],
+        summary: "Plan, start or resume rotations (operator only)",
+        description:
+          "`{secrets, plan: true}` answers 200 with what would happen, changing nothing. " +
+          "`{secrets}` starts one rotation per secret and answers 202 at once; poll " +
+          'GET /v1/rotations/{id}. `{resume: id | "all"}` resumes unfinished rotations. ' +
+          "Secrets on TripleO's do-not-rotate list answer 409 unless `force`.",
+        security: OPERATOR_SECURITY,
+        body: StartRotationBody,
+        response: { 200: StartRotationAnswer, 202: StartRotationAnswer, ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { secrets, plan, force, resume } = request.body;
+      if ((secrets === undefined) === (resume === undefined)) {
+        throw usageError("give either `secrets` or `resume`");
+      }
+      if (resume !== undefined) {
+        const resumed = await rotations.resume(resume === "all" ? undefined : resume);
+        request.log.info({ rotations: resumed.map((r) => r.id) }, "rotations resumed");
+        return reply.code(202).send({ rotations: resumed });
+      }
+      if (plan) return { plans: await rotations.plan(secrets!, { force: force === true }) };
+      const started = await rotations.start(secrets!, { force: force === true });
+      request.log.info({ rotations: started.map((r) => r.id) }, "rotations started");
+      return reply.code(202).send({ rotations: started });
+    },
+  );
+
+  app.get(
+    "/rotations",
+    {
+      config,
+      schema: {
+        operationId: "listRotations",
+        tags: ["rotations"],
+        summary: "Every rotation and every schedule (operator only)",
+        security: OPERATOR_SECURITY,
+        response: { 200: RotationListAnswer, ...ERROR_RESPONSES },
+      },
+    },
+    async () => ({ rotations: await rotations.list(), schedules: schedules?.() ?? [] }),
+  );
+
+  app.get(
+    "/rotations/:id",
+    {
+      config,
+      schema: {
+        operationId: "getRotation",
+        tags: ["rotations"],
+        summary: "One rotation: its step, status, restarted consumers and what --resume does",
+        security: OPERATOR_SECURITY,
+        params: RotationParams,
+        response: { 200: RotationViewSchema, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => rotations.get(request.params.id),
+  );
+};

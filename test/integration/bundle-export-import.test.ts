@@ -1,0 +1,420 @@
+/**
+ * End to end: up + seed → a second version of one secret → keygen → export for two recipients
+ * → import with each key into two new state dirs → `up` on each (without --manifest) serves
+ * every option of every service exactly as the source does, versions included. Then what must
+ * fail does, in one line, leaving the target byte for byte as it was; and an edge deployment's
+ * bundle carries only its own secrets. Needs the build (the CLI runs from dist/).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createVaultKeyManager } from "../../drivers/key-managers/vault/index.js";
+import { decodeRecord, type SecretRecord } from "../../src/bundle/bundle-records.js";
+import { readPublicKeyFile, readSecretKeyFile } from "../../src/bundle/keys.js";
+import { openBundle } from "../../src/bundle/reader.js";
+import { loadManifest, parseManifest } from "../../src/config/manifest.js";
+import { bootstrapDeployment } from "../../src/vault/bootstrap.js";
+import { createVaultClient, type VaultClient } from "../../src/vault/vault-client.js";
+import { waitFor } from "../helpers/ports.js";
+import {
+  BIN,
+  EXAMPLE_MANIFEST,
+  EXAMPLE_PASSWORDS,
+  httpsRequest,
+  operatorToken,
+  REPO_ROOT,
+  readState,
+  runCli,
+  startUp,
+  type UpHandle,
+} from "../helpers/strongroom-up.js";
+
+const root = mkdtempSync(join(tmpdir(), "strongroom-bundle-"));
+const source = join(root, "source");
+const at = (name: string) => join(root, name);
+const services = [...loadManifest(EXAMPLE_MANIFEST).services.keys()].sort();
+const ROTATED = "n3w-Nova$pass/word";
+const EDGE_VALUES = { NovaPassword: "edge1-nova-only", RpcPassword: "edge1-rpc-only" };
+const EDGE_MANIFEST = `deployment:
+  name: edge1
+secrets:
+  NovaPassword: {}
+  RpcPassword: {}
+services:
+  nova:
+    options:
+      DEFAULT:
+        transport_url: "rabbit://guest:{{ secret.RpcPassword | urlencode }}@edge-rabbit:5672/"
+      database:
+        connection: "mysql+pymysql://nova:{{ secret.NovaPassword | urlencode }}@edge-db/nova"
+`;
+
+let up: UpHandle | undefined;
+const imported: ChildProcess[] = [];
+const sourceRenders = new Map<string, unknown>();
+
+afterAll(async () => {
+  for (const child of imported) child.kill("SIGKILL");
+  await up?.stop("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** `up --state-dir DIR` without --manifest: it serves from what the import left. */
+async function upImported(stateDir: string): Promise<() => Promise<void>> {
+  const child = spawn(
+    process.execPath,
+    [BIN, "up", "--state-dir", stateDir, "--listen", "127.0.0.1:0"],
+    { cwd: REPO_ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  imported.push(child);
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    out += text;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    err += text;
+  });
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`up exited: ${err.slice(-2000)}`);
+      return out.includes("strongroom is up");
+    },
+    { timeoutMs: 90_000, what: `up on ${stateDir}` },
+  );
+  return async () => {
+    child.kill("SIGTERM");
+    await closed;
+  };
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(VAULT_|BAO_|STRONGROOM_|OS_)/.test(key)),
+  );
+}
+
+function operatorVault(stateDir: string): VaultClient {
+  return createVaultClient({
+    addr: readState(stateDir).vault.addr,
+    token: operatorToken(stateDir),
+    ca: readFileSync(join(stateDir, "ca.pem")),
+  });
+}
+
+/** Every file and directory under `dir` with its mode and content hash ("absent" if none). */
+function snapshot(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return { ".": "absent" };
+  const entries: Record<string, string> = {};
+  const walk = (path: string) => {
+    const stat = statSync(path);
+    const name = relative(dir, path) || ".";
+    if (stat.isDirectory()) {
+      entries[name] = `dir ${stat.mode.toString(8)}`;
+      for (const child of readdirSync(path)) walk(join(path, child));
+    } else {
+      const hash = createHash("sha256").update(readFileSync(path)).digest("hex");
+      entries[name] = `${stat.mode.toString(8)} ${hash}`;
+    }
+  };
+  walk(dir);
+  return entries;
+}
+
+const renderJson = async (stateDir: string, service: string) => {
+  const result = await runCli(stateDir, ["render", service, "--format", "json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as unknown;
+};
+
+const secretsList = async (stateDir: string) => {
+  const state = readState(stateDir);
+  const answer = await httpsRequest(`${state.broker.url}/v1/secrets`, {
+    ca: readFileSync(join(stateDir, "ca.pem")),
+    token: operatorToken(stateDir),
+  });
+  return JSON.parse(answer.text).secrets as Array<{ name: string; version: number }>;
+};
+
+async function keygen(name: string): Promise<string> {
+  const result = await runCli(source, ["keygen", "--out", at(name), "--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout).fingerprint as string;
+}
+
+const importInto = (stateDir: string, bundle: string, key: string, extra: string[] = []) =>
+  runCli(stateDir, [
+    "import",
+    bundle,
+    "--key",
+    at(`${key}.key`),
+    "--trust",
+    join(source, "broker-bundle.pub"),
+    "--state-dir",
+    stateDir,
+    ...extra,
+  ]);
+
+const expectOneLineFailure = (result: { code: number; stderr: string }, reason: RegExp) => {
+  expect(result.code).not.toBe(0);
+  expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  expect(result.stderr).toMatch(reason);
+};
+
+describe("export and import bundles", () => {
+  const fingerprints: Record<string, string> = {};
+  const bundle = at("overcloud.bundle");
+
+  beforeAll(async () => {
+    up = await startUp(source, ["--seed", EXAMPLE_PASSWORDS]);
+    const state = readState(source);
+    const put = await httpsRequest(`${state.broker.url}/v1/secrets/NovaPassword`, {
+      ca: readFileSync(join(source, "ca.pem")),
+      token: operatorToken(source),
+      method: "PUT",
+      body: { value: ROTATED },
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(JSON.parse(put.text).version).toBe(2);
+    for (const name of ["alpha", "beta", "gamma"]) fingerprints[name] = await keygen(name);
+    for (const service of services) sourceRenders.set(service, await renderJson(source, service));
+  }, 180_000);
+
+  it("up keeps the broker's signing key in the state dir, both halves 0600", () => {
+    for (const name of ["broker-bundle.key", "broker-bundle.pub"]) {
+      expect(statSync(join(source, name)).mode & 0o777).toBe(0o600);
+    }
+    expect(readFileSync(join(source, "broker-bundle.pub"), "utf8")).toMatch(
+      /^strongroom-public-key v1 /m,
+    );
+  });
+
+  it("export writes a 0600 bundle for two recipients and a JSON summary, no values anywhere", async () => {
+    const result = await runCli(source, [
+      "export",
+      "--recipient",
+      at("alpha.pub"),
+      at("beta.pub"),
+      "--out",
+      bundle,
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    const signer = await runCli(source, [
+      "keygen",
+      "--fingerprint",
+      join(source, "broker-bundle.pub"),
+    ]);
+    expect(summary).toMatchObject({
+      file: bundle,
+      deployment: "overcloud",
+      counts: { secrets: 23, records: 25 },
+      signer: signer.stdout.trim(),
+    });
+    expect([...summary.recipients].sort()).toEqual([fingerprints.alpha, fingerprints.beta].sort());
+    expect(summary.bytes).toBe(statSync(bundle).size);
+    expect(statSync(bundle).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${bundle}.tmp`)).toBe(false);
+    const bytes = readFileSync(bundle);
+    expect(bytes.includes(Buffer.from(ROTATED))).toBe(false);
+    expect(bytes.includes(Buffer.from("NovaPassword"))).toBe(false);
+  });
+
+  it("export is the operator's: a service is refused, and a secret key is no recipient", async () => {
+    const state = readState(source);
+    const asNova = await httpsRequest(`${state.broker.url}/v1/export`, {
+      ca: readFileSync(join(source, "ca.pem")),
+      cert: readFileSync(join(source, "identities", "nova.pem")),
+      key: readFileSync(join(source, "identities", "nova.key")),
+      method: "POST",
+      body: { recipients: [readFileSync(at("alpha.pub"), "utf8")] },
+    });
+    expect(asNova.status).toBe(403);
+    const wrongKind = await runCli(source, [
+      "export",
+      "--recipient",
+      at("alpha.key"),
+      "--out",
+      at("never.bundle"),
+    ]);
+    expectOneLineFailure(wrongKind, /secret key file where a public key/);
+    expect(existsSync(at("never.bundle"))).toBe(false);
+  });
+
+  it("imports with each key; up on each serves every option of every service as the source does", async () => {
+    for (const [key, stateDir] of [
+      ["alpha", at("site-a")],
+      ["beta", at("site-b")],
+    ] as const) {
+      const result = await importInto(stateDir, bundle, key, ["--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        deployment: "overcloud",
+        secrets: 23,
+        services: services.length,
+      });
+      expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+      expect(readdirSync(root).filter((name) => name.includes(".import-"))).toEqual([]);
+
+      const stop = await upImported(stateDir);
+      try {
+        for (const service of services) {
+          expect(await renderJson(stateDir, service), `${key}: ${service}`).toEqual(
+            sourceRenders.get(service),
+          );
+        }
+        expect(await secretsList(stateDir)).toEqual(await secretsList(source));
+        const [from, to] = [operatorVault(source), operatorVault(stateDir)];
+        const path = "secret/data/strongroom/overcloud/secrets/NovaPassword";
+        for (const version of [1, 2]) {
+          const [a, b] = await Promise.all([
+            from.read(`${path}?version=${version}`),
+            to.read(`${path}?version=${version}`),
+          ]);
+          expect(b.data.data, `NovaPassword v${version}`).toEqual(a.data.data);
+          expect(b.data.metadata.version).toBe(version);
+        }
+        expect(Buffer.from(String((await to.read(path)).data.data.value), "hex").toString()).toBe(
+          ROTATED,
+        );
+      } finally {
+        await stop();
+      }
+    }
+  }, 240_000);
+
+  it("refuses, in one line and without touching the target: another key, an untrusted signer, a non-empty dir", async () => {
+    const target = at("site-a");
+    const before = snapshot(target);
+    expectOneLineFailure(
+      await importInto(target, bundle, "gamma", ["--replace"]),
+      /not sealed to this key/,
+    );
+    const untrusted = await runCli(target, [
+      "import",
+      bundle,
+      "--key",
+      at("alpha.key"),
+      "--trust",
+      at("beta.pub"),
+      "--state-dir",
+      target,
+      "--replace",
+    ]);
+    expectOneLineFailure(untrusted, /not a trusted key/);
+    expectOneLineFailure(await importInto(target, bundle, "alpha"), /not empty.*--replace/);
+    expect(snapshot(target)).toEqual(before);
+
+    const absent = at("never-created");
+    expectOneLineFailure(await importInto(absent, bundle, "gamma"), /not sealed to this key/);
+    expect(existsSync(absent)).toBe(false);
+  }, 60_000);
+
+  it("a flipped bit, a truncation or appended bytes: one line, non-zero, target untouched", async () => {
+    const target = at("site-b");
+    const before = snapshot(target);
+    const good = readFileSync(bundle);
+    const variants: Array<[string, Buffer]> = [
+      ["flip-header", flip(good, 40)],
+      ["flip-body", flip(good, Math.floor(good.length / 2))],
+      ["flip-last", flip(good, good.length - 1)],
+      ["truncated", good.subarray(0, Math.floor(good.length * 0.7))],
+      ["appended", Buffer.concat([good, Buffer.from([0])])],
+    ];
+    for (const [name, bytes] of variants) {
+      const file = at(`${name}.bundle`);
+      writeFileSync(file, bytes);
+      const result = await importInto(target, file, "alpha", ["--replace"]);
+      expectOneLineFailure(result, /bundle|chunk|signature|signed|truncated|sealed/);
+      expect(snapshot(target), name).toEqual(before);
+    }
+    expect(readdirSync(root).filter((name) => name.startsWith(".site-b."))).toEqual([]);
+  }, 60_000);
+
+  it("an edge deployment's bundle carries only its own secrets", async () => {
+    const operator = operatorVault(source);
+    await bootstrapDeployment(operator, {
+      manifest: parseManifest(EDGE_MANIFEST, "edge1.yaml"),
+      manifestText: EDGE_MANIFEST,
+      kvMount: "secret",
+    });
+    const edge = createVaultKeyManager({ client: operator, deployment: "edge1" });
+    for (const [name, value] of Object.entries(EDGE_VALUES)) await edge.put(name, value);
+
+    const edgeBundle = at("edge1.bundle");
+    const result = await runCli(source, [
+      "export",
+      "--recipient",
+      at("gamma.pub"),
+      "--deployment",
+      "edge1",
+      "--out",
+      edgeBundle,
+      "--json",
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      deployment: "edge1",
+      counts: { secrets: 2 },
+    });
+
+    const opened = await openBundle(edgeBundle, {
+      key: readSecretKeyFile(at("gamma.key")),
+      trust: [readPublicKeyFile(join(source, "broker-bundle.pub"))],
+    });
+    expect(opened.header.deployment).toBe("edge1");
+    const plain: Buffer[] = [];
+    const secrets: SecretRecord[] = [];
+    let index = 0;
+    for await (const bytes of opened.records()) {
+      plain.push(Buffer.from(bytes));
+      const record = decodeRecord(bytes, index++);
+      if (record.kind === "secret") secrets.push(record);
+      else expect(record.deployment).toBe("edge1");
+    }
+    expect(secrets.map((s) => s.name)).toEqual(["NovaPassword", "RpcPassword"]);
+    const hexOf = (value: string) => Buffer.from(value).toString("hex");
+    expect(secrets.map((s) => s.versions.at(-1)?.data?.["value"])).toEqual([
+      hexOf(EDGE_VALUES.NovaPassword),
+      hexOf(EDGE_VALUES.RpcPassword),
+    ]);
+    // Nothing of the overcloud: not its rotated value, not any of its seeded ones.
+    const everything = Buffer.concat(plain).toString("utf8");
+    expect(everything).not.toContain(hexOf(ROTATED));
+    const seeded = readFileSync(EXAMPLE_PASSWORDS, "utf8").match(/: (\S{12,})$/gm) ?? [];
+    for (const line of seeded) expect(everything).not.toContain(hexOf(line.slice(2)));
+    expect(everything).not.toMatch(/overcloud/);
+
+    const unknown = await runCli(source, [
+      "export",
+      "--recipient",
+      at("gamma.pub"),
+      "--deployment",
+      "edge9",
+      "--out",
+      at("edge9.bundle"),
+    ]);
+    expectOneLineFailure(unknown, /no deployment "edge9"/);
+    expect(existsSync(at("edge9.bundle"))).toBe(false);
+    expect(existsSync(at("edge9.bundle.tmp"))).toBe(false);
+  }, 60_000);
+});
+
+function flip(bytes: Buffer, offset: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[offset] = copy[offset]! ^ 0x10;
+  return copy;
+}
