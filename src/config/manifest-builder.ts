@@ -45,7 +45,7 @@ const TARGET_DEFAULTS = {
   rabbitmq: { port: 15672, adminUser: "guest" },
 } as const;
 const HEALTH_DEFAULTS = { timeoutSeconds: 5, retries: 10, intervalSeconds: 3 };
-const ROLLING_DEFAULTS = { maxParallel: 1, pauseSeconds: 0, maxFailures: 0, timeoutSeconds: 300 };
+const ROLLING_DEFAULTS = { maxParallel: 1, pauseSeconds: 0, timeoutSeconds: 300 };
 const MAP_GENERATORS: ReadonlySet<string> = new Set(["fernet-keys", "ssh-keypair"]);
 
 /** The semantic pass: names, references, templates and defaults. Collects every problem. */
@@ -316,7 +316,6 @@ export class ManifestBuilder {
       rolling: {
         maxParallel: rolling.max_parallel ?? ROLLING_DEFAULTS.maxParallel,
         pauseSeconds: rolling.pause_seconds ?? ROLLING_DEFAULTS.pauseSeconds,
-        maxFailures: rolling.max_failures ?? ROLLING_DEFAULTS.maxFailures,
         timeoutSeconds: rolling.timeout_seconds ?? ROLLING_DEFAULTS.timeoutSeconds,
       },
     };

@@ -235,7 +235,6 @@ const ServiceSchema = Type.Object(
         {
           max_parallel: Type.Optional(Type.Integer({ minimum: 1 })),
           pause_seconds: Type.Optional(Type.Number({ minimum: 0 })),
-          max_failures: Type.Optional(Type.Integer({ minimum: 0 })),
           /** Restart plus health check of one consumer. */
           timeout_seconds: Type.Optional(Seconds),
         },

@@ -111,7 +111,6 @@ export interface RollingPolicy {
   /** How many consumers restart at once. */
   readonly maxParallel: number;
   readonly pauseSeconds: number;
-  readonly maxFailures: number;
   /** Restart plus health check of one consumer. */
   readonly timeoutSeconds: number;
 }

@@ -32,7 +32,6 @@ const RESTART = join(FIXTURES, "restart.mjs");
 const ROLLING: RollingPolicy = {
   maxParallel: 1,
   pauseSeconds: 0,
-  maxFailures: 0,
   timeoutSeconds: 60,
 };
 

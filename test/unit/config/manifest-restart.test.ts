@@ -24,7 +24,6 @@ describe("restart, health and rolling stanzas", () => {
     expect(manifest.services.get("svc")!.rolling).toEqual({
       maxParallel: 3,
       pauseSeconds: 0,
-      maxFailures: 0,
       timeoutSeconds: 90,
     });
   });

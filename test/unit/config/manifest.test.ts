@@ -125,7 +125,6 @@ describe("the TripleO example manifest", () => {
     expect(nova.rolling).toEqual({
       maxParallel: 1,
       pauseSeconds: 5,
-      maxFailures: 0,
       timeoutSeconds: 300,
     });
   });
@@ -402,7 +401,6 @@ describe("shorthands and defaults", () => {
     expect(manifest.services.get("svc")!.rolling).toEqual({
       maxParallel: 1,
       pauseSeconds: 0,
-      maxFailures: 0,
       timeoutSeconds: 300,
     });
   });

@@ -23,7 +23,6 @@ const tempDir = useTempDirs("rolling-");
 const ROLLING: RollingPolicy = {
   maxParallel: 1,
   pauseSeconds: 0,
-  maxFailures: 0,
   timeoutSeconds: 300,
 };
 
