@@ -78,8 +78,11 @@ export function detectSeedFormat(text: string, file: string): SeedFormat {
   return TRIPLEO_TOP.test(text) ? "tripleo" : "yaml";
 }
 
+/** Not quoted: a malformed line may be a value that lost its name (a pasted password). */
 const nameProblem = (name: string): string | undefined =>
-  SECRET_NAME_PATTERN.test(name) ? undefined : `invalid secret name "${name}"`;
+  SECRET_NAME_PATTERN.test(name)
+    ? undefined
+    : "invalid secret name (a letter first, then letters, digits, _ or -)";
 
 // ---------------------------------------------------------------- YAML, JSON, TripleO
 
