@@ -31,18 +31,27 @@ export function queryHints(running: RunningStrongroom): string {
     `  ${cli} get ${example.service} ${example.group} ${example.option}${stateArg}`,
     `  ${cli} service-kit ${example.service} --out ${kit}${stateArg}`,
     `  curl --cacert ${kit}/ca.pem --cert ${kit}/client.pem --key ${kit}/client.key ${url}`,
+    ...(example.secret ? [`  ${cli} rotate ${example.secret} --plan${stateArg}`] : []),
     "",
     "Ctrl-C or SIGTERM closes the broker, seals and stops the Vault.",
     "",
   ].join("\n");
 }
 
-/** The first service's first option that uses a secret (or its first option). */
-function exampleOption(manifest: Manifest): { service: string; group: string; option: string } {
+/** The first service's first option that uses a secret (or its first option), and a rotatable
+ * secret it uses, for the hints. */
+function exampleOption(manifest: Manifest): {
+  service: string;
+  group: string;
+  option: string;
+  secret?: string;
+} {
   const [first] = manifest.services.keys();
   const options = [...manifestOptions(manifest, first)];
   const found = options.find((o) => secretsOfOption(o.spec).length > 0) ?? options[0];
-  return found ?? { service: first ?? "SERVICE", group: "GROUP", option: "OPTION" };
+  if (!found) return { service: first ?? "SERVICE", group: "GROUP", option: "OPTION" };
+  const secret = secretsOfOption(found.spec).find((s) => manifest.secrets.get(s)?.rotate.allowed);
+  return { ...found, ...(secret !== undefined && { secret }) };
 }
 
 /** How the user invoked us: `strongroom` from PATH, or `node bin/strongroom.js` in a checkout. */
