@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
 // DESIGN.md; each figure sits next to the baseline it is compared with, measured in this run.
-// BENCH_ONLY=vault,seed,lookup,broker-http,rotation,bundle limits the run; BENCH_DURATION sets seconds per load.
+// BENCH_ONLY=vault,seed,lookup,broker-http,rotation,bundle,export-import limits the run; BENCH_DURATION sets seconds per load.
+// export-import: the real export and import of BENCH_EXPORT_SECRETS (default 100,000) secrets through Vault (minutes).
 import { cpus, loadavg } from "node:os";
 import { benchBrokerLookup } from "./broker-lookup.mjs";
 import { benchBundle } from "./bundle.mjs";
 import { benchEmbeddedVault } from "./embedded-vault.mjs";
+import { benchExportImport } from "./export-import.mjs";
 import { benchRealLookup } from "./real-lookup.mjs";
 import { benchRotation } from "./rotation.mjs";
 import { benchSeed } from "./seed.mjs";
@@ -44,6 +46,11 @@ if (wanted("rotation")) {
 if (wanted("bundle")) {
   progress("bundle export/import of 100,000 secrets vs raw libsodium secretstream");
   results.bundle = await benchBundle({ count: 100_000 });
+}
+if (wanted("export-import")) {
+  const count = Number(process.env.BENCH_EXPORT_SECRETS ?? 100_000);
+  progress(`export and import of ${count} secrets through Vault vs raw libsodium secretstream`);
+  results.export_import = await benchExportImport({ count });
 }
 results.loadavg_at_end = loadavg();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -1,2 +1,30 @@
 #!/usr/bin/env node
-import "../dist/src/cli/main.js";
+// `export` and `import` stream whole stores: they run with a capped V8 heap, because V8 would
+// otherwise let their garbage grow to hundreds of MB before collecting it, and their memory
+// must stay bounded whatever the store size. Everything else starts directly.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const STREAMING_COMMANDS = new Set(["export", "import"]);
+const HEAP_LIMIT_MB = 96;
+const main = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
+
+const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+const capped = process.execArgv.some((arg) => arg.startsWith("--max-old-space-size"));
+
+if (STREAMING_COMMANDS.has(command) && !capped) {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, `--max-old-space-size=${HEAP_LIMIT_MB}`, main, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(signal, () => child.kill(signal));
+  }
+  child.on("exit", (code, signal) => {
+    process.exitCode = code ?? 128 + (constants.signals[signal] ?? 15);
+  });
+} else {
+  await import(main);
+}

@@ -16,7 +16,7 @@ import {
 } from "./bundle-records.js";
 
 /** Secrets written at once. */
-const WRITE_WINDOW = 16;
+const WRITE_WINDOW = 64;
 /** Stands in for a version the source no longer serves; destroyed right after it is written. */
 const TOMBSTONE = {
   strongroom: "version not exported (deleted, destroyed or pruned at the source)",
