@@ -15,6 +15,11 @@ export type Operation = "read" | "create" | "update" | "delete" | "list" | "patc
 export interface StorageView {
   get(key: string): Uint8Array | undefined;
   getJSON<T>(key: string): T | undefined;
+  /**
+   * Like getJSON, for callers that only read the value: it is deeply frozen and may be the
+   * same object other readers of the entry get. Views may leave it out (use getJSON then).
+   */
+  getFrozenJSON?<T>(key: string): T | undefined;
   put(key: string, value: Uint8Array): void;
   putJSON(key: string, value: unknown): void;
   delete(key: string): void;

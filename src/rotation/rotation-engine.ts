@@ -4,6 +4,7 @@
  * target accepts the current value alone again), after commit the rotation only rolls forward.
  * At every instant at least one of current / pending / previous logs in to the target.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type {
   KeyManager,
@@ -135,12 +136,12 @@ async function forwardToCommit(
     await persist("staged");
   }
   if (record.step === "staged") {
-    for (const target of targets) await target.apply(values());
+    for (const target of targets) await retried(() => target.apply(values()));
     await persist("applied");
   }
   if (record.step === "applied") {
     for (const target of targets) {
-      if (!(await target.accepts(values().next))) {
+      if (!(await acceptsSoon(target, values().next))) {
         throw rotationFailure(
           `${record.secret}: ${target.describe().accounts.join(", ")} does not accept the new value after apply`,
         );
@@ -187,14 +188,14 @@ async function forwardFromCommit(
   }
   if (record.step === "restarted") {
     for (const target of targets) {
-      await target.retire(values());
+      await retried(() => target.retire(values()));
       const { overlap, accounts } = target.describe();
-      if (!(await target.accepts(values().next))) {
+      if (!(await acceptsSoon(target, values().next))) {
         throw rotationFailure(
           `${accounts.join(", ")} no longer accepts the new value after retire`,
         );
       }
-      if (overlap !== "alternating" && (await target.accepts(values().current))) {
+      if (overlap !== "alternating" && (await retried(() => target.accepts(values().current)))) {
         throw rotationFailure(`${accounts.join(", ")} still accepts the old value after retire`);
       }
     }
@@ -213,8 +214,8 @@ async function rollBack(
   deps.log("rotation rolling back", { rotation: record.id, secret: record.secret, reason });
   if (record.pending !== undefined) {
     for (const target of [...targets].reverse()) {
-      await target.rollback(values());
-      if (!(await target.accepts(values().current))) {
+      await retried(() => target.rollback(values()));
+      if (!(await acceptsSoon(target, values().current))) {
         throw rotationFailure(
           `rollback: ${target.describe().accounts.join(", ")} does not accept the current value`,
         );
@@ -251,6 +252,30 @@ async function valuesOf(
 }
 
 const sameValue = (a: SecretValue, b: SecretValue) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Target steps are idempotent: a transient failure (a busy server, a CLI that timed out)
+ * is tried again before it counts, as rotation steps elsewhere are retried. */
+const RETRY_DELAYS_MS = [500, 2000];
+
+async function retried<T>(step: () => Promise<T>): Promise<T> {
+  for (const delay of RETRY_DELAYS_MS) {
+    try {
+      return await step();
+    } catch {
+      await sleep(delay);
+    }
+  }
+  return step();
+}
+
+/** Whether a fresh login works, asked again after a pause before answering no. */
+async function acceptsSoon(target: RotationTarget, password: string): Promise<boolean> {
+  for (const delay of RETRY_DELAYS_MS) {
+    if (await retried(() => target.accepts(password))) return true;
+    await sleep(delay);
+  }
+  return retried(() => target.accepts(password));
+}
 
 function nextStepName(step: RotationStep): string {
   const next: Record<RotationStep, string> = {

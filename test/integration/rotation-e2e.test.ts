@@ -411,7 +411,10 @@ ${CONSUMERS.map(
 
         const resumed = await rotate(["--resume", id]);
         expect(resumed.code, resumed.stderr).toBe(0);
-        expect(resumed.views[0]).toMatchObject({ status: "done", toVersion: before.version + 1 });
+        expect(resumed.views[0], JSON.stringify(resumed.views[0])).toMatchObject({
+          status: "done",
+          toVersion: before.version + 1,
+        });
         const after = await storedSecret(secret);
         expect(after.version).toBe(before.version + 1);
         expect(await canLogin(after.value)).toBe(true);

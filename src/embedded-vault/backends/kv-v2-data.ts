@@ -20,6 +20,8 @@ import {
   type KeyMeta,
   type KvConfig,
   loadConfig,
+  loadFrozenMeta,
+  loadFrozenVersionData,
   loadMeta,
   loadVersionData,
   newMeta,
@@ -45,7 +47,7 @@ export function respond(data: JsonObject | undefined, warnings: string[]): Logic
 }
 
 /** Key order follows Go's sorted map encoding. */
-function versionMetadata(meta: KeyMeta, version: number, vm: VersionMeta): JsonObject {
+function versionMetadata(meta: Readonly<KeyMeta>, version: number, vm: VersionMeta): JsonObject {
   return {
     created_time: vm.created_time,
     custom_metadata: meta.custom_metadata,
@@ -63,27 +65,32 @@ function queryOrBodyInt(req: LogicalRequest, field: string): number {
 /** The live version's data, or a 404 (bare when unknown, with `goneEnvelope` when deleted/destroyed). */
 function readLiveVersion(
   ctx: KvContext,
-  meta: KeyMeta,
+  meta: Readonly<KeyMeta>,
   version: number,
   goneEnvelope: (metadata: JsonObject) => JsonObject,
+  frozen = false,
 ): { data: JsonObject; metadata: JsonObject } {
   const vm = meta.versions[String(version)];
   if (!vm) throw notFound();
   const metadata = versionMetadata(meta, version, vm);
   if (isGone(vm, ctx.now)) throw new VaultError(404, [], goneEnvelope(metadata));
-  const data = loadVersionData(ctx.storage, ctx.key, version);
+  const data = (frozen ? loadFrozenVersionData : loadVersionData)(ctx.storage, ctx.key, version);
   if (!data) throw new Error("kv: version data missing from storage");
   return { data, metadata };
 }
 
+/** The hot path: what it loads only goes into the response, so it reads shared frozen values. */
 export function readData(ctx: KvContext): LogicalResponse {
-  const meta = loadMeta(ctx.storage, ctx.key);
+  const meta = loadFrozenMeta(ctx.storage, ctx.key);
   if (!meta) throw notFound();
   const version = queryOrBodyInt(ctx.req, "version") || meta.current_version;
-  const { data, metadata } = readLiveVersion(ctx, meta, version, (m) => ({
-    data: null,
-    metadata: m,
-  }));
+  const { data, metadata } = readLiveVersion(
+    ctx,
+    meta,
+    version,
+    (m) => ({ data: null, metadata: m }),
+    true,
+  );
   return { data: { data, metadata } };
 }
 

@@ -57,6 +57,18 @@ export const saveConfig = (storage: StorageView, config: KvConfig) =>
 export const loadMeta = (storage: StorageView, key: string) =>
   storage.getJSON<KeyMeta>(metaKey(key));
 
+/** Read-only values (getFrozenJSON), for paths that never change what they load. */
+const getFrozen = <T>(storage: StorageView, key: string): T | undefined =>
+  storage.getFrozenJSON ? storage.getFrozenJSON<T>(key) : storage.getJSON<T>(key);
+
+/** loadMeta for read-only use: the result may be shared and is frozen. */
+export const loadFrozenMeta = (storage: StorageView, key: string): Readonly<KeyMeta> | undefined =>
+  getFrozen<KeyMeta>(storage, metaKey(key));
+
+/** loadVersionData for read-only use: the result may be shared and is frozen. */
+export const loadFrozenVersionData = (storage: StorageView, key: string, version: number) =>
+  getFrozen<{ data: JsonObject }>(storage, versionKey(key, version))?.data;
+
 export const saveMeta = (storage: StorageView, key: string, meta: KeyMeta) =>
   storage.putJSON(metaKey(key), meta);
 

@@ -13,6 +13,7 @@ export const LIST_MARKER_HEADER = "x-strongroom-list-verb";
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLF2 = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
+const EMPTY = Buffer.alloc(0);
 
 type State =
   | { kind: "head" }
@@ -24,13 +25,15 @@ type State =
 
 export class ListVerbRewriter {
   private state: State = { kind: "head" };
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   /** Feeds raw bytes from the client; returns the bytes to hand to the HTTP parser. */
   push(chunk: Buffer): Buffer {
     if (this.state.kind === "passthrough") return chunk;
     let input = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
+    // The common case: one whole request head without a body, passed on untouched.
+    if (this.state.kind === "head" && this.wholeHeadWithoutBody(input)) return input;
     const out: Buffer[] = [];
     while (input.length > 0) {
       const consumed = this.step(input, out);
@@ -40,7 +43,7 @@ export class ListVerbRewriter {
           // Let the HTTP parser report the oversized head itself.
           this.state = { kind: "passthrough" };
           out.push(this.pending);
-          this.pending = Buffer.alloc(0);
+          this.pending = EMPTY;
         }
         break;
       }
@@ -88,6 +91,17 @@ export class ListVerbRewriter {
     }
   }
 
+  /**
+   * Whether `input` is exactly one request head that needs no rewriting and announces no body;
+   * the state stays "head" for the next request then, as `head()` would leave it.
+   */
+  private wholeHeadWithoutBody(input: Buffer): boolean {
+    const end = input.length - 4;
+    if (end < 0 || input.indexOf(CRLF2) !== end) return false;
+    if (startsWithList(input) || (input[0] === 0x0d && input[1] === 0x0a)) return false;
+    return headFraming(input.toString("latin1", 0, end)) === 0;
+  }
+
   private head(input: Buffer, out: Buffer[]): number {
     // Stray CRLFs between pipelined requests are legal; pass them on untouched.
     let skip = 0;
@@ -99,17 +113,17 @@ export class ListVerbRewriter {
     const end = input.indexOf(CRLF2);
     if (end === -1) return 0;
     const head = input.subarray(0, end + 4);
-    const text = head.toString("latin1");
-    const lines = text.slice(0, -4).split("\r\n");
-    const framing = bodyFraming(lines.slice(1));
+    const text = head.toString("latin1", 0, end);
+    const framing = headFraming(text);
     if (framing === "invalid") {
       this.state = { kind: "passthrough" };
       out.push(input);
       return input.length;
     }
-    if (text.startsWith("LIST ")) {
-      out.push(Buffer.from(`GET ${lines[0]!.slice(5)}\r\n${LIST_MARKER_HEADER}: 1\r\n`, "latin1"));
-      out.push(head.subarray(lines[0]!.length + 2));
+    if (startsWithList(head)) {
+      const firstLine = text.split("\r\n", 1)[0]!;
+      out.push(Buffer.from(`GET ${firstLine.slice(5)}\r\n${LIST_MARKER_HEADER}: 1\r\n`, "latin1"));
+      out.push(head.subarray(firstLine.length + 2));
     } else {
       out.push(head);
     }
@@ -117,6 +131,29 @@ export class ListVerbRewriter {
     else if (framing > 0) this.state = { kind: "body", remaining: framing };
     return head.length;
   }
+}
+
+/** "LIST " at the start of a request head. */
+function startsWithList(head: Buffer): boolean {
+  return (
+    head.length >= 5 &&
+    head[0] === 0x4c &&
+    head[1] === 0x49 &&
+    head[2] === 0x53 &&
+    head[3] === 0x54 &&
+    head[4] === 0x20
+  );
+}
+
+/**
+ * The body framing a request head (without its final CRLF CRLF) announces. A header name is
+ * matched trimmed and lowercased, so a head whose lowercased text contains neither name
+ * announces no body, which skips splitting it into lines.
+ */
+function headFraming(text: string): number | "chunked" | "invalid" {
+  const lower = text.toLowerCase();
+  if (!lower.includes("content-length") && !lower.includes("transfer-encoding")) return 0;
+  return bodyFraming(text.split("\r\n").slice(1));
 }
 
 function bodyFraming(headerLines: string[]): number | "chunked" | "invalid" {
@@ -135,6 +172,35 @@ function bodyFraming(headerLines: string[]): number | "chunked" | "invalid" {
     }
   }
   return length;
+}
+
+/**
+ * Installs a rewriter on the socket itself: every chunk the socket reads passes through it
+ * before Node's HTTP server sees it, and responses are written to the socket directly. Returns
+ * false, leaving the socket untouched, when that cannot be done (the socket already holds read
+ * data); wrap it in a ListVerbSocket then.
+ */
+export function rewriteListVerbInPlace(socket: Socket): boolean {
+  const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
+  if (!handle || socket.readableLength > 0) return false;
+  // Node's HTTP server would otherwise hand the socket's reads to its native parser directly
+  // (it does so only for a stream it has not seen consumed), bypassing JavaScript and so us.
+  handle._consumed = true;
+  const rewriter = new ListVerbRewriter();
+  const push = socket.push;
+  // Node's stream code delivers each read (and the final null) through push().
+  socket.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
+    return push.call(this, Buffer.isBuffer(chunk) ? rewriter.push(chunk) : chunk, encoding);
+  };
+  // After a "Connection: close" answer Node's HTTP server calls destroySoon(), which closes the
+  // socket as soon as the answer is written, even while the client is still sending (a body
+  // refused as too large): the client then gets a reset, maybe before it read the answer.
+  // Half-close instead, as the ListVerbSocket stand-in (which has no destroySoon) does; the
+  // socket is destroyed once the client has closed its side too.
+  socket.destroySoon = function (this: Socket): void {
+    this.end();
+  };
+  return true;
 }
 
 /**

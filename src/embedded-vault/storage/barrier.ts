@@ -19,6 +19,12 @@ const NONCE_BYTES = 24;
 const HEADER_BYTES = 1 + 4 + NONCE_BYTES;
 /** Decrypted entries kept while unsealed (hot KV reads, tokens, policies); wiped on seal. */
 const PLAINTEXT_CACHE_ENTRIES = 16_384;
+/**
+ * Parsed values kept next to cached plaintexts (see decryptFrozenJSON): only for entries up to
+ * PARSED_ENTRY_MAX_BYTES, and for at most PARSED_CACHE_BYTES of plaintext in all.
+ */
+const PARSED_ENTRY_MAX_BYTES = 64 * 1024;
+const PARSED_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Term written in the header of entries sealed by the root key or the unseal key. */
 const OUTER_TERM = 0;
@@ -123,7 +129,12 @@ class Keyring {
 export class Barrier {
   private rootKey: Uint8Array | undefined;
   private keyring: Keyring | undefined;
-  private readonly plaintexts = new Map<string, { entry: Uint8Array; plain: Uint8Array }>();
+  private readonly plaintexts = new Map<
+    string,
+    { entry: Uint8Array; plain: Uint8Array; frozen?: unknown }
+  >();
+  /** Plaintext bytes of the cached entries that also hold a parsed value. */
+  private parsedBytes = 0;
 
   constructor(private readonly physical: PhysicalStore) {}
 
@@ -255,13 +266,36 @@ export class Barrier {
       entry,
     );
     if (this.plaintexts.size >= PLAINTEXT_CACHE_ENTRIES) this.wipePlaintexts();
+    else if (cached && "frozen" in cached) this.parsedBytes -= cached.plain.length;
     this.plaintexts.set(path, { entry: Uint8Array.from(entry), plain });
     return plain;
+  }
+
+  /**
+   * @internal Used by transactions. `decrypt` parsed as JSON and deeply frozen; the parsed
+   * value of a cached plaintext is kept with it, so readers of the same entry share it. Sealing
+   * drops it with the plaintexts (strings cannot be zeroed, as for any value a request parsed).
+   */
+  decryptFrozenJSON(path: string, entry: Uint8Array): unknown {
+    const plain = this.decrypt(path, entry);
+    const cached = this.plaintexts.get(path);
+    if (cached?.plain === plain && "frozen" in cached) return cached.frozen;
+    const frozen = deepFreeze(decodeJSON(plain));
+    if (
+      cached?.plain === plain &&
+      plain.length <= PARSED_ENTRY_MAX_BYTES &&
+      this.parsedBytes + plain.length <= PARSED_CACHE_BYTES
+    ) {
+      cached.frozen = frozen;
+      this.parsedBytes += plain.length;
+    }
+    return frozen;
   }
 
   private wipePlaintexts(): void {
     for (const { plain } of this.plaintexts.values()) plain.fill(0);
     this.plaintexts.clear();
+    this.parsedBytes = 0;
   }
 
   /** @internal Throws the 503 when sealed. */
@@ -287,6 +321,15 @@ class TransactionState {
     if (RESERVED_PATHS.has(path)) return undefined;
     const entry = this.physical.get(path);
     return entry === undefined ? undefined : this.barrier.decrypt(path, entry);
+  }
+
+  getFrozenJSON(path: string): unknown {
+    const staged = this.staged.get(path);
+    if (staged !== undefined) return staged === null ? undefined : deepFreeze(decodeJSON(staged));
+    this.barrier.unsealedState();
+    if (RESERVED_PATHS.has(path)) return undefined;
+    const entry = this.physical.get(path);
+    return entry === undefined ? undefined : this.barrier.decryptFrozenJSON(path, entry);
   }
 
   put(path: string, value: Uint8Array | null): void {
@@ -323,6 +366,10 @@ class View implements StorageView {
   getJSON<T>(key: string): T | undefined {
     const bytes = this.get(key);
     return bytes === undefined ? undefined : decodeJSON<T>(bytes);
+  }
+
+  getFrozenJSON<T>(key: string): T | undefined {
+    return this.state.getFrozenJSON(this.prefix + key) as T | undefined;
   }
 
   put(key: string, value: Uint8Array): void {
@@ -375,6 +422,15 @@ export class Transaction extends View {
       return Promise.reject(error);
     }
   }
+}
+
+/** Freezes a parsed JSON value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Reads an entry stored outside the barrier (only the seal config). */

@@ -21,6 +21,13 @@ export interface PhysicalStore {
 
 export const SQLITE_FILE_NAME = "strongroom-vault.db";
 
+/**
+ * Bounds of the read cache of committed rows (ciphertext, as on disk). Only this process
+ * writes the database, so a row changes only in `flush()`, which updates the cache.
+ */
+const ROW_CACHE_ENTRIES = 16_384;
+const ROW_CACHE_BYTES = 32 * 1024 * 1024;
+
 export function createMemoryStore(): PhysicalStore {
   const data = new Map<string, Uint8Array>();
   let closed = false;
@@ -61,6 +68,12 @@ class SqliteStore implements PhysicalStore {
   private readonly writeBatch: (writes: ReadonlyMap<string, Uint8Array | null>) => void;
   /** Every batch committed since the last flush, merged; a null hides the row. */
   private overlay = new Map<string, Uint8Array | null>();
+  /**
+   * Committed rows already read or written, null for a known-absent key. An SQLite point
+   * read costs tens of microseconds on a busy server, more than the rest of a KV read.
+   */
+  private readonly rows = new Map<string, Uint8Array | null>();
+  private rowBytes = 0;
   private waiters: Waiter[] = [];
   private flushHandle: NodeJS.Immediate | undefined;
   private closed = false;
@@ -110,7 +123,36 @@ class SqliteStore implements PhysicalStore {
   get(key: string): Uint8Array | undefined {
     const staged = this.overlay.get(key);
     if (staged !== undefined) return staged ?? undefined;
-    return this.selectValue.get(key);
+    const cached = this.rows.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const value = this.selectValue.get(key);
+    this.remember(key, value ?? null);
+    return value;
+  }
+
+  private remember(key: string, value: Uint8Array | null): void {
+    this.forget(key);
+    const size = value === null ? 0 : value.byteLength;
+    if (size > ROW_CACHE_BYTES / 64) return;
+    if (this.rows.size >= ROW_CACHE_ENTRIES || this.rowBytes + size > ROW_CACHE_BYTES) {
+      // Oldest first (a Map iterates in insertion order), a quarter of the cache at once: one
+      // pass per many evictions, as a pass from the start of a Map that had its first entries
+      // deleted has to skip over their slots.
+      for (const [oldest] of this.rows) {
+        const entriesFit = this.rows.size <= (ROW_CACHE_ENTRIES * 3) / 4;
+        if (entriesFit && this.rowBytes + size <= (ROW_CACHE_BYTES * 3) / 4) break;
+        this.forget(oldest);
+      }
+    }
+    this.rows.set(key, value);
+    this.rowBytes += size;
+  }
+
+  private forget(key: string): void {
+    const previous = this.rows.get(key);
+    if (previous === undefined) return;
+    this.rows.delete(key);
+    if (previous !== null) this.rowBytes -= previous.byteLength;
   }
 
   keys(prefix: string): string[] {
@@ -149,6 +191,8 @@ class SqliteStore implements PhysicalStore {
       this.flush();
     }
     this.closed = true;
+    this.rows.clear();
+    this.rowBytes = 0;
     this.db.close();
     return Promise.resolve();
   }
@@ -162,10 +206,14 @@ class SqliteStore implements PhysicalStore {
     try {
       this.writeBatch(writes);
     } catch (cause) {
+      // The transaction rolled back; drop every cached row anyway rather than trust that.
+      this.rows.clear();
+      this.rowBytes = 0;
       const error = new Error("physical: commit to sqlite failed", { cause });
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
+    for (const [key, value] of writes) this.remember(key, value);
     for (const waiter of waiters) waiter.resolve();
   }
 }
