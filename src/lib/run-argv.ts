@@ -1,13 +1,19 @@
 /**
- * Runs an operator command (a restart or health-check hook) from its argv, never through a
- * shell, with a deadline. Only the tails of stdout and stderr are kept: enough to explain a
- * failure in one line without buffering a chatty command's whole output.
+ * Runs a command (a restart or health-check hook, rabbitmqctl, a target hook) from its argv,
+ * never through a shell, with a deadline, in its own process group. A secret goes on stdin
+ * (`input`): argv and the environment are visible to every local user (/proc/<pid>/cmdline and
+ * environ), a pipe is not. stdout is kept up to 1 MiB (rabbitmqctl's JSON listings), stderr's
+ * tail is kept: enough to explain a failure in one line without buffering a chatty command.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 
 export interface RunArgvOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Written to stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunArgvResult {
@@ -15,34 +21,43 @@ export interface RunArgvResult {
   code: number | null;
   /** Why it did not finish: our deadline, the caller's abort signal, or neither. */
   stopped?: "timeout" | "aborted";
+  /** The first MiB of stdout. */
+  stdout: string;
+  /** The last 4 KiB of stderr. */
+  stderr: string;
   lastStdoutLine: string;
   lastStderrLine: string;
 }
 
 const TAIL_BYTES = 4096;
+const STDOUT_LIMIT = 1024 * 1024;
 const KILL_GRACE_MS = 2000;
 /** A command that starts a daemon may leave it holding our pipes: stop reading soon after exit. */
 const PIPE_DRAIN_MS = 200;
 const LINE_LIMIT = 200;
 
 /** `text`'s last non-empty line, control characters dropped, cut to a readable length. */
-export function lastLine(text: string): string {
+export function lastLine(text: string, limit = LINE_LIMIT): string {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   const line = (lines.at(-1) ?? "").replace(/[\u0000-\u001f\u007f]/g, " ").trim();
-  return line.length > LINE_LIMIT ? `${line.slice(0, LINE_LIMIT)}...` : line;
+  return line.length > limit ? `${line.slice(0, limit)}...` : line;
 }
 
 /** argv as a reader would type it; for messages only. */
 export const showArgv = (argv: readonly string[]): string =>
   argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
+class Head {
+  text = "";
+  add(chunk: Buffer): void {
+    if (this.text.length < STDOUT_LIMIT) this.text += chunk.toString("utf8");
+  }
+}
+
 class Tail {
-  private text = "";
+  text = "";
   add(chunk: Buffer): void {
     this.text = (this.text + chunk.toString("utf8")).slice(-TAIL_BYTES);
-  }
-  last(): string {
-    return lastLine(this.text);
   }
 }
 
@@ -54,13 +69,23 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
   const [file, ...args] = argv;
   if (file === undefined) return Promise.reject(new Error("empty command"));
   return new Promise((resolve, reject) => {
-    const stdout = new Tail();
+    const stdout = new Head();
     const stderr = new Tail();
     let stopped: RunArgvResult["stopped"];
     // Its own process group, so a timeout also stops whatever the command started in it.
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const stdin = options.input === undefined ? "ignore" : "pipe";
+    const child = spawn(file, args, {
+      stdio: [stdin, "pipe", "pipe"],
+      detached: true,
+      env: options.env ?? process.env,
+    }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     child.stdout.on("data", (chunk: Buffer) => stdout.add(chunk));
     child.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));
+    if (child.stdin) {
+      // A command may exit without reading its stdin; that EPIPE is not a failure of ours.
+      child.stdin.on("error", () => {});
+      child.stdin.end(options.input);
+    }
 
     const killGroup = (signal: NodeJS.Signals) => {
       try {
@@ -101,8 +126,10 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
         resolve({
           code,
           ...(stopped && { stopped }),
-          lastStdoutLine: stdout.last(),
-          lastStderrLine: stderr.last(),
+          stdout: stdout.text.slice(0, STDOUT_LIMIT),
+          stderr: stderr.text,
+          lastStdoutLine: lastLine(stdout.text),
+          lastStderrLine: lastLine(stderr.text),
         });
       };
       const drained = setTimeout(finish, PIPE_DRAIN_MS);

@@ -12,7 +12,14 @@ describe("runArgv", () => {
       ["sh", "-c", 'echo one; echo two; echo "bad; rm -rf /" >&2; exit 4'],
       { timeoutMs: 10_000 },
     );
-    expect(result).toEqual({ code: 4, lastStdoutLine: "two", lastStderrLine: "bad; rm -rf /" });
+    expect(result).toMatchObject({
+      code: 4,
+      lastStdoutLine: "two",
+      lastStderrLine: "bad; rm -rf /",
+    });
+    expect(result.stdout).toBe("one\ntwo\n");
+    const piped = await runArgv(["cat"], { timeoutMs: 10_000, input: "on stdin, not in argv" });
+    expect(piped).toMatchObject({ code: 0, stdout: "on stdin, not in argv" });
     await expect(runArgv(["echo hello"], { timeoutMs: 10_000 })).rejects.toMatchObject({
       code: "ENOENT",
     });
