@@ -214,7 +214,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   syncDirectory(dir);
 }
 
-function syncDirectory(dir: string): void {
+/** fsync a directory, so a rename in it survives a crash. */
+export function syncDirectory(dir: string): void {
   const fd = openSync(dir, "r");
   try {
     fsyncSync(fd);

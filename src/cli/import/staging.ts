@@ -4,13 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  closeSync,
   existsSync,
-  fsyncSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -19,7 +16,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import { StrongroomError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
-import { STATE_FILES } from "../../state/state-dir.js";
+import { STATE_FILES, syncDirectory } from "../../state/state-dir.js";
 
 /** Refuses a target that is not a directory, not empty (without `replace`), or in use. */
 export function checkTarget(target: string, replace: boolean): void {
@@ -96,13 +93,4 @@ export function commitStaging(staging: string, target: string, replace: boolean)
     rmSync(aside, { recursive: true, force: true });
   }
   syncDirectory(dirname(target));
-}
-
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
