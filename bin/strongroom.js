@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `export` and `import` stream whole stores: they run with a capped V8 heap, because V8 would
-// otherwise let their garbage grow to hundreds of MB before collecting it, and their memory
-// must stay bounded whatever the store size. Everything else starts directly.
+// `import` streams a whole store into Vault: it runs with a capped V8 heap, because V8 would
+// otherwise let its garbage grow to hundreds of MB before collecting it, and its memory must
+// stay bounded whatever the store size. (`export` only copies the broker's stream to a file.)
+// Everything else starts directly.
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
-const STREAMING_COMMANDS = new Set(["export", "import"]);
+const STREAMING_COMMANDS = new Set(["import"]);
 const HEAP_LIMIT_MB = 96;
 const main = fileURLToPath(new URL("../dist/src/cli/main.js", import.meta.url));
 

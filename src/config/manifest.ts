@@ -18,16 +18,19 @@ export class ManifestError extends Error {
 }
 
 export function loadManifest(file: string): Manifest {
-  let text: string;
+  return parseManifest(readManifestText(file), file);
+}
+
+/** The manifest file's text (for callers that also keep it, e.g. in Vault). */
+export function readManifestText(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
     throw new ManifestError([
       { file, line: 1, col: 1, reason: `cannot read the manifest (${code})` },
     ]);
   }
-  return parseManifest(text, file);
 }
 
 export function parseManifest(text: string, file: string): Manifest {

@@ -1,4 +1,5 @@
 import hcl from "js-hcl-parser";
+import { parseGoBool } from "./go-bool.js";
 
 export interface ListenerConfig {
   address: string;
@@ -179,10 +180,8 @@ function rejectUnknownKeys(
 function parseBool(value: unknown, key: string, fail: (reason: string) => never): boolean {
   if (typeof value === "boolean") return value;
   if (value === 1 || value === 0) return value === 1;
-  if (typeof value === "string") {
-    if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
-    if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
-  }
+  const parsed = typeof value === "string" ? parseGoBool(value) : undefined;
+  if (parsed !== undefined) return parsed;
   return fail(`${key} must be a boolean, got ${JSON.stringify(value)}`);
 }
 

@@ -4,7 +4,12 @@
  * consumers in restart order and the window during which old and new values overlap.
  */
 import type { TargetDescription } from "../../drivers/types.js";
-import { consumersOf, type Manifest, type ServiceSpec } from "../config/manifest.js";
+import {
+  consumersOf,
+  type Manifest,
+  type RollingPolicy,
+  type ServiceSpec,
+} from "../config/manifest.js";
 import { ROTATION_REFUSED } from "../config/tripleo-parameters.js";
 import { StrongroomError } from "../lib/errors.js";
 
@@ -70,14 +75,15 @@ export function restartBatches(manifest: Manifest, secret: string): string[][] {
   const consumers = consumersOf(manifest, secret).sort(
     (a, b) => serviceIndex(manifest, a) - serviceIndex(manifest, b),
   );
-  const width = Math.max(
-    1,
-    Math.min(...consumers.map((s) => manifest.services.get(s)!.rolling.maxParallel)),
-  );
+  const width = restartWidth(consumers.map((s) => manifest.services.get(s)!.rolling));
   const batches: string[][] = [];
   for (let i = 0; i < consumers.length; i += width) batches.push(consumers.slice(i, i + width));
   return batches;
 }
+
+/** How many consumers restart at once: the most cautious of their `max_parallel`. */
+export const restartWidth = (policies: readonly RollingPolicy[]): number =>
+  Math.max(1, Math.min(...policies.map((p) => p.maxParallel)));
 
 const serviceIndex = (manifest: Manifest, service: string) =>
   [...manifest.services.keys()].indexOf(service);

@@ -9,7 +9,7 @@ import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
 import { StrongroomError } from "../lib/errors.js";
 import { createGenerator } from "../seed/generators.js";
-import { rollingRestart } from "./rolling-restart.js";
+import { consumerPlanOf, rollingRestart } from "./rolling-restart.js";
 import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
 import {
   checkRotatable,
@@ -18,6 +18,7 @@ import {
   type RotationPlan,
   restartBatches,
   restartSeconds,
+  restartWidth,
 } from "./rotation-plan.js";
 import {
   isFinished,
@@ -86,16 +87,10 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     record: RotationRecord,
     onRestarted: (service: string) => Promise<void>,
   ): Promise<RestartOutcome> => {
-    const consumers = record.consumers.map((service) => {
-      const spec = manifest.services.get(service)!;
-      return {
-        service,
-        ...(spec.restart && { restart: spec.restart }),
-        ...(spec.health && { health: spec.health }),
-        rolling: spec.rolling,
-      };
-    });
-    const maxParallel = Math.max(1, Math.min(...consumers.map((c) => c.rolling.maxParallel)));
+    const consumers = record.consumers.map((service) =>
+      consumerPlanOf(manifest.services.get(service)!),
+    );
+    const maxParallel = restartWidth(consumers.map((c) => c.rolling));
     const stepTimeoutMs = 1000 * Math.max(...consumers.map((c) => c.rolling.timeoutSeconds), 1);
     const result = await rollingRestart({
       consumers,
@@ -185,16 +180,17 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     };
   };
 
+  const planAll = async (secrets: readonly string[], force: boolean) => {
+    const plans: RotationPlan[] = [];
+    for (const secret of new Set(secrets)) plans.push(await plan(secret, force));
+    return plans;
+  };
+
   return {
-    async plan(secrets, options = {}) {
-      const plans: RotationPlan[] = [];
-      for (const secret of new Set(secrets)) plans.push(await plan(secret, options.force === true));
-      return plans;
-    },
+    plan: (secrets, options = {}) => planAll(secrets, options.force === true),
 
     async start(secrets, options = {}) {
-      const force = options.force === true;
-      const plans = await this.plan(secrets, { force });
+      const plans = await planAll(secrets, options.force === true);
       for (const p of plans) {
         // An unfinished rotation keeps the lock (expired or not) until it is done or rolled back.
         const holder = await store.lockHolder(p.secret);

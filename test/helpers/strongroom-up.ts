@@ -47,18 +47,18 @@ export async function startUp(
     listen?: string | null;
     /** Extra environment (VAULT_ADDR and VAULT_TOKEN for --vault external). */
     env?: Record<string, string>;
+    /** Default the example; null: no --manifest (up uses the one the state dir holds). */
+    manifest?: string | null;
   } = {},
 ): Promise<UpHandle> {
   const listen = options.listen === null ? [] : ["--listen", options.listen ?? "127.0.0.1:0"];
-  const child = spawn(
-    process.execPath,
-    [BIN, "up", "--manifest", EXAMPLE_MANIFEST, ...listen, ...args],
-    {
-      cwd: REPO_ROOT,
-      env: { ...childEnv(stateDir), ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const manifest =
+    options.manifest === null ? [] : ["--manifest", options.manifest ?? EXAMPLE_MANIFEST];
+  const child = spawn(process.execPath, [BIN, "up", ...manifest, ...listen, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...childEnv(stateDir), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   live.add(child);
   let out = "";
   let err = "";

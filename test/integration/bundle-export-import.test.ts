@@ -5,7 +5,6 @@
  * fail does, in one line, leaving the target byte for byte as it was; and an edge deployment's
  * bundle carries only its own secrets. Needs the build (the CLI runs from dist/).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   existsSync,
@@ -26,14 +25,11 @@ import { openBundle } from "../../src/bundle/reader.js";
 import { loadManifest, parseManifest } from "../../src/config/manifest.js";
 import { bootstrapDeployment } from "../../src/vault/bootstrap.js";
 import { createVaultClient, type VaultClient } from "../../src/vault/vault-client.js";
-import { waitFor } from "../helpers/ports.js";
 import {
-  BIN,
   EXAMPLE_MANIFEST,
   EXAMPLE_PASSWORDS,
   httpsRequest,
   operatorToken,
-  REPO_ROOT,
   readState,
   runCli,
   startUp,
@@ -61,49 +57,21 @@ services:
 `;
 
 let up: UpHandle | undefined;
-const imported: ChildProcess[] = [];
+/** Brokers started on imported state dirs, stopped even when a test fails. */
+const imported: UpHandle[] = [];
 const sourceRenders = new Map<string, unknown>();
 
 afterAll(async () => {
-  for (const child of imported) child.kill("SIGKILL");
+  for (const handle of imported) await handle.stop("SIGKILL");
   await up?.stop("SIGKILL");
   rmSync(root, { recursive: true, force: true });
 });
 
 /** `up --state-dir DIR` without --manifest: it serves from what the import left. */
-async function upImported(stateDir: string): Promise<() => Promise<void>> {
-  const child = spawn(
-    process.execPath,
-    [BIN, "up", "--state-dir", stateDir, "--listen", "127.0.0.1:0"],
-    { cwd: REPO_ROOT, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
-  );
-  imported.push(child);
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    out += text;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    err += text;
-  });
-  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`up exited: ${err.slice(-2000)}`);
-      return out.includes("strongroom is up");
-    },
-    { timeoutMs: 90_000, what: `up on ${stateDir}` },
-  );
-  return async () => {
-    child.kill("SIGTERM");
-    await closed;
-  };
-}
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !/^(VAULT_|BAO_|STRONGROOM_|OS_)/.test(key)),
-  );
+async function upImported(stateDir: string): Promise<() => Promise<unknown>> {
+  const handle = await startUp(stateDir, [], { manifest: null });
+  imported.push(handle);
+  return () => handle.stop();
 }
 
 function operatorVault(stateDir: string): VaultClient {

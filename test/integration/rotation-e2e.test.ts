@@ -202,7 +202,8 @@ ${CONSUMERS.map(
 `;
 
     const startBroker = async (env: Record<string, string> = {}) => {
-      up = await startUp(stateDir, ["--manifest", join(root, "manifest.yaml")], {
+      up = await startUp(stateDir, [], {
+        manifest: join(root, "manifest.yaml"),
         listen: null,
         env,
       });
@@ -230,14 +231,9 @@ ${CONSUMERS.map(
         join(root, "seed.json"),
         JSON.stringify({ ...initial, MysqlRootPassword: db.rootPassword }),
       );
-      await startUp(
-        stateDir,
-        ["--manifest", join(root, "manifest.yaml"), "--seed", join(root, "seed.json")],
-        {
-          listen: "127.0.0.1:0",
-        },
-      ).then((handle) => {
-        up = handle;
+      up = await startUp(stateDir, ["--seed", join(root, "seed.json")], {
+        manifest: join(root, "manifest.yaml"),
+        listen: "127.0.0.1:0",
       });
       for (const service of CONSUMERS) await startConsumer(service);
     }, 240_000);
@@ -288,7 +284,10 @@ ${CONSUMERS.map(
         expect(currentPid(service)).not.toBe(pids[i]);
         const live = statuses(service).find((s) => s.pid === currentPid(service))!;
         expect(live.database_digest).toBe(sha256(await served(service, "database", "connection")));
-        expect(await served(service, "database", "connection")).toContain(current.value);
+        // A boolean, so a failure never prints the password.
+        expect((await served(service, "database", "connection")).includes(current.value)).toBe(
+          true,
+        );
       }
     });
 
@@ -309,8 +308,8 @@ ${CONSUMERS.map(
       }
       // No password ever reached rabbitmqctl's command line.
       const argv = mq.recordedArgv().flat().join(" ");
-      expect(argv).not.toContain(current.value);
-      expect(argv).not.toContain(initial.NotifyPassword);
+      expect(argv.includes(current.value)).toBe(false);
+      expect(argv.includes(initial.NotifyPassword)).toBe(false);
     });
 
     it("rotates RabbitMQ in single mode: the old password refused, the new one accepted", async () => {

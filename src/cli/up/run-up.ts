@@ -17,7 +17,12 @@ import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
-import { loadManifest, type Manifest, ManifestError } from "../../config/manifest.js";
+import {
+  type Manifest,
+  ManifestError,
+  parseManifest,
+  readManifestText,
+} from "../../config/manifest.js";
 import { configError, StrongroomError, usageError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { createBrokerRotations } from "../../rotation/create-rotations.js";
@@ -62,7 +67,7 @@ export async function runUp(
 ): Promise<RunningStrongroom> {
   const log = logging.logger;
   const manifestFile = resolve(options.manifest ?? recordedManifest(options.stateDir));
-  const manifest = readManifest(manifestFile);
+  const { manifest, text: manifestText } = readManifest(manifestFile);
   const deployment = manifest.deployment.name;
   const services = [...manifest.services.keys()].sort();
   const seedText = options.seed === undefined ? undefined : readSeed(options.seed);
@@ -106,7 +111,7 @@ export async function runUp(
 
   const bootstrap = await bootstrapDeployment(operator, {
     manifest,
-    manifestText: readFileSync(manifestFile, "utf8"),
+    manifestText,
     kvMount,
   });
   log.info(
@@ -246,9 +251,11 @@ export function countActions(report: SeedReport): Record<string, number> {
   return counts;
 }
 
-function readManifest(file: string): Manifest {
+/** Read once: the parsed manifest, and its text for the copy bootstrap keeps in Vault. */
+function readManifest(file: string): { manifest: Manifest; text: string } {
   try {
-    return loadManifest(file);
+    const text = readManifestText(file);
+    return { manifest: parseManifest(text, file), text };
   } catch (error) {
     if (error instanceof ManifestError) throw configError(error.message, error);
     throw error;

@@ -4,6 +4,7 @@
  * Error messages name the field, never its value: a caller may have put a secret in it.
  */
 import { badRequest } from "../errors.js";
+import { parseGoBool } from "../go-bool.js";
 import { parseDurationSeconds } from "./kv-time.js";
 
 export type JsonObject = Record<string, unknown>;
@@ -25,14 +26,11 @@ export function fieldInt(field: string, raw: unknown): number {
   throw conversionError(field);
 }
 
-const TRUE_STRINGS = new Set(["1", "t", "T", "TRUE", "true", "True"]);
-const FALSE_STRINGS = new Set(["0", "f", "F", "FALSE", "false", "False"]);
-
 export function fieldBool(field: string, raw: unknown): boolean {
   if (typeof raw === "boolean") return raw;
   if (typeof raw === "number" && Number.isFinite(raw)) return raw !== 0;
-  if (typeof raw === "string" && TRUE_STRINGS.has(raw)) return true;
-  if (typeof raw === "string" && FALSE_STRINGS.has(raw)) return false;
+  const parsed = typeof raw === "string" ? parseGoBool(raw) : undefined;
+  if (parsed !== undefined) return parsed;
   throw conversionError(field);
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { badRequest } from "../errors.js";
 import type { AuthResponse, StorageView, TokenEntry } from "../types.js";
+import { parseDurationSeconds as parseVaultDurationSeconds } from "./kv-time.js";
 
 export interface TokenCreateParams {
   id?: string;
@@ -68,38 +69,14 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-const GO_UNIT_SECONDS: Record<string, number> = {
-  ns: 1e-9,
-  us: 1e-6,
-  µs: 1e-6,
-  μs: 1e-6,
-  ms: 1e-3,
-  s: 1,
-  m: 60,
-  h: HOUR,
-};
-const GO_DURATION = /^[-+]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/;
-const GO_DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g;
-
-/** Vault's ParseDurationSecond: numbers and digit strings are seconds, "Nd" days, else Go syntax. */
+/** Vault's ParseDurationSecond (kv-time.ts), with the token endpoints' defaults: absent or
+ * blank is 0, surrounding spaces are ignored, anything else unparsable is a 400. */
 export function parseDurationSeconds(value: string | number | undefined): number {
   if (value === undefined || value === null) return 0;
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw invalidDuration(String(value));
-    return Math.trunc(value);
-  }
-  if (typeof value !== "string") throw invalidDuration(String(value));
-  const text = value.trim();
-  if (text === "") return 0;
-  if (/^[-+]?\d+$/.test(text)) return Number.parseInt(text, 10);
-  const days = /^(\d+)d$/.exec(text);
-  if (days) return Number.parseInt(days[1]!, 10) * 24 * HOUR;
-  if (!GO_DURATION.test(text)) throw invalidDuration(text);
-  let seconds = 0;
-  for (const [, amount, unit] of text.matchAll(GO_DURATION_PART)) {
-    seconds += Number.parseFloat(amount!) * GO_UNIT_SECONDS[unit!]!;
-  }
-  return Math.trunc(text.startsWith("-") ? -seconds : seconds);
+  const text = typeof value === "string" ? value.trim() : value;
+  const seconds = parseVaultDurationSeconds(text);
+  if (seconds === undefined) throw invalidDuration(String(text));
+  return seconds;
 }
 
 function invalidDuration(text: string) {

@@ -12,6 +12,7 @@ import {
 import { createServer as createTlsServer } from "node:tls";
 import type { CoreRequest, VaultCore } from "../core.js";
 import type { HttpAnswer } from "../envelope.js";
+import { parseGoBool } from "../go-bool.js";
 import { LIST_MARKER_HEADER, ListVerbSocket, rewriteListVerbInPlace } from "./list-verb.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -167,7 +168,8 @@ async function decode(req: IncomingMessage): Promise<CoreRequest> {
   if (search) for (const [key, value] of search) query[key] = value;
   const method = (req.method ?? "GET").toUpperCase();
   const list =
-    header(req, LIST_MARKER_HEADER) !== undefined || (method === "GET" && parseGoBool(query.list));
+    header(req, LIST_MARKER_HEADER) !== undefined ||
+    (method === "GET" && parseListFlag(query.list));
   if (
     method === "PATCH" &&
     !(header(req, "content-type") ?? "").includes("application/merge-patch+json")
@@ -201,11 +203,11 @@ function token(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Go's strconv.ParseBool, which Vault uses for `?list=`. */
-function parseGoBool(value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False", ""].includes(value)) return false;
+/** `?list=` as Vault reads it (Go's strconv.ParseBool; absent or empty is false). */
+function parseListFlag(value: string | undefined): boolean {
+  if (value === undefined || value === "") return false;
+  const flag = parseGoBool(value);
+  if (flag !== undefined) return flag;
   throw new HttpInputError(
     400,
     `error parsing list parameter: strconv.ParseBool: parsing "${value}": invalid syntax`,

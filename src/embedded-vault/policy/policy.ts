@@ -1,4 +1,5 @@
 import hcl from "js-hcl-parser";
+import { parseDurationSeconds } from "../backends/kv-time.js";
 import { badRequest, type VaultError } from "../errors.js";
 
 export type Capability =
@@ -290,34 +291,15 @@ function parameterMap(
   return parameters;
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-9,
-  us: 1e-6,
-  µs: 1e-6,
-  ms: 1e-3,
-  s: 1,
-  m: 60,
-  h: 3600,
-  d: 86400,
-};
-
-/** Vault's ParseDurationSecond: integer seconds, or Go duration syntax ("90s", "1h30m"). */
+/** Vault's ParseDurationSecond (integer seconds, "Nd", or Go syntax), never negative. */
 function durationSeconds(
   value: unknown,
   attribute: string,
   fail: (reason: string) => VaultError,
 ): number {
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === "string") {
-    if (/^\d+$/.test(value)) return Number(value);
-    if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+$/.test(value)) {
-      let seconds = 0;
-      for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/g)) {
-        seconds += Number(amount) * (DURATION_UNITS[unit ?? "s"] ?? 1);
-      }
-      return Math.floor(seconds);
-    }
-  }
+  const seconds =
+    typeof value === "number" && !Number.isInteger(value) ? undefined : parseDurationSeconds(value);
+  if (seconds !== undefined && seconds >= 0) return seconds;
   throw fail(`error parsing ${attribute}: invalid duration ${JSON.stringify(value)}`);
 }
 

@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createDriverRegistry } from "../../../drivers/registry.js";
 import type { KeyManager } from "../../../drivers/types.js";
-import { parseManifest } from "../../../src/config/manifest.js";
 import { missedRun, startRotationSchedules } from "../../../src/rotation/rotation-schedule.js";
-import { createRotationService } from "../../../src/rotation/rotation-service.js";
-import { createRotationStore } from "../../../src/rotation/rotation-store.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
-import { createMemoryRecordStore } from "../../helpers/memory-record-store.js";
+import { createMemoryRotations } from "../../helpers/memory-rotations.js";
 
 const withCreated = (keyManager: KeyManager, created: number): KeyManager => ({
   ...keyManager,
@@ -31,22 +27,10 @@ describe("rotation schedules", () => {
   });
 
   it("rotates a due secret in the running broker, once per run, and lists the schedule", async () => {
-    const manifest = parseManifest(
+    const { manifest, keyManager, rotations } = await createMemoryRotations(
       'deployment: {name: t}\nsecrets:\n  AppPassword:\n    generator: {kind: alphanumeric, length: 12}\n    rotate: {schedule: "* * * * * *"}\n  Other: {generator: {kind: alphanumeric, length: 12}}\n',
-      "m.yaml",
+      { AppPassword: "first", Other: "other" },
     );
-    const keyManager = createMemoryKeyManager();
-    await keyManager.put("AppPassword", "first");
-    await keyManager.put("Other", "other");
-    const rotations = createRotationService({
-      manifest,
-      keyManager,
-      store: createRotationStore(createMemoryRecordStore()),
-      registry: createDriverRegistry([]),
-      owner: "test",
-      commit: (secret, value, expected) => keyManager.put(secret, value, { cas: expected }),
-      log: () => {},
-    });
     const events: string[] = [];
     const scheduler = await startRotationSchedules({
       manifest,

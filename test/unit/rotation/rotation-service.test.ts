@@ -136,12 +136,12 @@ describe("rotation service", () => {
     ]);
     const current = await keyManager.get("AppPassword");
     expect(current?.version).toBe(2);
-    expect(current?.value).not.toBe("old-password-1");
+    expect(current?.value === "old-password-1").toBe(false);
     expect([...world.accepted]).toEqual([current?.value]);
     expect(world.restarts).toEqual(["api", "worker"]);
     expect(view).toMatchObject({ fromVersion: 1, toVersion: 2, restarted: ["api", "worker"] });
     // The staged value is never part of the view; the lock is released.
-    expect(JSON.stringify(view)).not.toContain(String(current?.value));
+    expect(JSON.stringify(view).includes(String(current?.value))).toBe(false);
     expect(records.entries.get("locks/AppPassword")?.data).toEqual({ released: view.id });
   });
 
@@ -257,7 +257,7 @@ describe("rotation service", () => {
       expect(view.status).toBe("done");
       const current = await keyManager.get("AppPassword");
       expect(current?.version).toBe(2);
-      expect(current?.value).toBe(record.pending ?? current?.value);
+      expect(current?.value === (record.pending ?? current?.value)).toBe(true);
       expect([...world.accepted]).toEqual([current?.value]);
     },
   );
