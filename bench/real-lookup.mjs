@@ -32,7 +32,7 @@ export async function benchRealLookup({ duration = 5 } = {}) {
       "--state-dir",
       stateDir,
     ],
-    { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, STRONGROOM_LOG_LEVEL: "warn" } },
+    { stdio: ["ignore", "pipe", "ignore"] },
   );
   let stdout = "";
   up.stdout.on("data", (d) => (stdout += d));

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { identityFromSubject } from "../lib/pki.js";
 import type { Authenticator, Principal } from "../server/auth.js";
@@ -67,21 +67,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return identity;
     },
 
-    async fromToken(token: string): Promise<Principal | undefined> {
+    // Synchronous for the operator token and for cached answers: a lookup then costs no
+    // promise hop, which on the hot path is a measurable share of the request.
+    fromToken(token: string): Principal | undefined | Promise<Principal | undefined> {
       const key = digest(token);
-      if (timingSafeEqual(key, operatorDigest)) return { kind: "operator" };
+      if (timingSafeEqual(key, operatorDigest)) return OPERATOR;
       const id = key.toString("hex");
       const cached = cache.get(id);
       if (cached && cached.until > now()) return cached.principal;
-      const { principal, ttlMs } = await lookup(token);
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      // Never beyond the token's own expiry.
-      cache.set(id, { principal, until: now() + Math.min(TOKEN_CACHE_MS, ttlMs) });
-      return principal;
+      return lookup(token).then(({ principal, ttlMs }) => {
+        if (cache.size >= CACHE_LIMIT) cache.clear();
+        // Never beyond the token's own expiry.
+        cache.set(id, { principal, until: now() + Math.min(TOKEN_CACHE_MS, ttlMs) });
+        return principal;
+      });
     },
   };
 }
 
+const OPERATOR: Principal = Object.freeze({ kind: "operator" });
+
 function digest(token: string): Buffer {
-  return createHash("sha256").update(token, "utf8").digest();
+  return hash("sha256", token, "buffer");
 }

@@ -37,7 +37,8 @@ export interface BrokerService {
   readonly deployment: string;
   services(): string[];
   hasOption(service: string, group: string, option: string): boolean;
-  lookup(service: string, group: string, option: string): Promise<ResolvedOption>;
+  /** Synchronous on a cache hit (the hot path), a promise otherwise (rejected for an unknown option). */
+  lookup(service: string, group: string, option: string): ResolvedOption | Promise<ResolvedOption>;
   serviceOptions(service: string): Promise<ResolvedOption[]>;
   /** The INI document for oslo.config's remote_file source ($ escaped, values quoted). */
   renderIni(service: string): Promise<string>;

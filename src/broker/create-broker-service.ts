@@ -11,7 +11,7 @@ import { manifestOptions } from "../config/option-templates.js";
 import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "../config/render.js";
 import { createResolver, type OptionResolver, unknownOption } from "../config/resolver.js";
 import { StrongroomError, usageError } from "../lib/errors.js";
-import type { BrokerService, ResolvedOption, SecretMetadata } from "./broker-service.js";
+import type { BrokerService, SecretMetadata } from "./broker-service.js";
 import { checkDeliverable } from "./deliverability.js";
 import { mapLimit } from "./map-limit.js";
 import {
@@ -67,17 +67,18 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     return run;
   };
 
+  const unknownService = (service: string) =>
+    new StrongroomError(
+      "STRONGROOM_ERR_UNKNOWN_SERVICE",
+      `no service "${service}" in the manifest`,
+      {
+        statusCode: 404,
+      },
+    );
+
   const requireService = (service: string) => {
     const spec = manifest.services.get(service);
-    if (!spec) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_UNKNOWN_SERVICE",
-        `no service "${service}" in the manifest`,
-        {
-          statusCode: 404,
-        },
-      );
-    }
+    if (!spec) throw unknownService(service);
     return spec;
   };
 
@@ -120,11 +121,16 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     hasOption: (service, group, option) =>
       manifest.services.get(service)?.options.get(group)?.has(option) ?? false,
 
-    async lookup(service, group, option): Promise<ResolvedOption> {
-      if (!requireService(service).options.get(group)?.has(option)) {
-        throw unknownOption(service, group, option);
+    lookup(service, group, option) {
+      const spec = manifest.services.get(service);
+      if (!spec?.options.get(group)?.has(option)) {
+        return Promise.reject(
+          spec ? unknownOption(service, group, option) : unknownService(service),
+        );
       }
-      return (await resolver.resolve(service, group, option)).option;
+      const hit = resolver.cached(service, group, option);
+      if (hit !== undefined) return hit.option;
+      return resolver.resolve(service, group, option).then((entry) => entry.option);
     },
 
     async serviceOptions(service) {

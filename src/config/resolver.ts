@@ -21,6 +21,8 @@ export interface ResolvedEntry {
 
 export interface OptionResolver {
   resolve(service: string, group: string, option: string): Promise<ResolvedEntry>;
+  /** The cached entry once its resolution has finished; undefined before, or after invalidation. */
+  cached(service: string, group: string, option: string): ResolvedEntry | undefined;
   /** Drops cached options that reference any of `secretNames`; everything when omitted. */
   invalidate(secretNames?: Iterable<string>): void;
 }
@@ -52,6 +54,8 @@ const defaultValues = (spec: OptionSpec): string[] | undefined =>
 export function createResolver(options: ResolverOptions): OptionResolver {
   const { manifest, keyManager, sources } = options;
   const cache = new Map<string, Promise<ResolvedEntry>>();
+  // The same entries once settled, so a cache hit needs no promise hop.
+  const settled = new Map<string, ResolvedEntry>();
   const dependents = new Map<string, Set<string>>();
   for (const { service, group, option, spec } of manifestOptions(manifest)) {
     for (const secret of secretsOfOption(spec)) {
@@ -110,18 +114,31 @@ export function createResolver(options: ResolverOptions): OptionResolver {
       if (cached) return cached;
       const pending = compute(service, group, option);
       cache.set(key, pending);
-      pending.catch(() => {
-        if (cache.get(key) === pending) cache.delete(key);
-      });
+      // Only if no invalidation came in between: then the entry is still current.
+      pending.then(
+        (entry) => {
+          if (cache.get(key) === pending) settled.set(key, entry);
+        },
+        () => {
+          if (cache.get(key) === pending) cache.delete(key);
+        },
+      );
       return pending;
+    },
+    cached(service, group, option) {
+      return settled.get(cacheKey(service, group, option));
     },
     invalidate(secretNames) {
       if (secretNames === undefined) {
         cache.clear();
+        settled.clear();
         return;
       }
       for (const name of secretNames) {
-        for (const key of dependents.get(name) ?? []) cache.delete(key);
+        for (const key of dependents.get(name) ?? []) {
+          cache.delete(key);
+          settled.delete(key);
+        }
       }
     },
   };

@@ -5,7 +5,12 @@ import type { BrokerService } from "../broker/broker-service.js";
 import type { BundleExporter } from "../bundle/export-store.js";
 import { type Authenticator, authPlugin } from "./auth.js";
 import { errorHandlerPlugin } from "./error-handler.js";
-import { type BrokerLoggerOptions, brokerLoggerOptions, OneLinePerRequest } from "./logger.js";
+import {
+  type BrokerLoggerOptions,
+  brokerLoggerOptions,
+  deferredChildLoggerFactory,
+  OneLinePerRequest,
+} from "./logger.js";
 import { createMetricsRegistry, metricsPlugin } from "./metrics.js";
 import { openApiPlugin } from "./openapi.js";
 import { protectionPlugin } from "./protection.js";
@@ -49,6 +54,8 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
   const app = Fastify({
     logger: deps.logger === false ? false : brokerLoggerOptions(deps.logger),
     logController: new OneLinePerRequest(),
+    // Without a logger fastify makes no children at all.
+    ...(deps.logger !== false && { childLoggerFactory: deferredChildLoggerFactory }),
     bodyLimit: DEFAULT_BODY_LIMIT,
     exposeHeadRoutes: false,
     ...SERVER_TIMEOUTS,

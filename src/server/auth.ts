@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 import { type PeerCertificate, TLSSocket } from "node:tls";
 import type {
   FastifyInstance,
@@ -23,9 +24,10 @@ export interface Authenticator {
   fromCertificate(cert: PeerCertificate): Principal | undefined;
   /**
    * The operator token or a service's AppRole Vault token, on every request that carries one:
-   * an implementation that asks Vault should cache (and honour revocation) itself.
+   * an implementation that asks Vault should cache (and honour revocation) itself, and answer
+   * what it already knows without a promise.
    */
-  fromToken(token: string): Promise<Principal | undefined>;
+  fromToken(token: string): Principal | undefined | Promise<Principal | undefined>;
 }
 
 /**
@@ -61,6 +63,14 @@ export function mayAccess(principal: Principal, access: Access, params: unknown)
   return (params as { service?: unknown }).service === principal.service;
 }
 
+/**
+ * How long a connection reuses the answer for the token it sent last. It only ever skips the
+ * hashing and cache lookup of the token the same connection presented a moment ago (so the
+ * plain comparison reveals nothing the client did not send itself); revocation still shows
+ * within the authenticator's own window plus this.
+ */
+export const TOKEN_MEMO_MS = 1_000;
+
 export interface AuthPluginOptions {
   authenticator: Authenticator;
   /** Refused requests per client address and window; needs @fastify/rate-limit registered. */
@@ -71,8 +81,9 @@ export interface AuthPluginOptions {
  * Authenticates and authorizes every route of the context it is registered in, as the last
  * onRequest hook of each route: after the rate limiter, and before a body is read, so
  * anonymous callers cannot make the broker parse one. The route's access level is read once,
- * when the route is added, and a certificate's principal once per connection; a request with
- * a token costs one `fromToken` call. Refusals count against `failureLimit`: past it, 429.
+ * when the route is added, and a certificate's principal once per connection; a token's once
+ * per connection and second (see TOKEN_MEMO_MS). Refusals count against `failureLimit`: past
+ * it, 429.
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, options: AuthPluginOptions) => {
@@ -93,6 +104,30 @@ export const authPlugin = fp(
         certificatePrincipals.set(socket, principal);
       }
       return principal ?? undefined;
+    };
+
+    // Successful answers only: every refusal goes through the authenticator and is counted.
+    const tokenMemos = new WeakMap<
+      Socket,
+      { token: string; principal: Principal; until: number }
+    >();
+    const remember = (socket: Socket, token: string, principal: Principal | undefined) => {
+      if (principal !== undefined)
+        tokenMemos.set(socket, { token, principal, until: Date.now() + TOKEN_MEMO_MS });
+      return principal;
+    };
+    const fromToken = (
+      request: FastifyRequest,
+      token: string,
+    ): Principal | undefined | Promise<Principal | undefined> => {
+      const socket = request.raw.socket;
+      const memo = tokenMemos.get(socket);
+      if (memo !== undefined && memo.token === token && memo.until > Date.now())
+        return memo.principal;
+      const principal = authenticator.fromToken(token);
+      return principal instanceof Promise
+        ? principal.then((answer) => remember(socket, token, answer))
+        : remember(socket, token, principal);
     };
 
     const refuse = (
@@ -122,7 +157,11 @@ export const authPlugin = fp(
         // An explicit token wins over the connection's certificate, and a bad one is not rescued by it.
         const token = bearerToken(request.headers);
         if (token === undefined) admit(fromCertificate(request));
-        else authenticator.fromToken(token).then(admit, done);
+        else {
+          const principal = fromToken(request, token);
+          if (principal instanceof Promise) principal.then(admit, done);
+          else admit(principal);
+        }
       };
 
     app.decorateRequest("principal", null);

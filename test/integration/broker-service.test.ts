@@ -292,6 +292,8 @@ describe("lookups", () => {
     expect(
       String(connection.value).includes("nova:n0va%24HOST%252F%40db%24%24x@192.168.24.2/nova?"),
     ).toBe(true);
+    // Once resolved, the same lookup is answered synchronously, with the same answer.
+    expect(broker.lookup("nova", "database", "connection")).toBe(connection);
     expect(await broker.lookup("nova", "placement", "username")).toMatchObject({
       value: "placement",
       location: { source: "default", detail: "manifest" },

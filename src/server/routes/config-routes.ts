@@ -37,7 +37,8 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
         response: { 200: OptionAnswer, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
+    // Not async: a cached answer is sent without a promise hop.
+    (request) => {
       const { service, group, option } = request.params;
       if (!broker.hasOption(service, group, option)) {
         throw new NotFoundError(`option [${group}] ${option} of service "${service}"`);

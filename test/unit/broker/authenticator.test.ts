@@ -83,8 +83,12 @@ describe("authenticator", () => {
       vault,
       now: () => now,
     });
-    await auth.fromToken("nova");
-    await auth.fromToken("nova");
+    const first = auth.fromToken("nova");
+    expect(first).toBeInstanceOf(Promise); // asks Vault
+    await first;
+    // What it knows it answers without a promise: the operator token and a cached answer.
+    expect(auth.fromToken("nova")).toEqual({ kind: "service", service: "nova" });
+    expect(auth.fromToken(OPERATOR)).toEqual({ kind: "operator" });
     expect(calls).toHaveLength(1);
     now += TOKEN_CACHE_MS + 1;
     delete (tokens as Record<string, unknown>).nova; // revoked meanwhile

@@ -133,6 +133,34 @@ describe("option resolution", () => {
     );
   });
 
+  it("hands out a settled entry synchronously until it is invalidated", async () => {
+    const { resolver, keyManager } = setup();
+    expect(resolver.cached("nova", "database", "connection")).toBeUndefined();
+    const pending = resolver.resolve("nova", "database", "connection");
+    expect(resolver.cached("nova", "database", "connection")).toBeUndefined(); // not settled yet
+    const entry = await pending;
+    expect(resolver.cached("nova", "database", "connection")).toBe(entry);
+    expect(resolver.cached("nova", "database", "literal")).toBeUndefined();
+
+    resolver.invalidate(["RpcPassword"]);
+    expect(resolver.cached("nova", "database", "connection")).toBeUndefined();
+    await resolver.resolve("nova", "database", "connection");
+    resolver.invalidate();
+    expect(resolver.cached("nova", "database", "connection")).toBeUndefined();
+
+    // Invalidated while resolving: the stale result never becomes the cached entry.
+    const stale = resolver.resolve("nova", "database", "connection");
+    await keyManager.put("DbPassword", "changed", { cas: 1 });
+    resolver.invalidate(["DbPassword"]);
+    await stale;
+    expect(resolver.cached("nova", "database", "connection")).toBeUndefined();
+    const fresh = await resolver.resolve("nova", "database", "connection");
+    expect(resolver.cached("nova", "database", "connection")?.option.value).toBe(
+      fresh.option.value,
+    );
+    expect(String(fresh.option.value).includes("changed")).toBe(true);
+  });
+
   it("reports type errors and unknown options with names only", async () => {
     const { resolver } = setup();
     await expect(resolver.resolve("nova", "database", "max_retries")).rejects.toMatchObject({

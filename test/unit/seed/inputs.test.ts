@@ -166,7 +166,7 @@ describe("YAML and JSON inputs", () => {
       "s.yaml:1:1: the input must be a map of name: value",
     ]);
     expect(problemsOf(lines("ok: x", "bad name: y"), "s.yaml")).toEqual([
-      's.yaml:2:1: invalid secret name (a letter first, then letters, digits, _ or -)',
+      "s.yaml:2:1: invalid secret name (a letter first, then letters, digits, _ or -)",
     ]);
   });
 
@@ -280,7 +280,7 @@ describe("env inputs", () => {
       "s.env:3:1: A is already set on line 1",
       "s.env:4:1: B has an empty value",
       "s.env:5:1: C: unexpected text after the closing quote",
-      's.env:6:1: invalid secret name (a letter first, then letters, digits, _ or -)',
+      "s.env:6:1: invalid secret name (a letter first, then letters, digits, _ or -)",
     ]);
     expect(problemsOf(lines("A=ok", 'B="never closed', "C=x"), "s.env")).toEqual([
       "s.env:2:1: B: unterminated double quote",

@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { bearerToken } from "../../../src/server/auth.js";
+import { Agent, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { bearerToken, TOKEN_MEMO_MS } from "../../../src/server/auth.js";
 import { asNova, asOperator, buildTestApp, errorOf, type TestApp } from "./test-app.js";
 
 let t: TestApp;
@@ -151,6 +153,71 @@ describe("authorization matrix", () => {
           .statusCode,
       ).toBe(200);
     }
+  });
+});
+
+describe("token answers per connection", () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** The test app listening on loopback, every request over one kept-alive connection. */
+  async function overOneConnection() {
+    t = await buildTestApp();
+    const calls: string[] = [];
+    const fromToken = t.auth.fromToken;
+    t.auth.fromToken = (token) => {
+      calls.push(token);
+      return fromToken(token);
+    };
+    await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: "127.0.0.1", port, path: "/v1/config/nova/database/connection", headers, agent },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("socket", (socket) => sockets.add(socket));
+        req.on("error", reject).end();
+      });
+    return { calls, get, sockets, close: () => agent.destroy() };
+  }
+
+  it("asks the authenticator once per connection for the token it keeps sending", async () => {
+    const c = await overOneConnection();
+    for (let i = 0; i < 3; i++) expect(await c.get(asOperator)).toBe(200);
+    expect(c.calls).toHaveLength(1);
+    // Another token on the same connection is authenticated on its own.
+    expect(await c.get(asNova)).toBe(200);
+    expect(await c.get(asNova)).toBe(200);
+    expect(c.calls).toHaveLength(2);
+    expect(c.sockets.size).toBe(1);
+    c.close();
+  });
+
+  it("never remembers a refusal", async () => {
+    const c = await overOneConnection();
+    expect(await c.get({ authorization: "Bearer guess" })).toBe(401);
+    expect(await c.get({ authorization: "Bearer guess" })).toBe(401);
+    expect(c.calls).toHaveLength(2);
+    c.close();
+  });
+
+  it(`asks again once ${TOKEN_MEMO_MS} ms have passed`, async () => {
+    const c = await overOneConnection();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    expect(await c.get(asOperator)).toBe(200);
+    vi.setSystemTime(Date.now() + TOKEN_MEMO_MS - 1);
+    expect(await c.get(asOperator)).toBe(200);
+    expect(c.calls).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 2);
+    expect(await c.get(asOperator)).toBe(200);
+    expect(c.calls).toHaveLength(2);
+    c.close();
   });
 });
 

@@ -96,4 +96,37 @@ describe("request logging", () => {
     await t.app.inject("/metrics");
     expect(lines).toEqual([]);
   });
+
+  it("keeps the probes quiet even at debug: their route level wins over the logger's", async () => {
+    const lines = await withLogs("debug");
+    await t.app.inject("/healthz");
+    await t.app.inject("/readyz");
+    expect(lines).toEqual([]);
+    await t.app.inject({ url: "/v1/config/nova", headers: asNova });
+    expect(lines).toHaveLength(1);
+  });
+
+  it("binds each request's id to its lines, and to those of its children", async () => {
+    const lines: string[] = [];
+    t = await buildTestApp(
+      { logger: { level: "debug", stream: { write: (line: string) => void lines.push(line) } } },
+      (app) =>
+        app.addHook("onRequest", async (request) => {
+          expect(request.log.level).toBe("debug");
+          request.log.child({ step: "hook" }).info("from a child");
+        }),
+    );
+    await t.app.inject({ url: "/v1/config/nova", headers: asNova });
+    await t.app.inject({ url: "/v1/config/nova", headers: asNova });
+    const parsed = lines.map((line) => JSON.parse(line));
+    expect(parsed.map((l) => l.msg)).toEqual([
+      "from a child",
+      "request completed",
+      "from a child",
+      "request completed",
+    ]);
+    expect(parsed[0]).toMatchObject({ step: "hook", reqId: parsed[1].reqId });
+    expect(parsed[2].reqId).toBe(parsed[3].reqId);
+    expect(parsed[1].reqId).not.toBe(parsed[3].reqId);
+  });
 });
