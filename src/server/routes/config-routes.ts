@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Static } from "typebox";
-import type { BrokerService } from "../../broker/broker-service.js";
+import type { BrokerService, ResolvedOption } from "../../broker/broker-service.js";
 import { NotFoundError } from "../error-codes.js";
 import { SERVICE_SECURITY } from "../openapi.js";
 import {
@@ -15,6 +15,14 @@ import {
 import { requireKnownService } from "./known-service.js";
 
 type OptionAnswerType = Static<typeof OptionAnswer>;
+
+const JSON_UTF8 = "application/json; charset=utf-8";
+
+/**
+ * Serialized answers by answer object. A cached lookup hands out the same (never modified)
+ * object until a write invalidates it, so its body is made once, by the route's serializer.
+ */
+const answerBodies = new WeakMap<ResolvedOption, Buffer>();
 
 export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
   app,
@@ -37,13 +45,22 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
         response: { 200: OptionAnswer, ...ERROR_RESPONSES },
       },
     },
-    // Not async: a cached answer is sent without a promise hop.
-    (request) => {
+    // Not async: a cached answer is sent without a promise hop, as the JSON its schema made
+    // of it the first time.
+    (request, reply) => {
       const { service, group, option } = request.params;
       if (!broker.hasOption(service, group, option)) {
         throw new NotFoundError(`option [${group}] ${option} of service "${service}"`);
       }
-      return broker.lookup(service, group, option);
+      const answer = broker.lookup(service, group, option);
+      if (answer instanceof Promise) return answer;
+      let body = answerBodies.get(answer);
+      if (body === undefined) {
+        body = Buffer.from(reply.serialize(answer) as string);
+        answerBodies.set(answer, body);
+      }
+      reply.type(JSON_UTF8);
+      return body as unknown as OptionAnswerType;
     },
   );
 

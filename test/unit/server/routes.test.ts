@@ -21,6 +21,37 @@ describe("config routes", () => {
     });
   });
 
+  it("serves a synchronous (cached) answer through the route's schema, its JSON made once per answer", async () => {
+    t = await buildTestApp();
+    const answer = {
+      group: "database",
+      option: "connection",
+      value: "v1",
+      type: "string" as const,
+      secret: true,
+      location: { source: "castellan", detail: "NovaPassword" },
+      version: 1,
+    };
+    let current = answer;
+    t.broker.lookup = () => current;
+    const get = () => t.app.inject({ url: "/v1/config/nova/database/connection", headers: asNova });
+    const first = await get();
+    expect(first.statusCode).toBe(200);
+    expect(first.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(first.json()).toEqual({
+      value: "v1",
+      type: "string",
+      location: { source: "castellan", detail: "NovaPassword" },
+      version: 1,
+    });
+    // The same answer object is the same cached answer: its body is not made again.
+    answer.value = "changed in place";
+    expect((await get()).json().value).toBe("v1");
+    // A write gives a new answer object, and with it a new body.
+    current = { ...answer, value: "v2", version: 2 };
+    expect((await get()).json()).toMatchObject({ value: "v2", version: 2 });
+  });
+
   it("keeps typed values typed", async () => {
     t = await buildTestApp();
     const res = await t.app.inject({ url: "/v1/config/nova/DEFAULT/workers", headers: asNova });
