@@ -1,6 +1,7 @@
 /**
  * The `sealed-file` key-manager driver. Config: `file`, and either `keyFile` (32 bytes, 0600)
- * or `passphrase` / `passphraseEnv` (the name of an environment variable holding it).
+ * or `passphraseEnv` (the name of an environment variable holding the passphrase). A
+ * passphrase written into the config itself is refused: configs are files people commit.
  */
 import { configError } from "../../../src/lib/errors.js";
 import type { KeyManagerDriver } from "../../types.js";
@@ -21,14 +22,19 @@ export const driver: KeyManagerDriver = {
     if (typeof keyFile === "string") {
       return createSealedFileKeyManager({ file, keyFile, deployment: context.deployment });
     }
-    const secret =
-      typeof passphrase === "string"
-        ? passphrase
-        : typeof passphraseEnv === "string"
-          ? process.env[passphraseEnv]
-          : undefined;
-    if (secret === undefined || secret === "") {
-      throw configError("sealed-file key manager: give `keyFile`, `passphrase` or `passphraseEnv`");
+    if (passphrase !== undefined) {
+      throw configError(
+        "sealed-file key manager: a passphrase does not belong in a config file; name an environment variable with `passphraseEnv` or use `keyFile`",
+      );
+    }
+    const secret = typeof passphraseEnv === "string" ? process.env[passphraseEnv] : undefined;
+    if (typeof passphraseEnv === "string" && !secret) {
+      throw configError(
+        `sealed-file key manager: the environment variable ${passphraseEnv} is not set`,
+      );
+    }
+    if (secret === undefined) {
+      throw configError("sealed-file key manager: give `keyFile` or `passphraseEnv`");
     }
     return createSealedFileKeyManager({ file, passphrase: secret, deployment: context.deployment });
   },

@@ -142,6 +142,7 @@ class SealedFileKeyManager implements KeyManager {
   }
 
   async list(): Promise<string[]> {
+    if (this.closed) throw sealedFileError("the sealed-file key manager is closed");
     return Object.keys(this.secrets()).sort();
   }
 

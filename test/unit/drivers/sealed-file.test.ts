@@ -137,4 +137,39 @@ describe("the sealed-file key manager", () => {
     expect(km.driver).toBe("sealed-file");
     await expect(driver.create({ file }, { deployment: "d" })).rejects.toThrow(/keyFile/);
   });
+
+  it("takes a passphrase from the environment only, never from the config itself", async () => {
+    const passphraseFile = join(dir, "by-passphrase.sealed");
+    await expect(
+      driver.create({ file: passphraseFile, passphrase: "in the manifest" }, { deployment: "d" }),
+    ).rejects.toThrow(/does not belong in a config file/);
+    await expect(
+      driver.create(
+        { file: passphraseFile, passphraseEnv: "STRONGROOM_TEST_UNSET_PASS" },
+        {
+          deployment: "d",
+        },
+      ),
+    ).rejects.toThrow(/STRONGROOM_TEST_UNSET_PASS is not set/);
+    process.env.STRONGROOM_TEST_SEALED_PASS = "correct horse";
+    try {
+      const km = await driver.create(
+        { file: passphraseFile, passphraseEnv: "STRONGROOM_TEST_SEALED_PASS" },
+        { deployment: "d" },
+      );
+      await km.put("A", "a");
+      expect(await km.list()).toEqual(["A"]);
+      await km.close?.();
+    } finally {
+      delete process.env.STRONGROOM_TEST_SEALED_PASS;
+    }
+  });
+
+  it("refuses every call once closed, listing included", async () => {
+    const km = await createSealedFileKeyManager({ file, keyFile, deployment: "d" });
+    await km.put("A", "a");
+    await km.close?.();
+    await expect(km.list()).rejects.toThrow(/closed/);
+    await expect(km.get("A")).rejects.toThrow(/closed/);
+  });
 });
