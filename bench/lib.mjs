@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,32 @@ export function startProcess(args, env = {}) {
       child.kill("SIGTERM");
       await once(child, "exit");
     },
+  };
+}
+
+/** A process's CPU time so far (all threads, user + system), in microseconds; Linux /proc. */
+export function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  // utime and stime, in clock ticks of 10 ms (USER_HZ).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * `load` plus the CPU each side spent per request: the server process (`pid`) and this process,
+ * which runs the autocannon client. On two cores they share the machine, so a server that
+ * spends more per request also leaves the client less room.
+ */
+export async function loadWithCpu(pid, options) {
+  const server = cpuMicros(pid);
+  const client = process.cpuUsage();
+  const result = await load(options);
+  const serverUs = cpuMicros(pid) - server;
+  const { user, system } = process.cpuUsage(client);
+  const perRequest = (us) => Number((us / Math.max(1, result.total)).toFixed(1));
+  return {
+    ...result,
+    server_cpu_us_per_request: perRequest(serverUs),
+    client_cpu_us_per_request: perRequest(user + system),
   };
 }
 

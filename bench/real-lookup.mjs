@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, freePort, load, ROOT, startProcess } from "./lib.mjs";
+import { BIN, freePort, load, loadWithCpu, ROOT, startProcess } from "./lib.mjs";
 import { selfSignedCertificate } from "./self-signed-cert.mjs";
 
 const ROUNDS = 5;
@@ -13,7 +13,8 @@ const ROUNDS = 5;
  * autocannon client over HTTPS: (1) a cached lookup of nova's [database] connection through
  * the broker, (2) the same secret read straight from the Vault API each time, as a Castellan
  * client does, and (3) a bare fastify HTTPS route returning a constant. Rounds alternate;
- * ratios are medians of per-round ratios. Targets: (1)/(3) ≥ 0.8, (1)/(2) ≥ 5.
+ * ratios are medians of per-round ratios. Targets: (1)/(3) ≥ 0.8, (1)/(2) ≥ 5. Each run also
+ * reports the CPU the serving process and the client spent per request.
  */
 export async function benchRealLookup({ duration = 5 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-up-"));
@@ -64,9 +65,9 @@ export async function benchRealLookup({ duration = 5 } = {}) {
     );
 
     const sides = [
-      { name: "broker", url: brokerUrl, headers },
-      { name: "vault", url: vaultUrl, headers: { "x-vault-token": token } },
-      { name: "bare", url: bareUrl, headers },
+      { name: "broker", url: brokerUrl, headers, pid: up.pid },
+      { name: "vault", url: vaultUrl, headers: { "x-vault-token": token }, pid: vaultPid(up.pid) },
+      { name: "bare", url: bareUrl, headers, pid: bare.child.pid },
     ];
     for (const side of sides) await load({ url: side.url, headers: side.headers, duration: 1 });
     const seconds = Math.max(1, Math.round(duration / 3));
@@ -74,7 +75,11 @@ export async function benchRealLookup({ duration = 5 } = {}) {
     for (let round = 0; round < ROUNDS; round++) {
       for (let turn = 0; turn < sides.length; turn++) {
         const i = (round + turn) % sides.length;
-        const r = await load({ url: sides[i].url, headers: sides[i].headers, duration: seconds });
+        const r = await loadWithCpu(sides[i].pid, {
+          url: sides[i].url,
+          headers: sides[i].headers,
+          duration: seconds,
+        });
         if (r.failed > 0) throw new Error(`${sides[i].name}: ${r.failed} failed requests`);
         results[i].push(r);
       }
@@ -96,6 +101,19 @@ export async function benchRealLookup({ duration = 5 } = {}) {
     await bare?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The embedded Vault server: the one child process `strongroom up` starts. */
+function vaultPid(upPid) {
+  const children = readFileSync(`/proc/${upPid}/task/${upPid}/children`, "utf8")
+    .trim()
+    .split(/\s+/);
+  if (children.length !== 1 || children[0] === "") {
+    throw new Error(
+      `expected one child of strongroom up (the Vault), found: ${children.join(" ")}`,
+    );
+  }
+  return Number(children[0]);
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
