@@ -46,22 +46,55 @@ function splitKeyValue(line: string): { key: string; value: string } | undefined
   return { key: pyStrip(line.slice(0, sep)), value };
 }
 
-export function parseOsloIni(text: string, file: string): OsloIniDocument {
-  const assignments: IniAssignment[] = [];
-  let section: string | undefined;
-  let pending: { key: string; pieces: string[]; line: number } | undefined;
+/** What a line can get wrong; `reason` carries oslo's own wording for it. */
+export type IniProblemKind = "continuation" | "section" | "separator" | "no-section" | "empty-key";
 
+/** One syntax problem: the line and what is wrong with it, never the line's text (a
+ * malformed line may be a pasted secret). */
+export interface IniProblem {
+  line: number;
+  kind: IniProblemKind;
+  reason: string;
+}
+
+/** A well-formed section header, as written. */
+export interface IniSectionHeader {
+  name: string;
+  line: number;
+}
+
+export interface OsloIniScan extends OsloIniDocument {
+  /** Every well-formed section header in file order, including those with no assignments. */
+  sections: readonly IniSectionHeader[];
+  /** Every problem in line order, at most one a line. */
+  problems: readonly IniProblem[];
+}
+
+/**
+ * Reads the whole file with oslo's line rules and collects every problem instead of stopping
+ * at the first, for callers that report all of them at once. Scanning goes on after a problem:
+ * - a line with a problem yields no assignment, and the indented lines after it go with it
+ *   (oslo's grammar makes them its continuation) without problems of their own;
+ * - after a malformed section header the section is unknown until the next good header: the
+ *   assignments in between are dropped, without further problems.
+ */
+export function scanOsloIni(text: string, file: string): OsloIniScan {
+  const assignments: IniAssignment[] = [];
+  const sections: IniSectionHeader[] = [];
+  const problems: IniProblem[] = [];
+  /** `undefined` before any header, `null` after a malformed one. */
+  let section: string | null | undefined;
+  /** The entry continuation lines extend; it has no assignment when its line had a problem. */
+  let pending: { assignment?: Omit<IniAssignment, "value">; pieces: string[] } | undefined;
+
+  const problem = (line: number, kind: IniProblemKind, reason: string) => {
+    problems.push({ line, kind, reason });
+  };
   const flush = () => {
-    if (!pending) return;
-    if (section === undefined) {
-      throw syntaxError(file, pending.line, "Section must be started before assignment");
+    if (pending?.assignment) {
+      const { section, key, line } = pending.assignment;
+      assignments.push({ section, key, value: pending.pieces.join("\n"), line });
     }
-    assignments.push({
-      section,
-      key: pending.key,
-      value: pending.pieces.join("\n"),
-      line: pending.line,
-    });
     pending = undefined;
   };
 
@@ -73,23 +106,43 @@ export function parseOsloIni(text: string, file: string): OsloIniDocument {
       continue;
     }
     if (line.startsWith(" ") || line.startsWith("\t")) {
-      if (!pending) throw syntaxError(file, lineNo, "Unexpected continuation line");
-      pending.pieces.push(pyLstrip(line));
+      if (!pending) problem(lineNo, "continuation", "Unexpected continuation line");
+      else pending.pieces.push(pyLstrip(line));
       continue;
     }
     flush();
     if (line.startsWith("[")) {
-      if (!line.endsWith("]")) throw syntaxError(file, lineNo, "Invalid section (must end with ])");
-      if (line.length <= 2) throw syntaxError(file, lineNo, "Empty section name");
-      section = line.slice(1, -1);
+      if (!line.endsWith("]")) {
+        problem(lineNo, "section", "Invalid section (must end with ])");
+        section = null;
+      } else if (line.length <= 2) {
+        problem(lineNo, "section", "Empty section name");
+        section = null;
+      } else {
+        section = line.slice(1, -1);
+        sections.push({ name: section, line: lineNo });
+      }
     } else if (!line.startsWith("#") && !line.startsWith(";")) {
       const pair = splitKeyValue(line);
-      if (!pair) throw syntaxError(file, lineNo, "No ':' or '=' found in assignment");
-      if (pair.key === "") throw syntaxError(file, lineNo, "Key cannot be empty");
-      pending = { key: pair.key, pieces: [pair.value], line: lineNo };
+      pending = { pieces: [] };
+      if (!pair) problem(lineNo, "separator", "No ':' or '=' found in assignment");
+      else if (pair.key === "") problem(lineNo, "empty-key", "Key cannot be empty");
+      else if (section === undefined) {
+        problem(lineNo, "no-section", "Section must be started before assignment");
+      } else if (section !== null) {
+        pending = { assignment: { section, key: pair.key, line: lineNo }, pieces: [pair.value] };
+      }
     }
   }
   flush();
+  return { file, assignments, sections, problems };
+}
+
+/** Reads a file as oslo.config does: the first syntax problem is an error. */
+export function parseOsloIni(text: string, file: string): OsloIniDocument {
+  const { assignments, problems } = scanOsloIni(text, file);
+  const first = problems[0];
+  if (first) throw syntaxError(file, first.line, first.reason);
   return { file, assignments };
 }
 

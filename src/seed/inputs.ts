@@ -4,8 +4,9 @@
  * - `tripleo`: a Heat environment with `parameter_defaults` (or an older plan-environment's
  *   `passwords`), with TripleO's legacy and upgrade rules applied.
  * - `yaml` / `json`: a flat map of name -> string (or map, for map-valued secrets).
- * - `ini`: oslo.config INI syntax; only the `[secrets]` section is read, each key a secret
- *   name. Values lose surrounding whitespace and one pair of quotes, as oslo.config does.
+ * - `ini`: oslo.config INI syntax, read by config/oslo-ini.ts; only the `[secrets]` section is
+ *   read, each key a secret name. Values lose surrounding whitespace and one pair of quotes
+ *   (a lone quote character counts as a pair), as oslo.config does.
  * - `env`: `NAME=VALUE` lines, `export ` prefix, `#` comments, single quotes (literal) and
  *   double quotes (backslash escapes), both of which may span lines.
  *
@@ -15,6 +16,7 @@ import { extname } from "node:path";
 import { isAlias, isMap, isPair, isScalar, type Node, type Pair } from "yaml";
 import type { Manifest } from "../config/manifest.js";
 import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
+import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
 import { ED25519_FLAG, LEGACY_PARAMETERS, UPGRADE_DEFAULTS } from "../config/tripleo-parameters.js";
 import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
 import { FERNET_KEY_DIRECTORY, type SecretValue } from "./generators.js";
@@ -264,72 +266,31 @@ function flatEntryAccepter(
 
 const INI_SECTION = "secrets";
 
-/** oslo.config's INI parser rules (reference oslo-castellan.md §1.7). */
+/** Seed's words for oslo's line problems: they say what to write instead. */
+const INI_PROBLEMS: Record<IniProblemKind, string> = {
+  continuation: "unexpected continuation line",
+  section: "bad section header",
+  separator: "expected name = value",
+  "no-section": `assignment before any section: start with [${INI_SECTION}]`,
+  "empty-key": "empty name",
+};
+
+/** oslo.config's INI rules (reference oslo-castellan.md §1.7), by the one parser that has
+ * them, with every problem reported; only [secrets] holds secrets. */
 function parseIni(text: string, input: SeedInput): Problem[] {
   const problems: Problem[] = [];
   const at = lineProblem(input.file);
   const accept = flatEntryAccepter(input, problems, at);
-  let section: string | undefined;
-  let pending: { name: string; line: number; pieces: string[] } | undefined;
-
-  const flush = () => {
-    if (!pending) return;
-    const { name, line, pieces } = pending;
-    pending = undefined;
-    if (section !== INI_SECTION) return;
-    accept(name, line, pieces.join("\n"));
-  };
-
-  for (const [index, raw] of text.split(/\r?\n/).entries()) {
-    const lineNo = index + 1;
-    const line = raw.trimEnd();
-    if (line === "") {
-      flush();
-      continue;
+  const scan = scanOsloIni(text, input.file);
+  for (const { line, kind } of scan.problems) problems.push(at(line, INI_PROBLEMS[kind]));
+  for (const { name, line } of scan.sections) {
+    if (name !== INI_SECTION) {
+      problems.push(at(line, `unknown section [${name}]: secrets go under [${INI_SECTION}]`));
     }
-    if (line.startsWith(" ") || line.startsWith("\t")) {
-      if (pending) pending.pieces.push(line.trimStart());
-      else problems.push(at(lineNo, "unexpected continuation line"));
-      continue;
-    }
-    flush();
-    if (line.startsWith("[")) {
-      if (!line.endsWith("]") || line.length < 3) {
-        problems.push(at(lineNo, "bad section header"));
-        continue;
-      }
-      section = line.slice(1, -1);
-      if (section !== INI_SECTION) {
-        problems.push(
-          at(lineNo, `unknown section [${section}]: secrets go under [${INI_SECTION}]`),
-        );
-      }
-      continue;
-    }
-    if (line.startsWith("#") || line.startsWith(";")) continue;
-    const colon = line.indexOf(":");
-    const equal = line.indexOf("=");
-    const sep = colon < 0 ? equal : equal < 0 ? colon : Math.min(colon, equal);
-    if (sep < 0) {
-      problems.push(at(lineNo, "expected name = value"));
-      continue;
-    }
-    if (section === undefined) {
-      problems.push(at(lineNo, `assignment before any section: start with [${INI_SECTION}]`));
-      continue;
-    }
-    const name = line.slice(0, sep).trim();
-    if (name === "") {
-      problems.push(at(lineNo, "empty name"));
-      continue;
-    }
-    let value = line.slice(sep + 1).trim();
-    if (value.length >= 2 && value[0] === value.at(-1) && (value[0] === '"' || value[0] === "'")) {
-      value = value.slice(1, -1);
-    }
-    pending = { name, line: lineNo, pieces: [value] };
   }
-  flush();
+  for (const { section, key, line, value } of scan.assignments) {
+    if (section === INI_SECTION) accept(key, line, value);
+  }
   return problems;
 }
 

@@ -1,6 +1,6 @@
 import ini from "ini";
 import { describe, expect, it } from "vitest";
-import { iniValues, parseOsloIni } from "../../../src/config/oslo-ini.js";
+import { iniValues, parseOsloIni, scanOsloIni } from "../../../src/config/oslo-ini.js";
 import { StrongroomError } from "../../../src/lib/errors.js";
 
 const lines = (...l: string[]) => `${l.join("\n")}\n`;
@@ -97,5 +97,74 @@ describe("oslo.config's INI dialect", () => {
     expect(theirs.s["b"]).toBeUndefined();
     expect(values(text, "s", "c")).toEqual(["first\nsecond"]);
     expect(theirs.s["c"]).toBe("first");
+  });
+});
+
+describe("scanOsloIni", () => {
+  const problems = (text: string) =>
+    scanOsloIni(text, "t.conf").problems.map((p) => `${p.line} ${p.kind}: ${p.reason}`);
+
+  it("reports every problem with its line and keeps going", () => {
+    const text = lines(
+      "a = before-section", // 1
+      " stray", // 2: goes with line 1
+      "[s]", // 3
+      "b = 1", // 4
+      "no-separator", // 5
+      "= no-key", // 6
+      "", // 7
+      "  stray", // 8
+      "[t", // 9
+      "[]", // 10
+      "c = 2", // 11
+    );
+    expect(problems(text)).toEqual([
+      "1 no-section: Section must be started before assignment",
+      "5 separator: No ':' or '=' found in assignment",
+      "6 empty-key: Key cannot be empty",
+      "8 continuation: Unexpected continuation line",
+      "9 section: Invalid section (must end with ])",
+      "10 section: Empty section name",
+    ]);
+    const scan = scanOsloIni(text, "t.conf");
+    expect(scan.file).toBe("t.conf");
+    expect(scan.assignments).toEqual([{ section: "s", key: "b", value: "1", line: 4 }]);
+    expect(scan.sections).toEqual([{ name: "s", line: 3 }]);
+  });
+
+  it("gives a problem line's continuation lines to it, without problems of their own", () => {
+    const text = lines("[s]", "no-separator", "  more", "= x", "\tmore", "a = 1", "  two");
+    expect(problems(text)).toEqual([
+      "2 separator: No ':' or '=' found in assignment",
+      "4 empty-key: Key cannot be empty",
+    ]);
+    expect(scanOsloIni(text, "t.conf").assignments.map((a) => [a.key, a.value])).toEqual([
+      ["a", "1\ntwo"],
+    ]);
+  });
+
+  it("drops the assignments under a malformed header until the next good one", () => {
+    const scan = scanOsloIni(lines("[s]", "a = 1", "[t", "b = 2", "[u]", "c = 3", "[v]"), "t.conf");
+    expect(scan.problems.map((p) => p.line)).toEqual([3]);
+    expect(scan.assignments.map((a) => `${a.section}.${a.key}`)).toEqual(["s.a", "u.c"]);
+    expect(scan.sections.map((s) => `${s.line}:${s.name}`)).toEqual(["1:s", "5:u", "7:v"]);
+  });
+
+  it("finds nothing wrong in a good file, and reads it as parseOsloIni does", () => {
+    const text = lines("# c", "[s]", "a = 1", "  two", "", "[DEFAULT]", "b: 'x'");
+    const scan = scanOsloIni(text, "t.conf");
+    expect(scan.problems).toEqual([]);
+    expect(scan.assignments).toEqual(parseOsloIni(text, "t.conf").assignments);
+  });
+
+  it("is what parseOsloIni throws the first problem of, with the same message", () => {
+    const text = lines("[s]", "bad", "[t", " stray");
+    expect(problems(text)).toHaveLength(3);
+    expect(syntaxError(text)).toBe("t.conf:2: No ':' or '=' found in assignment");
+    // An assignment before any section is reported on its own line, as before, even though
+    // oslo only finds out once the assignment (and its continuation lines) ends.
+    expect(syntaxError(lines("a = 1", "  two", "["))).toBe(
+      "t.conf:1: Section must be started before assignment",
+    );
   });
 });

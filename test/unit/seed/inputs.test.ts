@@ -243,6 +243,40 @@ describe("INI inputs", () => {
       "s.ini:2:1: unexpected continuation line",
     ]);
   });
+
+  it("reads lines and values with oslo.config's own rules (config/oslo-ini.ts)", () => {
+    // Python's strip(), not JavaScript's trim(): U+0085 and U+001F are whitespace there.
+    // Python's universal newlines: a lone \r ends a line.
+    const input = parseSeedInput("[secrets]\rA = fake-a\u0085\rB = fake-b\u001f\r", "s.ini");
+    expect(Object.fromEntries(input)).toEqual({ A: "fake-a", B: "fake-b" });
+    // A lone quote character is a pair of quotes to oslo, so the value is empty.
+    expect(problemsOf(lines("[secrets]", "A = fake", "B = '", 'C = "'), "s.ini")).toEqual([
+      "s.ini:3:1: B has an empty value",
+      "s.ini:4:1: C has an empty value",
+    ]);
+  });
+
+  it("reports a malformed line once, not its continuation lines or the section it spoils", () => {
+    expect(
+      problemsOf(
+        lines(
+          "= fake-without-name",
+          "  fake-continued",
+          "[secrets",
+          "A = fake-a",
+          "[secrets]",
+          "fake-without-separator",
+          "\tfake-continued",
+          "B = fake-b",
+        ),
+        "s.ini",
+      ),
+    ).toEqual([
+      "s.ini:1:1: empty name",
+      "s.ini:3:1: bad section header",
+      "s.ini:6:1: expected name = value",
+    ]);
+  });
 });
 
 describe("env inputs", () => {
