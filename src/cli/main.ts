@@ -45,6 +45,10 @@ program.addCommand(importCommand());
 program.addCommand(vaultServerCommand());
 // addCommand(), unlike command(), does not pass exitOverride and the output settings down.
 for (const command of program.commands) command.copyInheritedSettings(program);
+// Descriptions are written as lines in the source; commander wraps them to the terminal.
+for (const command of [program, ...program.commands]) {
+  command.description(asParagraphs(command.description()));
+}
 
 try {
   await program.parseAsync(process.argv);
@@ -67,4 +71,9 @@ function exitCodeFor(error: unknown, debug: boolean): number {
   process.stderr.write(`strongroom: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return 1;
+}
+
+/** Single line breaks become spaces; a blank line still separates paragraphs. */
+function asParagraphs(text: string): string {
+  return text.replace(/([^\n])\n(?!\n)/g, "$1 ");
 }

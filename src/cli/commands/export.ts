@@ -19,6 +19,7 @@ const IDLE_TIMEOUT_MS = 120_000;
 
 export function exportCommand() {
   return new Command("export")
+    .summary("Export a deployment as one signed bundle, sealed to its recipients")
     .description(
       "Export a deployment from the running broker as one bundle: its secrets (every version Vault\n" +
         "keeps), its manifest and its service identities, encrypted so that only the --recipient keys\n" +

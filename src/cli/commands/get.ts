@@ -12,6 +12,7 @@ interface OptionAnswer {
 
 export function getCommand() {
   return new Command("get")
+    .summary("Resolve one option of a service, as the service itself would")
     .description(
       "Resolve one oslo.config option of a service through the running broker, the way the\n" +
         "service itself would get it (environment, INI overrides, manifest/Castellan, default).\n" +

@@ -4,6 +4,7 @@ import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
 export function importCommand() {
   return new Command("import")
+    .summary("Import a bundle into a fresh temporary Vault and state dir")
     .description(
       "Import a bundle into a fresh temporary Vault and a new state dir, from which `strongroom up`\n" +
         "serves. The signature is checked against --trust and every chunk of the bundle is decrypted\n" +

@@ -10,6 +10,7 @@ import { jsonOption, printJson } from "../shared-options.js";
 
 export function keygenCommand() {
   return new Command("keygen")
+    .summary("Make a bundle key pair (X25519 + Ed25519)")
     .description(
       "Make a bundle key pair: NAME.key (secret, mode 0600) and NAME.pub (public).\n" +
         "X25519 opens the bundles sealed to it; Ed25519 signs the bundles it exports.\n" +

@@ -5,6 +5,7 @@ import { stateDirOption } from "../shared-options.js";
 
 export function renderCommand() {
   return new Command("render")
+    .summary("Print every option of a service, as oslo INI or JSON")
     .description(
       "Print every option of a service, resolved by the running broker: the INI document oslo.config's\n" +
         "remote_file source downloads (values quoted, `$` escaped), or JSON with each option's location.\n" +

@@ -12,6 +12,7 @@ const POLL_MS = 250;
 
 export function rotateCommand() {
   return new Command("rotate")
+    .summary("Rotate passwords without locking anyone out; resumable")
     .description(
       "Rotate passwords without locking anyone out: stage a new value, apply it to its target\n" +
         "(MariaDB accounts accept old OR new meanwhile), verify it with a fresh login, commit it,\n" +

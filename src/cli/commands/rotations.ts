@@ -8,6 +8,7 @@ import { summary } from "./rotate.js";
 
 export function rotationsCommand() {
   return new Command("rotations")
+    .summary("Show rotation history, state and schedules")
     .description(
       "Rotation history and state: every rotation with its last persisted step, or one in detail\n" +
         "(its steps with times, restarted consumers, the error, and what --resume would do), and\n" +

@@ -15,6 +15,7 @@ export interface SeedAnswer {
 
 export function seedCommand() {
   return new Command("seed")
+    .summary("Ingest deployment secrets (TripleO, YAML, JSON, INI, env), all or nothing")
     .description(
       "Ingest deployment secrets into the running broker, all or nothing: a TripleO *-passwords.yaml\n" +
         "(parameter_defaults), a YAML or JSON map, an oslo-style INI or a KEY=VALUE env file. Missing\n" +

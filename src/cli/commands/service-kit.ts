@@ -25,6 +25,7 @@ export const KIT_FILES = {
 
 export function serviceKitCommand() {
   return new Command("service-kit")
+    .summary("Write one service node's mTLS identity and oslo/castellan config")
     .description(
       "Write what one service node needs into DIR (0700, files 0600): ca.pem, the service's mTLS\n" +
         "identity (client.pem, client.key), castellan.conf (the Vault key manager with the service's\n" +

@@ -16,6 +16,7 @@ export interface StatusReport {
 
 export function statusCommand() {
   return new Command("status")
+    .summary("Show the broker, the Vault and the deployment of the state dir")
     .description(
       "Show the deployment served from the state dir: broker address and readiness, the Vault's kind,\n" +
         "address and seal state, the services and the number of secrets. Exits 1 when the broker is down.",

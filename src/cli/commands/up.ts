@@ -7,6 +7,7 @@ const SHUTDOWN_GRACE_MS = 20_000;
 
 export function upCommand() {
   return new Command("up")
+    .summary("Start a temporary Vault and the broker for one deployment (foreground)")
     .description(
       "Start a temporary Vault and the broker for one deployment, in the foreground.\n\n" +
         "First run: starts the Vault (strongroom's embedded one over TLS unless a vault/bao binary is\n" +

@@ -15,6 +15,7 @@ interface ServerPlan {
 export function vaultServerCommand() {
   return (
     new Command("vault-server")
+      .summary("Run the embedded Vault-compatible server")
       .description(
         "Run strongroom's embedded Vault-compatible server (the Vault HTTP API: sys/, KV v1/v2,\n" +
           "tokens, AppRole, ACL policies, audit). Stays in the foreground; SIGTERM seals and stops it.",
