@@ -1,5 +1,6 @@
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { configError } from "../lib/errors.js";
 import { type BrokerAppDeps, buildBrokerApp, SERVER_TIMEOUTS } from "./app.js";
 
 export interface BrokerTls {
@@ -56,7 +57,7 @@ export async function startBrokerServer(
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
     await app.close();
-    throw err;
+    throw listenError(err, options.host, options.port);
   }
   const { port } = app.server.address() as AddressInfo;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -65,4 +66,21 @@ export async function startBrokerServer(
     port,
     close: () => app.close(),
   };
+}
+
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: "the address is in use (another strongroom up, or another program)",
+  EACCES: "permission denied (ports below 1024 need privileges)",
+  EADDRNOTAVAIL: "no interface of this host has that address",
+};
+
+/** A listen failure as one line that says what to do; anything else is passed on as it is. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const problem = LISTEN_PROBLEMS[(err as NodeJS.ErrnoException)?.code ?? ""];
+  if (problem === undefined) return err;
+  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  return configError(
+    `the broker cannot listen on ${address}: ${problem}; choose another with --listen HOST:PORT`,
+    err,
+  );
 }

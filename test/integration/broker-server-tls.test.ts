@@ -191,3 +191,28 @@ describe("plain HTTP, only when asked", () => {
     }
   });
 });
+
+describe("listening", () => {
+  it("says in one line which address is taken and what to do", async () => {
+    const first = await startBrokerServer({
+      deps: { broker: createFakeBroker(), auth: createFakeAuthenticator(), logger: false },
+      host: "127.0.0.1",
+      port: 0,
+      tls: false,
+    });
+    try {
+      const second = startBrokerServer({
+        deps: { broker: createFakeBroker(), auth: createFakeAuthenticator(), logger: false },
+        host: "127.0.0.1",
+        port: first.port,
+        tls: false,
+      });
+      await expect(second).rejects.toMatchObject({
+        code: "STRONGROOM_ERR_CONFIG",
+        message: `the broker cannot listen on 127.0.0.1:${first.port}: the address is in use (another strongroom up, or another program); choose another with --listen HOST:PORT`,
+      });
+    } finally {
+      await first.close();
+    }
+  });
+});
