@@ -50,6 +50,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
     (request, reply) => {
       const { service, group, option } = request.params;
       if (!broker.hasOption(service, group, option)) {
+        requireKnownService(broker, service);
         throw new NotFoundError(`option [${group}] ${option} of service "${service}"`);
       }
       const answer = broker.lookup(service, group, option);

@@ -66,6 +66,12 @@ describe("config routes", () => {
       code: "STRONGROOM_ERR_NOT_FOUND",
       message: 'option [database] nope of service "nova" not found',
     });
+    const unknown = await t.app.inject({
+      url: "/v1/config/glance/database/connection",
+      headers: asOperator,
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(errorOf(unknown.body).message).toBe('service "glance" not found');
     const service = await t.app.inject({ url: "/v1/config/glance", headers: asOperator });
     expect(service.statusCode).toBe(404);
     expect(errorOf(service.body).code).toBe("STRONGROOM_ERR_NOT_FOUND");
