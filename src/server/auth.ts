@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
 import { type PeerCertificate, TLSSocket } from "node:tls";
@@ -64,10 +65,10 @@ export function mayAccess(principal: Principal, access: Access, params: unknown)
 }
 
 /**
- * How long a connection reuses the answer for the token it sent last. It only ever skips the
- * hashing and cache lookup of the token the same connection presented a moment ago (so the
- * plain comparison reveals nothing the client did not send itself); revocation still shows
- * within the authenticator's own window plus this.
+ * How long a connection reuses the answer for the token it sent last: it skips the
+ * authenticator's hashing and cache lookup. Revocation still shows within the authenticator's
+ * own window plus this. The comparison is constant-time all the same: behind a proxy that
+ * pools connections, one connection carries many clients' requests.
  */
 export const TOKEN_MEMO_MS = 1_000;
 
@@ -109,9 +110,9 @@ export const authPlugin = fp(
     // Successful answers only: every refusal goes through the authenticator and is counted.
     const tokenMemos = new WeakMap<
       Socket,
-      { token: string; principal: Principal; until: number }
+      { token: Buffer; principal: Principal; until: number }
     >();
-    const remember = (socket: Socket, token: string, principal: Principal | undefined) => {
+    const remember = (socket: Socket, token: Buffer, principal: Principal | undefined) => {
       if (principal !== undefined)
         tokenMemos.set(socket, { token, principal, until: Date.now() + TOKEN_MEMO_MS });
       return principal;
@@ -121,13 +122,19 @@ export const authPlugin = fp(
       token: string,
     ): Principal | undefined | Promise<Principal | undefined> => {
       const socket = request.raw.socket;
+      const presented = Buffer.from(token, "utf8");
       const memo = tokenMemos.get(socket);
-      if (memo !== undefined && memo.token === token && memo.until > Date.now())
+      if (
+        memo !== undefined &&
+        memo.until > Date.now() &&
+        memo.token.length === presented.length &&
+        timingSafeEqual(memo.token, presented)
+      )
         return memo.principal;
       const principal = authenticator.fromToken(token);
       return principal instanceof Promise
-        ? principal.then((answer) => remember(socket, token, answer))
-        : remember(socket, token, principal);
+        ? principal.then((answer) => remember(socket, presented, answer))
+        : remember(socket, presented, principal);
     };
 
     const refuse = (
