@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +13,9 @@ const ROUNDS = 5;
  * autocannon client over HTTPS: (1) a cached lookup of nova's [database] connection through
  * the broker, (2) the same secret read straight from the Vault API each time, as a Castellan
  * client does, and (3) a bare fastify HTTPS route returning a constant. Rounds alternate;
- * ratios are medians of per-round ratios. Targets: (1)/(3) ≥ 0.8, (1)/(2) ≥ 5. Each run also
- * reports the CPU the serving process and the client spent per request.
+ * ratios are medians of per-round ratios. Targets: (1)/(3) ≥ 0.8, (1)/(2) ≥ 5. (4) repeats (1)
+ * as nova itself, with its kit's client certificate and no token, as oslo's remote_file asks.
+ * Each run also reports the CPU the serving process and the client spent per request.
  */
 export async function benchRealLookup({ duration = 5 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "strongroom-bench-up-"));
@@ -64,36 +65,55 @@ export async function benchRealLookup({ duration = 5 } = {}) {
       "bare fastify",
     );
 
+    // nova's own identity, as oslo's remote_file presents it: its kit's client certificate.
+    const kit = join(dir, "nova-kit");
+    execFileSync(process.execPath, [
+      BIN,
+      "service-kit",
+      "nova",
+      "--out",
+      kit,
+      "--state-dir",
+      stateDir,
+    ]);
+    const novaTls = {
+      cert: readFileSync(join(kit, "client.pem")),
+      key: readFileSync(join(kit, "client.key")),
+      ca: readFileSync(join(kit, "ca.pem")),
+    };
+
     const sides = [
       { name: "broker", url: brokerUrl, headers, pid: up.pid },
       { name: "vault", url: vaultUrl, headers: { "x-vault-token": token }, pid: vaultPid(up.pid) },
       { name: "bare", url: bareUrl, headers, pid: bare.child.pid },
+      { name: "broker (nova's certificate)", url: brokerUrl, tlsOptions: novaTls, pid: up.pid },
     ];
-    for (const side of sides) await load({ url: side.url, headers: side.headers, duration: 1 });
+    for (const side of sides) await load({ ...request(side), duration: 1 });
     const seconds = Math.max(1, Math.round(duration / 3));
     const results = sides.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (let turn = 0; turn < sides.length; turn++) {
         const i = (round + turn) % sides.length;
-        const r = await loadWithCpu(sides[i].pid, {
-          url: sides[i].url,
-          headers: sides[i].headers,
-          duration: seconds,
-        });
+        const r = await loadWithCpu(sides[i].pid, { ...request(sides[i]), duration: seconds });
         if (r.failed > 0) throw new Error(`${sides[i].name}: ${r.failed} failed requests`);
         results[i].push(r);
       }
     }
-    const [broker, vault, bareRuns] = results;
+    const [broker, vault, bareRuns, brokerMtls] = results;
     const ratio = (a, b) =>
       Number(median(a.map((r, i) => r.requests_per_s / b[i].requests_per_s)).toFixed(3));
     return {
-      method: `${ROUNDS} alternating rounds of ${seconds} s, 50 connections, HTTPS, operator token`,
+      method: `${ROUNDS} alternating rounds of ${seconds} s, 50 connections, HTTPS; the broker and Vault with the operator token, and the broker again with nova's client certificate`,
       broker_cached_lookup: medianRun(broker),
       vault_api_direct_read: medianRun(vault),
       bare_fastify_constant: medianRun(bareRuns),
       ratio_broker_to_bare: { value: ratio(broker, bareRuns), target: 0.8 },
       ratio_broker_to_vault_direct: { value: ratio(broker, vault), target: 5 },
+      broker_cached_lookup_service_certificate: {
+        ...medianRun(brokerMtls),
+        ratio_to_bare: ratio(brokerMtls, bareRuns),
+        ratio_to_vault_direct: ratio(brokerMtls, vault),
+      },
     };
   } finally {
     up.kill("SIGTERM");
@@ -102,6 +122,13 @@ export async function benchRealLookup({ duration = 5 } = {}) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A side's request options for autocannon: headers, or a client certificate. */
+const request = (side) => ({
+  url: side.url,
+  ...(side.headers && { headers: side.headers }),
+  ...(side.tlsOptions && { tlsOptions: side.tlsOptions }),
+});
 
 /** The embedded Vault server: the one child process `strongroom up` starts. */
 function vaultPid(upPid) {
