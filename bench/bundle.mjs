@@ -10,8 +10,9 @@ import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ROOT } from "./lib.mjs";
 
+// Not from lib.mjs: it loads autocannon, which would count in each phase's peak RSS.
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const dist = (path) => import(`${ROOT}dist/${path}`);
 const CHUNK_SIZE = 64 * 1024;
 const MB = 1024 * 1024;

@@ -39,6 +39,8 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
 const KV_MOUNT = "secret";
 const DEPLOYMENT = "bench-export";
+/** The source Vault's root token, for the export phases. */
+const TOKEN_ENV = "BENCH_SOURCE_VAULT_TOKEN";
 /** KV writes in flight while loading the source. */
 const LOAD_CONCURRENCY = 128;
 
@@ -69,15 +71,17 @@ export async function benchExportImport({
     );
     const sourcePid = findProcess(process.pid, `127.0.0.1:${new URL(source.addr).port}`);
 
-    const phaseArgs = { dir, addr: source.addr, token: source.rootToken };
+    const phaseArgs = { dir, addr: source.addr };
+    // The root token goes by environment: a process's arguments are readable by every user.
+    const phaseEnv = { [TOKEN_ENV]: source.rootToken };
     const bundleFile = join(dir, "store.bundle");
     resetPeakRss(sourcePid);
     process.stderr.write("bench: export-import: export (POST /v1/export's exporter)...\n");
-    const exported = await runPhase("export", { ...phaseArgs, file: bundleFile });
+    const exported = await runPhase("export", { ...phaseArgs, file: bundleFile }, phaseEnv);
     const sourcePeak = peakRssOf(sourcePid);
     process.stderr.write("bench: export-import: export again, instrumented...\n");
     const timedFile = join(dir, "timed.bundle");
-    const timed = await runPhase("export-timed", { ...phaseArgs, file: timedFile });
+    const timed = await runPhase("export-timed", { ...phaseArgs, file: timedFile }, phaseEnv);
     rmSync(timedFile);
     await source.stop();
     source = undefined;
@@ -261,10 +265,11 @@ async function loadSource(vault, count) {
   return versions;
 }
 
-/** Runs `node bench/export-import.mjs PHASE ARGS` and answers its JSON. */
-async function runPhase(phase, args) {
+/** Runs `node bench/export-import.mjs PHASE ARGS` (with `env` added) and answers its JSON. */
+async function runPhase(phase, args, env = {}) {
   const child = spawn(process.execPath, [SCRIPT, phase, JSON.stringify(args)], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
   });
   let out = "";
   child.stdout.on("data", (data) => {
@@ -409,11 +414,11 @@ function peakRssOf(pid) {
 
 // --- child phases ------------------------------------------------------------------------
 
-async function exportSetup({ dir, addr, token }) {
+async function exportSetup({ dir, addr }) {
   const { createVaultClient } = await dist("src/vault/vault-client.js");
   const { readSecretKeyFile } = await dist("src/bundle/keys.js");
   return {
-    client: createVaultClient({ addr, token }),
+    client: createVaultClient({ addr, token: process.env[TOKEN_ENV] }),
     signer: readSecretKeyFile(join(dir, "broker.key")),
     recipient: readFileSync(join(dir, "site.pub"), "utf8"),
   };

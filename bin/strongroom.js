@@ -18,7 +18,10 @@ if (STREAMING_COMMANDS.has(command) && !capped) {
   const child = spawn(
     process.execPath,
     [...process.execArgv, `--max-old-space-size=${HEAP_LIMIT_MB}`, main, ...process.argv.slice(2)],
-    { stdio: "inherit" },
+    // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) would
+    // otherwise reach it twice, directly and forwarded, and a second signal means "exit now,
+    // skip the cleanup". Every signal reaches it once, through here.
+    { stdio: "inherit", detached: true },
   );
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     process.on(signal, () => child.kill(signal));

@@ -1,6 +1,6 @@
 /** `command` health check: healthy when the argv (no shell) exits 0 within the attempt's time. */
 import type { HealthCheck } from "../../src/config/manifest-types.js";
-import { runArgv, showArgv } from "../../src/lib/run-argv.js";
+import { describeExit, type RunArgvResult, runArgv, showArgv } from "../../src/lib/run-argv.js";
 import { errorCode, healthError, type ProbeResult } from "./probe.js";
 
 export async function probeCommand(check: HealthCheck, signal: AbortSignal): Promise<ProbeResult> {
@@ -9,7 +9,7 @@ export async function probeCommand(check: HealthCheck, signal: AbortSignal): Pro
     throw healthError("a command health check needs a command");
   }
   const shown = `\`${showArgv(argv)}\``;
-  let result: Awaited<ReturnType<typeof runArgv>>;
+  let result: RunArgvResult;
   try {
     // The attempt's signal carries the timeout; this deadline only backs it up.
     result = await runArgv(argv, { timeoutMs: check.timeoutSeconds * 1000, signal });
@@ -18,7 +18,5 @@ export async function probeCommand(check: HealthCheck, signal: AbortSignal): Pro
   }
   if (result.code === 0) return { ok: true, detail: `${shown} exited with code 0` };
   if (result.stopped) return { ok: false, detail: `${shown} did not finish` };
-  const exit = result.code === null ? "was killed by a signal" : `exited with code ${result.code}`;
-  const stderr = result.lastStderrLine === "" ? "" : `: ${result.lastStderrLine}`;
-  return { ok: false, detail: `${shown} ${exit}${stderr}` };
+  return { ok: false, detail: `${shown} ${describeExit(result)}` };
 }

@@ -10,8 +10,6 @@ import { probeHttp } from "./http.js";
 import type { Probe } from "./probe.js";
 import { probeTcp } from "./tcp.js";
 
-export { healthError } from "./probe.js";
-
 export const PROBES: Readonly<Record<HealthCheck["kind"], Probe>> = {
   http: probeHttp,
   tcp: probeTcp,

@@ -4,7 +4,7 @@
  * running a restart command with one-line errors.
  */
 import { configError, StrongroomError } from "../../src/lib/errors.js";
-import { type RunArgvResult, runArgv, showArgv } from "../../src/lib/run-argv.js";
+import { describeExit, type RunArgvResult, runArgv, showArgv } from "../../src/lib/run-argv.js";
 
 export type Stanza = Readonly<Record<string, unknown>>;
 
@@ -91,9 +91,6 @@ export async function runRestartCommand(
 ): Promise<void> {
   const result = await runRestartStep(argv, what, options);
   if (result.code !== 0) {
-    const exit =
-      result.code === null ? "was killed by a signal" : `exited with code ${result.code}`;
-    const stderr = result.lastStderrLine === "" ? "" : `: ${result.lastStderrLine}`;
-    throw restartError(`${what}: \`${showArgv(argv)}\` ${exit}${stderr}`);
+    throw restartError(`${what}: \`${showArgv(argv)}\` ${describeExit(result)}`);
   }
 }

@@ -98,6 +98,14 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     await syncRendered(names);
   };
 
+  /** One secret, check-and-set on `cas`; callers run it serialized. */
+  const writeSecret = async (name: string, value: SecretValue, cas: number) => {
+    await checkDeliverable(manifest, keyManager, new Map([[name, value]]));
+    const result = await keyManager.put(name, value, { cas });
+    await afterWrite([name]);
+    return result;
+  };
+
   const resolveAll = (service: string) => {
     requireService(service);
     return Promise.all(
@@ -189,22 +197,13 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     async putSecret(name, value) {
       if (!SECRET_NAME_PATTERN.test(name)) throw usageError(`invalid secret name "${name}"`);
       return serialized(async () => {
-        await checkDeliverable(manifest, keyManager, new Map<string, SecretValue>([[name, value]]));
         const current = Math.max(0, ...(await keyManager.versions(name)).map((v) => v.version));
-        const result = await keyManager.put(name, value, { cas: current });
-        await afterWrite([name]);
-        return result;
+        return writeSecret(name, value, current);
       });
     },
 
-    commitSecret(name, value, expectedVersion) {
-      return serialized(async () => {
-        await checkDeliverable(manifest, keyManager, new Map<string, SecretValue>([[name, value]]));
-        const result = await keyManager.put(name, value, { cas: expectedVersion });
-        await afterWrite([name]);
-        return result;
-      });
-    },
+    commitSecret: (name, value, expectedVersion) =>
+      serialized(() => writeSecret(name, value, expectedVersion)),
 
     seed(request) {
       return serialized(() =>

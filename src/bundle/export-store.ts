@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import type { Writable } from "node:stream";
-import { KvV2 } from "../../drivers/key-managers/vault/kv-v2.js";
+import { type KvMetadata, KvV2 } from "../../drivers/key-managers/vault/kv-v2.js";
 import { ManifestError, parseManifest, secretsReferencedBy } from "../config/manifest.js";
 import { DEPLOYMENT_NAME_PATTERN } from "../config/manifest-schema.js";
 import { StrongroomError } from "../lib/errors.js";
@@ -134,12 +134,8 @@ function parseRecipients(encoded: readonly string[]): BundlePublicKey[] {
   if (encoded.length > MAX_RECIPIENTS) {
     throw badRequest("STRONGROOM_ERR_USAGE", `at most ${MAX_RECIPIENTS} recipients`);
   }
-  const byFingerprint = new Map<string, BundlePublicKey>();
-  encoded.forEach((text, index) => {
-    const key = parsePublicKey(text, `recipient ${index + 1}`);
-    byFingerprint.set(fingerprint(key), key);
-  });
-  return [...byFingerprint.values()];
+  // Duplicates are left to the writer, which seals to each fingerprint once.
+  return encoded.map((text, index) => parsePublicKey(text, `recipient ${index + 1}`));
 }
 
 function checkDeployment(deployment: string): string {
@@ -188,7 +184,7 @@ export async function planExport(
         service,
         policy: servicePolicyName(deployment, service),
         role: serviceRoleName(deployment, service),
-        secrets: [...secretsReferencedBy(manifest, service)].sort(),
+        secrets: secretsReferencedBy(manifest, service),
       })),
     },
     manifest: { kind: "manifest", deployment, file, text: yaml },
@@ -227,14 +223,12 @@ export async function* exportRecords(
 }
 
 /** KV v2 metadata as Vault answers it (the fields the export keeps). */
-interface SecretMetadata {
-  current_version: number;
+interface SecretMetadata extends KvMetadata {
   oldest_version: number;
   max_versions: number;
   cas_required: boolean;
   delete_version_after: string;
   custom_metadata: Record<string, string> | null;
-  versions: Record<string, { created_time: string; deletion_time: string; destroyed: boolean }>;
 }
 
 async function readSecret(kv: KvV2, folder: string, name: string): Promise<SecretRecord> {

@@ -47,6 +47,12 @@ export function lastLine(text: string, limit = LINE_LIMIT): string {
 export const showArgv = (argv: readonly string[]): string =>
   argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
+/** How a command that ran to its end exited, for messages: its code and last stderr line. */
+export function describeExit(result: RunArgvResult): string {
+  const exit = result.code === null ? "was killed by a signal" : `exited with code ${result.code}`;
+  return result.lastStderrLine === "" ? exit : `${exit}: ${result.lastStderrLine}`;
+}
+
 class Head {
   text = "";
   add(chunk: Buffer): void {

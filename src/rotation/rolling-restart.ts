@@ -30,8 +30,9 @@ export interface RollingRestartOptions {
   registry: DriverRegistry;
   /** How many consumers restart at once (at least 1). */
   maxParallel: number;
-  /** Restart + health per consumer; a consumer's own `rolling.timeoutSeconds` wins when shorter. */
-  stepTimeoutMs: number;
+  /** Caps restart + health per consumer; a consumer's own `rolling.timeoutSeconds` wins when
+   * shorter, and bounds it alone without this. */
+  stepTimeoutMs?: number;
   /** The engine persists progress here before the next batch starts; calls never overlap. */
   onRestarted(service: string): Promise<void>;
   log?(event: string, fields: Record<string, unknown>): void;
@@ -161,7 +162,10 @@ async function restartConsumer(
     log("restart.no-restarter", { service, level: "warn", message: NO_RESTARTER_WARNING });
     return { ok: true };
   }
-  const timeoutMs = Math.min(options.stepTimeoutMs, plan.rolling.timeoutSeconds * 1000);
+  const timeoutMs = Math.min(
+    options.stepTimeoutMs ?? Number.POSITIVE_INFINITY,
+    plan.rolling.timeoutSeconds * 1000,
+  );
   const stepTimeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, stepTimeout]) : stepTimeout;
   const why = (during: string, detail?: string) => {

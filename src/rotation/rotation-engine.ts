@@ -92,15 +92,16 @@ export async function runRotation(
     await deps.store.save(record);
     targets = await createSecretTargets(deps, record.secret, () => record.pending);
     const values = await valuesOf(deps.keyManager, record);
+    const run: Run = { deps, record, targets, values, persist, now, log };
 
     try {
-      await forwardToCommit(deps, record, targets, values, persist);
+      await forwardToCommit(run);
     } catch (error) {
       if (isCommitted(record)) throw error;
-      await rollBack(deps, record, targets, values, oneLine(error), now);
+      await rollBack(run, oneLine(error));
       return record;
     }
-    await forwardFromCommit(deps, record, targets, values, persist);
+    await forwardFromCommit(run);
     await deps.store.releaseLock(record.secret, holder());
     record.status = "done";
     await persist("done");
@@ -119,15 +120,19 @@ export async function runRotation(
   }
 }
 
-type Persist = (step: RotationStep) => Promise<void>;
+/** What the steps of one run share. */
+interface Run {
+  deps: RotationEngineDeps;
+  record: RotationRecord;
+  targets: RotationTarget[];
+  values: () => RotationValues;
+  persist(step: RotationStep): Promise<void>;
+  now(): string;
+  log(event: string, fields?: Record<string, unknown>): void;
+}
 
-async function forwardToCommit(
-  deps: RotationEngineDeps,
-  record: RotationRecord,
-  targets: RotationTarget[],
-  values: () => RotationValues,
-  persist: Persist,
-): Promise<void> {
+async function forwardToCommit(run: Run): Promise<void> {
+  const { deps, record, targets, values, persist } = run;
   if (record.step === "planned") {
     record.pending = deps.generate(record.secret);
     if (targets.length > 0 && typeof record.pending !== "string") {
@@ -141,11 +146,11 @@ async function forwardToCommit(
   }
   if (record.step === "applied") {
     for (const target of targets) {
-      if (!(await acceptsSoon(target, values().next))) {
-        throw rotationFailure(
-          `${record.secret}: ${target.describe().accounts.join(", ")} does not accept the new value after apply`,
-        );
-      }
+      await mustAccept(
+        target,
+        values().next,
+        (accounts) => `${record.secret}: ${accounts} does not accept the new value after apply`,
+      );
     }
     await persist("verified");
   }
@@ -170,17 +175,12 @@ async function commitOnce(deps: RotationEngineDeps, record: RotationRecord): Pro
   }
 }
 
-async function forwardFromCommit(
-  deps: RotationEngineDeps,
-  record: RotationRecord,
-  targets: RotationTarget[],
-  values: () => RotationValues,
-  persist: Persist,
-): Promise<void> {
+async function forwardFromCommit(run: Run): Promise<void> {
+  const { deps, record, targets, values, persist, now } = run;
   if (record.step === "committed") {
     const outcome = await deps.restartConsumers(record, async (service) => {
       if (!record.restarted.includes(service)) record.restarted.push(service);
-      record.updatedAt = new Date().toISOString();
+      record.updatedAt = now();
       await deps.store.save(record);
     });
     if (!outcome.ok) throw rotationFailure(outcome.failure ?? "a consumer did not restart healthy");
@@ -189,12 +189,12 @@ async function forwardFromCommit(
   if (record.step === "restarted") {
     for (const target of targets) {
       await retried(() => target.retire(values()));
+      await mustAccept(
+        target,
+        values().next,
+        (accounts) => `${accounts} no longer accepts the new value after retire`,
+      );
       const { overlap, accounts } = target.describe();
-      if (!(await acceptsSoon(target, values().next))) {
-        throw rotationFailure(
-          `${accounts.join(", ")} no longer accepts the new value after retire`,
-        );
-      }
       if (overlap !== "alternating" && (await retried(() => target.accepts(values().current)))) {
         throw rotationFailure(`${accounts.join(", ")} still accepts the old value after retire`);
       }
@@ -203,23 +203,17 @@ async function forwardFromCommit(
   }
 }
 
-async function rollBack(
-  deps: RotationEngineDeps,
-  record: RotationRecord,
-  targets: RotationTarget[],
-  values: () => RotationValues,
-  reason: string,
-  now: () => string,
-): Promise<void> {
-  deps.log("rotation rolling back", { rotation: record.id, secret: record.secret, reason });
+async function rollBack(run: Run, reason: string): Promise<void> {
+  const { deps, record, targets, values, now } = run;
+  run.log("rotation rolling back", { reason });
   if (record.pending !== undefined) {
     for (const target of [...targets].reverse()) {
       await retried(() => target.rollback(values()));
-      if (!(await acceptsSoon(target, values().current))) {
-        throw rotationFailure(
-          `rollback: ${target.describe().accounts.join(", ")} does not accept the current value`,
-        );
-      }
+      await mustAccept(
+        target,
+        values().current,
+        (accounts) => `rollback: ${accounts} does not accept the current value`,
+      );
     }
   }
   record.status = "rolled-back";
@@ -275,6 +269,17 @@ async function acceptsSoon(target: RotationTarget, password: string): Promise<bo
     await sleep(delay);
   }
   return retried(() => target.accepts(password));
+}
+
+/** Throws a rotation failure, naming the target's accounts, unless it accepts `password` soon. */
+async function mustAccept(
+  target: RotationTarget,
+  password: string,
+  failure: (accounts: string) => string,
+): Promise<void> {
+  if (!(await acceptsSoon(target, password))) {
+    throw rotationFailure(failure(target.describe().accounts.join(", ")));
+  }
 }
 
 function nextStepName(step: RotationStep): string {

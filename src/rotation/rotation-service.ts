@@ -91,13 +91,11 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       consumerPlanOf(manifest.services.get(service)!),
     );
     const maxParallel = restartWidth(consumers.map((c) => c.rolling));
-    const stepTimeoutMs = 1000 * Math.max(...consumers.map((c) => c.rolling.timeoutSeconds), 1);
     const result = await rollingRestart({
       consumers,
       alreadyDone: new Set(record.restarted),
       registry: deps.registry,
       maxParallel,
-      stepTimeoutMs,
       onRestarted,
       log: (event: string, fields: Record<string, unknown>) =>
         deps.log(event, { rotation: record.id, ...fields }),

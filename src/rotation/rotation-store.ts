@@ -5,6 +5,7 @@
  * rotation.
  */
 import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
+import { mapLimit } from "../broker/map-limit.js";
 import { StrongroomError } from "../lib/errors.js";
 import type { RotationRecord } from "./rotation-record.js";
 
@@ -99,11 +100,8 @@ export function createRotationStore(records: RecordStore, now = () => Date.now()
 
     async list() {
       const ids = (await records.list("rotations")).filter((k) => !k.endsWith("/"));
-      const out: RotationRecord[] = [];
-      for (let i = 0; i < ids.length; i += LIST_CONCURRENCY) {
-        const batch = await Promise.all(ids.slice(i, i + LIST_CONCURRENCY).map(get));
-        for (const record of batch) if (record) out.push(record);
-      }
+      const found = await mapLimit(ids, LIST_CONCURRENCY, get);
+      const out = found.filter((record): record is RotationRecord => record !== undefined);
       return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     },
 

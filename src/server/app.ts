@@ -88,7 +88,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
       // An export reads the whole deployment: limited like a seed.
       await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
       if (deps.rotations) await v1.register(rotationRoutes, deps.rotations);
-      await v1.register(pendingRoutes, { rotations: deps.rotations === undefined });
+      else await v1.register(pendingRoutes);
     },
     { prefix: "/v1" },
   );

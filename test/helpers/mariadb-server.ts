@@ -13,13 +13,13 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import mysql, { type Connection } from "mysql2/promise";
-import { freePort, waitFor } from "./ports.js";
-import { exited, killAndWait, reapAtExit, removeAtExit } from "./server-reaper.js";
-import { fastTempRoot, requireProgram } from "./servers.js";
+import { freePort } from "./ports.js";
+import { killAndWait } from "./server-reaper.js";
+import { launchOnFreePorts, makeServerDir, requireProgram, type ServerDir } from "./servers.js";
 
 export const ROOT_HOSTS = ["localhost", "127.0.0.1", "::1", "%"] as const;
 
@@ -63,8 +63,8 @@ const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
 
 export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<MariaDbServer> {
   const rootPassword = options.rootPassword ?? `root-${randomBytes(9).toString("base64url")}`;
-  const baseDir = mkdtempSync(join(fastTempRoot(), "strongroom-mariadb-"));
-  const forgetDir = removeAtExit(baseDir);
+  const dir = makeServerDir("strongroom-mariadb-");
+  const baseDir = dir.path;
   const dataDir = join(baseDir, "data");
   const socket = join(baseDir, "mysqld.sock");
   try {
@@ -83,22 +83,21 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
     const { child, port } = await launch(dataDir, socket, baseDir);
     const harnessPassword = randomBytes(18).toString("base64url");
     await setUpAccounts(socket, rootPassword, harnessPassword);
-    return handle({ child, port, socket, baseDir, rootPassword, harnessPassword, forgetDir });
+    return handle({ child, port, socket, dir, rootPassword, harnessPassword });
   } catch (error) {
-    rmSync(baseDir, { recursive: true, force: true });
-    forgetDir();
+    dir.remove();
     throw error;
   }
 }
 
-/** Starts mariadbd on a free port (a port taken between choosing and binding: another one). */
-async function launch(
+/** Starts mariadbd on a free port. */
+function launch(
   dataDir: string,
   socket: string,
   baseDir: string,
 ): Promise<{ child: ChildProcess; port: number }> {
   const errorLog = join(baseDir, "error.log");
-  for (let attempt = 1; ; attempt++) {
+  const start = async () => {
     const port = await freePort();
     const child = spawn(
       requireProgram("mariadbd"),
@@ -116,28 +115,15 @@ async function launch(
       ],
       { stdio: "ignore" },
     );
-    const forget = reapAtExit(child);
-    let gone = false;
-    void exited(child).then(() => {
-      gone = true;
-    });
-    try {
-      await waitFor(async () => gone || (await socketAnswers(socket)), {
-        what: "mariadbd to accept connections",
-        timeoutMs: 30_000,
-        intervalMs: 25,
-      });
-    } catch (error) {
-      await killAndWait(child);
-      forget();
-      throw new Error(`${(error as Error).message}; ${logTail(errorLog)}`);
-    }
-    if (!gone) return { child, port };
-    forget();
-    const log = logTail(errorLog);
-    if (attempt < 3 && /Address already in use|Can't start server: Bind/.test(log)) continue;
-    throw new Error(`mariadbd exited during startup: ${log}`);
-  }
+    return { child, port, ready: () => socketAnswers(socket), why: () => logTail(errorLog) };
+  };
+  return launchOnFreePorts(start, {
+    program: "mariadbd",
+    what: "mariadbd to accept connections",
+    timeoutMs: 30_000,
+    intervalMs: 25,
+    portTaken: /Address already in use|Can't start server: Bind/,
+  });
 }
 
 const logTail = (file: string) => {
@@ -195,14 +181,13 @@ interface Running {
   child: ChildProcess;
   port: number;
   socket: string;
-  baseDir: string;
+  dir: ServerDir;
   rootPassword: string;
   harnessPassword: string;
-  forgetDir: () => void;
 }
 
 function handle(running: Running): MariaDbServer {
-  const { child, port, socket, baseDir, rootPassword, harnessPassword } = running;
+  const { child, port, socket, dir, rootPassword, harnessPassword } = running;
   let admin: Promise<Connection> | undefined;
   const adminConnection = () => {
     admin ??= mysql.createConnection({
@@ -240,7 +225,7 @@ function handle(running: Running): MariaDbServer {
     host: "127.0.0.1",
     port,
     socket,
-    baseDir,
+    baseDir: dir.path,
     rootPassword,
     sql,
     loginAs,
@@ -258,8 +243,7 @@ function handle(running: Running): MariaDbServer {
       stopped ??= (async () => {
         if (admin) await (await admin.catch(() => undefined))?.end().catch(() => {});
         await killAndWait(child);
-        rmSync(baseDir, { recursive: true, force: true });
-        running.forgetDir();
+        dir.remove();
       })();
       return stopped;
     },

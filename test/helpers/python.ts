@@ -10,7 +10,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { describe, it } from "vitest";
+import { describeNeeding } from "./describe-needing.js";
 import { REPO_ROOT } from "./repo-root.js";
 
 export const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -212,29 +212,12 @@ export function requirePythonModules(
   };
 }
 
-function inCI(): boolean {
-  const ci = process.env["CI"];
-  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
-}
-
 /**
  * `describe` that needs Debian Python modules. When they are missing the suite fails under
  * CI=true (one failing test with the reason) and is skipped, with the reason printed, elsewhere.
  */
 export function describeWithPython(modules: string[], name: string, fn: () => void): void {
   const check = requirePythonModules(modules);
-  if (check.ok) {
-    describe(name, fn);
-    return;
-  }
-  if (inCI()) {
-    describe(name, () => {
-      it(`needs Debian Python modules ${modules.join(", ")}`, () => {
-        throw new Error(`${check.reason} (CI must provide them: see .ci/run)`);
-      });
-    });
-    return;
-  }
-  console.warn(`[skip] ${name}: ${check.reason}`);
-  describe.skip(`${name} [skipped: ${check.reason}]`, fn);
+  const missing = check.ok ? undefined : check.reason;
+  describeNeeding(`Debian Python modules ${modules.join(", ")}`, missing, ".ci/run", name, fn);
 }

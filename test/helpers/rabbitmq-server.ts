@@ -13,14 +13,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import amqp from "amqplib";
 import { runWithInput } from "../../drivers/rotation-targets/run-with-input.js";
 import { freePort, waitFor } from "./ports.js";
-import { exited, killAndWait, reapAtExit, removeAtExit } from "./server-reaper.js";
-import { fastTempRoot, requireProgram } from "./servers.js";
+import { killAndWait, reapAtExit } from "./server-reaper.js";
+import { launchOnFreePorts, makeServerDir, requireProgram, type ServerDir } from "./servers.js";
 
 export interface RabbitMqServer {
   /** e.g. "strongroom-1234-9f2c@localhost". */
@@ -49,8 +49,8 @@ const ERL_ARGS =
   "+sbwt none +sbwtdcpu none +sbwtdio none -kernel inet_dist_use_interface {127,0,0,1}";
 
 export async function startRabbitMq(): Promise<RabbitMqServer> {
-  const baseDir = mkdtempSync(join(fastTempRoot(), "strongroom-rabbitmq-"));
-  const forgetDir = removeAtExit(baseDir);
+  const dir = makeServerDir("strongroom-rabbitmq-");
+  const baseDir = dir.path;
   const node = `strongroom-${process.pid}-${randomBytes(3).toString("hex")}@localhost`;
   writeFileSync(join(baseDir, ".erlang.cookie"), randomBytes(16).toString("hex").toUpperCase());
   chmodSync(join(baseDir, ".erlang.cookie"), 0o400);
@@ -65,13 +65,12 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     reapAtExit(epmd);
     await waitFor(() => tcpAnswers(epmdPort), { what: "epmd", timeoutMs: 10_000, intervalMs: 20 });
     const env = nodeEnv(baseDir, node, epmdPort);
-    const { beam, port } = await launch(baseDir, env);
+    const { child: beam, port } = await launch(baseDir, env);
     const rabbitmqctl = writeCtlWrapper(baseDir, env);
-    return handle({ node, port, baseDir, rabbitmqctl, beam, epmd, forgetDir });
+    return handle({ node, port, dir, rabbitmqctl, beam, epmd });
   } catch (error) {
     if (epmd) await killAndWait(epmd);
-    rmSync(baseDir, { recursive: true, force: true });
-    forgetDir();
+    dir.remove();
     throw error;
   }
 }
@@ -101,12 +100,12 @@ function nodeEnv(baseDir: string, node: string, epmdPort: number): Record<string
   };
 }
 
-/** Starts the node on free ports; another pair when one was taken before the node bound it. */
-async function launch(
+/** Starts the node on free ports (AMQP and distribution). */
+function launch(
   baseDir: string,
   env: Record<string, string>,
-): Promise<{ beam: ChildProcess; port: number }> {
-  for (let attempt = 1; ; attempt++) {
+): Promise<{ child: ChildProcess; port: number }> {
+  const start = async () => {
     const [port, distPort] = [await freePort(), await freePort()];
     // AMQP only through the config file: RABBITMQ_NODE_PORT as well would start a second
     // listener on the same port (eaddrinuse).
@@ -125,32 +124,22 @@ async function launch(
     beam.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString("utf8")).slice(-4000);
     });
-    const forget = reapAtExit(beam, true);
-    let gone = false;
-    void exited(beam).then(() => {
-      gone = true;
-    });
-    try {
+    return {
+      child: beam,
+      group: true,
+      port,
       // Readiness = a real AMQP login: the listener starts last and users exist by then.
-      await waitFor(
-        async () => gone || (await amqpLogin(port, "guest", "guest", "/").catch(() => false)),
-        {
-          what: "the RabbitMQ node to accept AMQP logins",
-          timeoutMs: STARTUP_TIMEOUT_MS,
-          intervalMs: 100,
-        },
-      );
-    } catch (error) {
-      await killAndWait(beam, true);
-      forget();
-      throw new Error(`${(error as Error).message}; ${logTail(baseDir, env, stderr)}`);
-    }
-    if (!gone) return { beam, port };
-    forget();
-    const why = logTail(baseDir, env, stderr);
-    if (attempt < 3 && /eaddrinuse|address already in use/i.test(why)) continue;
-    throw new Error(`rabbitmq-server exited during startup: ${why}`);
-  }
+      ready: () => amqpLogin(port, "guest", "guest", "/").catch(() => false),
+      why: () => logTail(baseDir, env, stderr),
+    };
+  };
+  return launchOnFreePorts(start, {
+    program: "rabbitmq-server",
+    what: "the RabbitMQ node to accept AMQP logins",
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    intervalMs: 100,
+    portTaken: /eaddrinuse|address already in use/i,
+  });
 }
 
 function logTail(baseDir: string, env: Record<string, string>, stderr: string): string {
@@ -226,15 +215,15 @@ async function amqpLogin(port: number, user: string, password: string, vhost: st
 interface Running {
   node: string;
   port: number;
-  baseDir: string;
+  dir: ServerDir;
   rabbitmqctl: string[];
   beam: ChildProcess;
   epmd: ChildProcess;
-  forgetDir: () => void;
 }
 
 function handle(running: Running): RabbitMqServer {
-  const { node, port, baseDir, rabbitmqctl, beam, epmd } = running;
+  const { node, port, dir, rabbitmqctl, beam, epmd } = running;
+  const baseDir = dir.path;
   let stopped: Promise<void> | undefined;
   return {
     node,
@@ -264,8 +253,7 @@ function handle(running: Running): RabbitMqServer {
       stopped ??= (async () => {
         await killAndWait(beam, true);
         await killAndWait(epmd);
-        rmSync(baseDir, { recursive: true, force: true });
-        running.forgetDir();
+        dir.remove();
       })();
       return stopped;
     },

@@ -1,11 +1,16 @@
 /**
  * Which Debian server binaries the integration tests run (private MariaDB and RabbitMQ
  * instances), and `describeWithServers`: like describeWithPython, a missing binary fails the
- * suite under CI=true and skips it, with the reason printed, elsewhere.
+ * suite under CI=true and skips it, with the reason printed, elsewhere. Also what both
+ * harnesses share: their temp dir (`makeServerDir`) and start-up (`launchOnFreePorts`).
  */
-import { accessSync, constants } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { describe, it } from "vitest";
+import { join } from "node:path";
+import { describeNeeding } from "./describe-needing.js";
+import { waitFor } from "./ports.js";
+import { exited, killAndWait, reapAtExit, removeAtExit } from "./server-reaper.js";
 
 export type ServerKind = "mariadb" | "rabbitmq";
 
@@ -66,7 +71,7 @@ export function missingServers(kinds: readonly ServerKind[]): string | undefined
  * Where server data dirs go: /dev/shm when writable (tmpfs: no fsync, so mariadb-install-db
  * takes ~0.5 s instead of ~3 s on a busy disk), else the OS temp dir.
  */
-export function fastTempRoot(): string {
+function fastTempRoot(): string {
   try {
     accessSync("/dev/shm", constants.W_OK | constants.X_OK);
     return "/dev/shm";
@@ -75,9 +80,78 @@ export function fastTempRoot(): string {
   }
 }
 
-function inCI(): boolean {
-  const ci = process.env["CI"];
-  return ci !== undefined && ci !== "" && ci !== "0" && ci.toLowerCase() !== "false";
+/** A private server's files: a fresh dir under fastTempRoot(), removed at exit at the latest. */
+export interface ServerDir {
+  readonly path: string;
+  /** Removes the dir now. */
+  remove(): void;
+}
+
+export function makeServerDir(prefix: string): ServerDir {
+  const path = mkdtempSync(join(fastTempRoot(), prefix));
+  const forget = removeAtExit(path);
+  return {
+    path,
+    remove() {
+      rmSync(path, { recursive: true, force: true });
+      forget();
+    },
+  };
+}
+
+/** One start of a server, on the ports `launchOnFreePorts`' `start` chose for it. */
+export interface ServerLaunch {
+  readonly child: ChildProcess;
+  /** Spawned `detached`: kills take its whole process group. */
+  readonly group?: boolean;
+  /** Polled until true; false while the server is not ready yet. */
+  ready(): Promise<boolean>;
+  /** What the server logged of why it failed, for the error. */
+  why(): string;
+}
+
+export interface LaunchOptions {
+  /** Named in "<program> exited during startup". */
+  program: string;
+  /** Named in "timed out waiting for <what>". */
+  what: string;
+  timeoutMs: number;
+  intervalMs: number;
+  /** Matches `why()` when the server lost a port it was given to another process. */
+  portTaken: RegExp;
+}
+
+/**
+ * Starts a server (`start` picks free ports and spawns it, unready) and waits until it is ready;
+ * it is reaped at exit if never stopped. A start that exits because a port was taken between
+ * choosing and binding is retried on new ports, three starts in all.
+ */
+export async function launchOnFreePorts<L extends ServerLaunch>(
+  start: () => Promise<L>,
+  options: LaunchOptions,
+): Promise<L> {
+  const { program, what, timeoutMs, intervalMs, portTaken } = options;
+  for (let attempt = 1; ; attempt++) {
+    const launch = await start();
+    const { child, group = false } = launch;
+    const forget = reapAtExit(child, group);
+    let gone = false;
+    void exited(child).then(() => {
+      gone = true;
+    });
+    try {
+      await waitFor(async () => gone || (await launch.ready()), { what, timeoutMs, intervalMs });
+    } catch (error) {
+      await killAndWait(child, group);
+      forget();
+      throw new Error(`${(error as Error).message}; ${launch.why()}`);
+    }
+    if (!gone) return launch;
+    forget();
+    const why = launch.why();
+    if (attempt < 3 && portTaken.test(why)) continue;
+    throw new Error(`${program} exited during startup: ${why}`);
+  }
 }
 
 /** `describe` for suites that start private servers (see mariadb-server.ts, rabbitmq-server.ts). */
@@ -86,19 +160,6 @@ export function describeWithServers(
   name: string,
   fn: () => void,
 ): void {
-  const reason = missingServers(kinds);
-  if (reason === undefined) {
-    describe(name, fn);
-    return;
-  }
-  if (inCI()) {
-    describe(name, () => {
-      it(`needs ${kinds.join(" and ")} server binaries`, () => {
-        throw new Error(`${reason} (CI must provide them: see scripts/system-deps.json)`);
-      });
-    });
-    return;
-  }
-  console.warn(`[skip] ${name}: ${reason}`);
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
+  const needs = `${kinds.join(" and ")} server binaries`;
+  describeNeeding(needs, missingServers(kinds), "scripts/system-deps.json", name, fn);
 }

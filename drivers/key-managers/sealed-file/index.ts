@@ -27,14 +27,14 @@ export const driver: KeyManagerDriver = {
         "sealed-file key manager: a passphrase does not belong in a config file; name an environment variable with `passphraseEnv` or use `keyFile`",
       );
     }
-    const secret = typeof passphraseEnv === "string" ? process.env[passphraseEnv] : undefined;
-    if (typeof passphraseEnv === "string" && !secret) {
+    if (typeof passphraseEnv !== "string") {
+      throw configError("sealed-file key manager: give `keyFile` or `passphraseEnv`");
+    }
+    const secret = process.env[passphraseEnv];
+    if (!secret) {
       throw configError(
         `sealed-file key manager: the environment variable ${passphraseEnv} is not set`,
       );
-    }
-    if (secret === undefined) {
-      throw configError("sealed-file key manager: give `keyFile` or `passphraseEnv`");
     }
     return createSealedFileKeyManager({ file, passphrase: secret, deployment: context.deployment });
   },

@@ -86,8 +86,12 @@ class SealedFileKeyManager implements KeyManager {
     return this.contents.deployments[this.deployment] ?? {};
   }
 
-  private check(id: string): void {
+  private checkOpen(): void {
     if (this.closed) throw sealedFileError("the sealed-file key manager is closed");
+  }
+
+  private check(id: string): void {
+    this.checkOpen();
     if (!SECRET_NAME_PATTERN.test(id)) throw usageError(`invalid secret name "${id}"`);
   }
 
@@ -142,7 +146,7 @@ class SealedFileKeyManager implements KeyManager {
   }
 
   async list(): Promise<string[]> {
-    if (this.closed) throw sealedFileError("the sealed-file key manager is closed");
+    this.checkOpen();
     return Object.keys(this.secrets()).sort();
   }
 

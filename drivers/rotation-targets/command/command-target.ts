@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import type { SecretTarget } from "../../../src/config/manifest-types.js";
+import { showArgv } from "../../../src/lib/run-argv.js";
 import type { RotationTarget, RotationValues, TargetDescription } from "../../types.js";
 import { lastLine, runWithInput } from "../run-with-input.js";
 import { redact, targetError } from "../target-error.js";
@@ -26,10 +27,6 @@ export type CommandSecretTarget = Extract<SecretTarget, { kind: "command" }>;
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 30;
 
 const digest = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
-
-/** argv as a reader would type it; for messages only (hook arguments are not secrets). */
-const showArgv = (argv: readonly string[]) =>
-  argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
 export class CommandTarget implements RotationTarget {
   readonly driver = "command";

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "@commander-js/extra-typings";
-import type { ExportSummary } from "../../bundle/export-store.js";
+import type { ExportRequest, ExportSummary } from "../../bundle/export-store.js";
 import { StrongroomError } from "../../lib/errors.js";
 import { identityFiles, resolveStateDirPath, STATE_FILES } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
@@ -42,10 +42,9 @@ export function exportCommand() {
       const { readPublicKeyFile, encodePublicKey } = await import("../../bundle/keys.js");
       const recipients = options.recipient.map((file) => encodePublicKey(readPublicKeyFile(file)));
       const broker = connectBroker(resolveStateDirPath(options.stateDir));
-      const summary = await downloadBundle(broker, {
+      const summary = await downloadBundle(broker, options.out, {
         recipients,
         ...(options.deployment ? { deployment: options.deployment } : {}),
-        out: options.out,
       });
       if (options.json) {
         printJson({ file: summary.file, ...summary.bundle });
@@ -65,9 +64,10 @@ export function exportCommand() {
  */
 async function downloadBundle(
   broker: BrokerClient,
-  body: { recipients: string[]; deployment?: string; out: string },
+  out: string,
+  body: ExportRequest,
 ): Promise<{ file: string; bundle: ExportSummary }> {
-  const file = resolve(body.out);
+  const file = resolve(out);
   const temporary = `${file}.tmp`;
   let fd: number | undefined;
   try {
@@ -80,10 +80,7 @@ async function downloadBundle(
   try {
     // A leftover file keeps its mode: make it 0600 whatever was there.
     fchmodSync(fd, 0o600);
-    const response = await postExport(broker, {
-      recipients: body.recipients,
-      ...(body.deployment ? { deployment: body.deployment } : {}),
-    });
+    const response = await postExport(broker, body);
     const sink = createWriteStream("", { fd, autoClose: false });
     let diskError: NodeJS.ErrnoException | undefined;
     sink.once("error", (error) => {
@@ -139,7 +136,7 @@ function progress(): Transform {
 }
 
 /** The operator's request with the state dir's credentials; resolves with a 200 response. */
-function postExport(broker: BrokerClient, body: unknown): Promise<IncomingMessage> {
+function postExport(broker: BrokerClient, body: ExportRequest): Promise<IncomingMessage> {
   const { dir, state } = broker;
   const operator = identityFiles({ kind: "operator" });
   const payload = Buffer.from(JSON.stringify(body), "utf8");

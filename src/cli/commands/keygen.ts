@@ -1,10 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import {
-  fingerprint,
-  generateBundleKeyPair,
-  readPublicKeyFile,
-  writeKeyFiles,
-} from "../../bundle/keys.js";
 import { usageError } from "../../lib/errors.js";
 import { jsonOption, printJson } from "../shared-options.js";
 
@@ -29,6 +23,10 @@ export function keygenCommand() {
         "  strongroom keygen --fingerprint edge-site-1.pub    # check a key someone sent you\n",
     )
     .action(async (options) => {
+      // Loaded here: libsodium is only for this command, not every command's start-up.
+      const { fingerprint, generateBundleKeyPair, readPublicKeyFile, writeKeyFiles } = await import(
+        "../../bundle/keys.js"
+      );
       if (options.fingerprint !== undefined) {
         if (options.out !== undefined)
           throw usageError("keygen: --out and --fingerprint exclude each other");

@@ -63,10 +63,10 @@ export function rotateCommand() {
         });
         if (options.plan) {
           if (options.json) printJson({ plans });
-          else for (const plan of plans!) process.stdout.write(formatPlan(plan));
+          else for (const plan of plans) process.stdout.write(formatPlan(plan));
           return;
         }
-        if (!options.yes) await confirm(plans!);
+        if (!options.yes) await confirm(plans);
         started = (
           await broker.json<{ rotations: RotationView[] }>("POST", "/v1/rotations", {
             secrets,

@@ -4,7 +4,12 @@
  */
 import { KvV2 } from "../../../drivers/key-managers/vault/kv-v2.js";
 import { StrongroomError } from "../../lib/errors.js";
-import { kvPrefix, servicePolicyName, serviceRoleName } from "../../vault/bootstrap.js";
+import {
+  kvPrefix,
+  revokeOwnToken,
+  servicePolicyName,
+  serviceRoleName,
+} from "../../vault/bootstrap.js";
 import type { VaultClient } from "../../vault/vault-client.js";
 
 export async function requireEmptyDeployment(
@@ -44,5 +49,5 @@ export async function removeImportedDeployment(
 
 /** The operator token this import created is of no use once its state dir is gone. */
 export async function revokeOperatorToken(operator: VaultClient): Promise<void> {
-  await operator.write("auth/token/revoke-self", {}).catch(() => {});
+  await revokeOwnToken(operator).catch(() => {});
 }

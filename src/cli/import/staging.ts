@@ -18,13 +18,16 @@ import { StrongroomError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { STATE_FILES, syncDirectory } from "../../state/state-dir.js";
 
-/** Refuses a target that is not a directory, not empty (without `replace`), or in use. */
-export function checkTarget(target: string, replace: boolean): void {
-  if (!existsSync(target)) return;
+/**
+ * Refuses a target that is not a directory, not empty (without `replace`), or in use. Answers
+ * whether it holds anything (that an import with `replace` replaces).
+ */
+export function checkTarget(target: string, replace: boolean): boolean {
+  if (!existsSync(target)) return false;
   if (!lstatSync(target).isDirectory()) {
     throw new StrongroomError("STRONGROOM_ERR_STATE", `${target} is not a directory`);
   }
-  if (readdirSync(target).length === 0) return;
+  if (readdirSync(target).length === 0) return false;
   if (!replace) {
     throw new StrongroomError(
       "STRONGROOM_ERR_STATE_NOT_EMPTY",
@@ -38,6 +41,7 @@ export function checkTarget(target: string, replace: boolean): void {
       `strongroom is running on ${target} (pid ${pid}): stop it before replacing its state`,
     );
   }
+  return true;
 }
 
 function runningPid(stateFile: string): number | undefined {
@@ -73,8 +77,7 @@ export function createStaging(target: string, cleanups: Array<() => Promise<void
 /** Moves the staging dir onto the target (absent, empty, or replaced as a whole). */
 export function commitStaging(staging: string, target: string, replace: boolean): void {
   // Checked again: something may have appeared in the target while the import ran.
-  checkTarget(target, replace);
-  const occupied = existsSync(target) && readdirSync(target).length > 0;
+  const occupied = checkTarget(target, replace);
   if (!occupied) {
     // rename(2) replaces an empty directory.
     renameSync(staging, target);

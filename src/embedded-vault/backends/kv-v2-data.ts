@@ -23,7 +23,6 @@ import {
   loadFrozenMeta,
   loadFrozenVersionData,
   loadMeta,
-  loadVersionData,
   newMeta,
   saveMeta,
   scheduledDeletion,
@@ -68,13 +67,13 @@ function readLiveVersion(
   meta: Readonly<KeyMeta>,
   version: number,
   goneEnvelope: (metadata: JsonObject) => JsonObject,
-  frozen = false,
 ): { data: JsonObject; metadata: JsonObject } {
   const vm = meta.versions[String(version)];
   if (!vm) throw notFound();
   const metadata = versionMetadata(meta, version, vm);
   if (isGone(vm, ctx.now)) throw new VaultError(404, [], goneEnvelope(metadata));
-  const data = (frozen ? loadFrozenVersionData : loadVersionData)(ctx.storage, ctx.key, version);
+  // Frozen and maybe shared: every caller only reads the data (patch merges it into a copy).
+  const data = loadFrozenVersionData(ctx.storage, ctx.key, version);
   if (!data) throw new Error("kv: version data missing from storage");
   return { data, metadata };
 }
@@ -84,13 +83,10 @@ export function readData(ctx: KvContext): LogicalResponse {
   const meta = loadFrozenMeta(ctx.storage, ctx.key);
   if (!meta) throw notFound();
   const version = queryOrBodyInt(ctx.req, "version") || meta.current_version;
-  const { data, metadata } = readLiveVersion(
-    ctx,
-    meta,
-    version,
-    (m) => ({ data: null, metadata: m }),
-    true,
-  );
+  const { data, metadata } = readLiveVersion(ctx, meta, version, (m) => ({
+    data: null,
+    metadata: m,
+  }));
   return { data: { data, metadata } };
 }
 

@@ -65,7 +65,7 @@ const getFrozen = <T>(storage: StorageView, key: string): T | undefined =>
 export const loadFrozenMeta = (storage: StorageView, key: string): Readonly<KeyMeta> | undefined =>
   getFrozen<KeyMeta>(storage, metaKey(key));
 
-/** loadVersionData for read-only use: the result may be shared and is frozen. */
+/** A version's data, for read-only use: the result may be shared and is frozen. */
 export const loadFrozenVersionData = (storage: StorageView, key: string, version: number) =>
   getFrozen<{ data: JsonObject }>(storage, versionKey(key, version))?.data;
 
@@ -86,9 +86,6 @@ export function newMeta(now: bigint): KeyMeta {
     versions: {},
   };
 }
-
-export const loadVersionData = (storage: StorageView, key: string, version: number) =>
-  storage.getJSON<{ data: JsonObject }>(versionKey(key, version))?.data;
 
 export const deleteVersionData = (storage: StorageView, key: string, version: number) =>
   storage.delete(versionKey(key, version));

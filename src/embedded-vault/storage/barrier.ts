@@ -122,6 +122,13 @@ class Keyring {
   }
 }
 
+/** A cached decryption: the stored bytes it came from, and its parsed value once one was asked. */
+interface CachedEntry {
+  entry: Uint8Array;
+  plain: Uint8Array;
+  frozen?: unknown;
+}
+
 /**
  * Vault's barrier in miniature: data under a keyring of terms, the keyring under the root key,
  * the root key under the unseal key (which only exists in memory, rebuilt from Shamir shares).
@@ -129,10 +136,7 @@ class Keyring {
 export class Barrier {
   private rootKey: Uint8Array | undefined;
   private keyring: Keyring | undefined;
-  private readonly plaintexts = new Map<
-    string,
-    { entry: Uint8Array; plain: Uint8Array; frozen?: unknown }
-  >();
+  private readonly plaintexts = new Map<string, CachedEntry>();
   /** Plaintext bytes of the cached entries that also hold a parsed value. */
   private parsedBytes = 0;
 
@@ -256,19 +260,7 @@ export class Barrier {
    * Callers treat the returned bytes as read-only.
    */
   decrypt(path: string, entry: Uint8Array): Uint8Array {
-    const { keyring } = this.unsealedState();
-    const cached = this.plaintexts.get(path);
-    if (cached && Buffer.compare(cached.entry, entry) === 0) return cached.plain;
-    const term = entryTerm(entry);
-    const plain = decryptEntry(
-      term === undefined ? undefined : keyring.keys.get(term),
-      path,
-      entry,
-    );
-    if (this.plaintexts.size >= PLAINTEXT_CACHE_ENTRIES) this.wipePlaintexts();
-    else if (cached && "frozen" in cached) this.parsedBytes -= cached.plain.length;
-    this.plaintexts.set(path, { entry: Uint8Array.from(entry), plain });
-    return plain;
+    return this.cachedEntry(path, entry).plain;
   }
 
   /**
@@ -277,12 +269,11 @@ export class Barrier {
    * drops it with the plaintexts (strings cannot be zeroed, as for any value a request parsed).
    */
   decryptFrozenJSON(path: string, entry: Uint8Array): unknown {
-    const plain = this.decrypt(path, entry);
-    const cached = this.plaintexts.get(path);
-    if (cached?.plain === plain && "frozen" in cached) return cached.frozen;
+    const cached = this.cachedEntry(path, entry);
+    if ("frozen" in cached) return cached.frozen;
+    const { plain } = cached;
     const frozen = deepFreeze(decodeJSON(plain));
     if (
-      cached?.plain === plain &&
       plain.length <= PARSED_ENTRY_MAX_BYTES &&
       this.parsedBytes + plain.length <= PARSED_CACHE_BYTES
     ) {
@@ -290,6 +281,24 @@ export class Barrier {
       this.parsedBytes += plain.length;
     }
     return frozen;
+  }
+
+  /** The cache record of `entry` at `path`, decrypted (and authenticated) when not cached yet. */
+  private cachedEntry(path: string, entry: Uint8Array): CachedEntry {
+    const { keyring } = this.unsealedState();
+    const cached = this.plaintexts.get(path);
+    if (cached && Buffer.compare(cached.entry, entry) === 0) return cached;
+    const term = entryTerm(entry);
+    const plain = decryptEntry(
+      term === undefined ? undefined : keyring.keys.get(term),
+      path,
+      entry,
+    );
+    if (this.plaintexts.size >= PLAINTEXT_CACHE_ENTRIES) this.wipePlaintexts();
+    else if (cached && "frozen" in cached) this.parsedBytes -= cached.plain.length;
+    const fresh: CachedEntry = { entry: Uint8Array.from(entry), plain };
+    this.plaintexts.set(path, fresh);
+    return fresh;
   }
 
   private wipePlaintexts(): void {
@@ -317,19 +326,21 @@ class TransactionState {
   get(path: string): Uint8Array | undefined {
     const staged = this.staged.get(path);
     if (staged !== undefined) return staged ?? undefined;
-    this.barrier.unsealedState();
-    if (RESERVED_PATHS.has(path)) return undefined;
-    const entry = this.physical.get(path);
+    const entry = this.committedEntry(path);
     return entry === undefined ? undefined : this.barrier.decrypt(path, entry);
   }
 
   getFrozenJSON(path: string): unknown {
     const staged = this.staged.get(path);
     if (staged !== undefined) return staged === null ? undefined : deepFreeze(decodeJSON(staged));
-    this.barrier.unsealedState();
-    if (RESERVED_PATHS.has(path)) return undefined;
-    const entry = this.physical.get(path);
+    const entry = this.committedEntry(path);
     return entry === undefined ? undefined : this.barrier.decryptFrozenJSON(path, entry);
+  }
+
+  /** The stored (encrypted) entry at `path`; reserved paths read as absent. */
+  private committedEntry(path: string): Uint8Array | undefined {
+    this.barrier.unsealedState();
+    return RESERVED_PATHS.has(path) ? undefined : this.physical.get(path);
   }
 
   put(path: string, value: Uint8Array | null): void {

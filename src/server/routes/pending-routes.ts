@@ -6,11 +6,11 @@ import { ERROR_RESPONSES, RotationParams } from "../schemas.js";
 const NOT_YET =
   "Not implemented yet: answers 501 STRONGROOM_ERR_NOT_IMPLEMENTED (after authentication).";
 
-/** Routes of the contract whose features come later; they exist so clients meet a stable 501. */
-export const pendingRoutes: FastifyPluginAsyncTypebox<{ rotations: boolean }> = async (
-  app,
-  options,
-) => {
+/**
+ * The rotation routes of a broker built without rotations (tests, embedders): they exist so
+ * clients meet a stable, documented 501.
+ */
+export const pendingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const pending = (what: string) => async () => {
     throw new NotImplementedError(what);
   };
@@ -24,25 +24,22 @@ export const pendingRoutes: FastifyPluginAsyncTypebox<{ rotations: boolean }> = 
   });
   const config = { access: "operator" } as const;
 
-  if (options.rotations) registerPendingRotations();
-  function registerPendingRotations() {
-    app.post(
-      "/rotations",
-      { config, schema: schema("startRotation", "rotations", "Start a rotation") },
-      pending("rotation"),
-    );
-    app.get(
-      "/rotations",
-      { config, schema: schema("listRotations", "rotations", "List rotations") },
-      pending("rotation"),
-    );
-    app.get(
-      "/rotations/:id",
-      {
-        config,
-        schema: { ...schema("getRotation", "rotations", "One rotation"), params: RotationParams },
-      },
-      pending("rotation"),
-    );
-  }
+  app.post(
+    "/rotations",
+    { config, schema: schema("startRotation", "rotations", "Start a rotation") },
+    pending("rotation"),
+  );
+  app.get(
+    "/rotations",
+    { config, schema: schema("listRotations", "rotations", "List rotations") },
+    pending("rotation"),
+  );
+  app.get(
+    "/rotations/:id",
+    {
+      config,
+      schema: { ...schema("getRotation", "rotations", "One rotation"), params: RotationParams },
+    },
+    pending("rotation"),
+  );
 };

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { fc, test } from "@fast-check/vitest";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -119,9 +119,8 @@ describe("bundle header", () => {
 
   it("keeps a null deployment (a bundle of every deployment)", async () => {
     const file = `${tempDir()}/all.bundle`;
-    const out = (await import("node:fs")).createWriteStream(file);
     await writeBundle({
-      out,
+      out: createWriteStream(file),
       header: { ...HEADER, deployment: null },
       recipients: [keys.recipient],
       signer: keys.signer,

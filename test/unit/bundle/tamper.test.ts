@@ -3,7 +3,7 @@
  * BundleError: by openBundle, or at the latest by verifyAll. Never success, never another error.
  */
 import { writeFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fc, test } from "@fast-check/vitest";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +27,7 @@ beforeAll(async () => {
     recipients: [keys.recipient],
     chunkSize: 96,
   });
-  pristine = await (await import("node:fs/promises")).readFile(file);
+  pristine = await readFile(file);
   secretTexts = [
     keys.recipient.boxSecretKey,
     keys.recipient.signSecretKey,

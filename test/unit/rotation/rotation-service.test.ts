@@ -5,7 +5,7 @@
  * `IDENTIFIED VIA … OR …` has it, so the "someone can always log in" invariant can be checked
  * at every persisted step.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createDriverRegistry } from "../../../drivers/registry.js";
 import type {
   RestarterDriver,
@@ -240,7 +240,7 @@ describe("rotation service", () => {
         },
       });
       const [started] = await dying.start(["AppPassword"]);
-      await vi_waitFor(() => crashed);
+      await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
       const record = (await records.read(`rotations/${started!.id}`)) as unknown as RotationRecord;
       expect(record.step).toBe(crashAt);
       const candidates = [
@@ -283,8 +283,3 @@ describe("rotation service", () => {
     expect((await finished(service, started!.id)).status).toBe("done");
   });
 });
-
-async function vi_waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!condition()) throw new Error("timed out waiting");
-}
