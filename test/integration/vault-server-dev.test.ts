@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Json, rawRequest, vaultError } from "../helpers/vault-http.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";
 
-const RFC3339_NANO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{1,9}Z$/;
+// Go's RFC3339Nano drops a zero fraction entirely: a whole-second time has no "."
+const RFC3339_NANO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const CAS_MISMATCH = "check-and-set parameter did not match the current version";
 const CAS_REQUIRED = "check-and-set parameter required for this call";
