@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { AuditBroker } from "./audit/audit-broker.js";
-import { createAppRoleBackend } from "./backends/approle.js";
+import { createAppRoleBackend } from "./backends/approle/index.js";
 import { createCubbyholeBackend } from "./backends/cubbyhole.js";
 import { createKvBackend } from "./backends/kv.js";
-import { createSystemBackend } from "./backends/system.js";
+import { createSystemBackend } from "./backends/system/index.js";
 import { createTokenBackend } from "./backends/token-backend.js";
 import { TokenStore } from "./backends/token-store.js";
 import { VaultCore } from "./core.js";

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { createAppRoleBackend } from "../../../src/embedded-vault/backends/approle.js";
+import { createAppRoleBackend } from "../../../src/embedded-vault/backends/approle/index.js";
 import { TokenStore } from "../../../src/embedded-vault/backends/token-store.js";
 import { VaultError } from "../../../src/embedded-vault/errors.js";
 import type {
