@@ -10,12 +10,14 @@
  *   await lb.setState("keystone", "keystone-0", "drain");
  *   (await lb.server("keystone", "keystone-0")).scur // sessions still on it
  *
- * Requests a server cannot take are retried on another one where HAProxy can do so safely:
- * `retries` with `option redispatch 1` (every retry may pick another server) and `retry-on
- * conn-failure empty-response`: a stopped server (connection refused) or one that died before
- * answering (connection closed, nothing received) costs the client nothing while another
- * server is up. A drained server gets no new requests (HAProxy's weight 0), a server in
- * maintenance none at all. The health check marks a server down after two failed checks and up
+ * Requests a server cannot take are retried on another one: `retries 3` with `option
+ * redispatch 1` (every retry may pick another server) and `retry-on conn-failure
+ * empty-response`: a stopped server (connection refused) or one that died before answering
+ * (connection closed, nothing received) costs the client nothing while another server is up.
+ * HAProxy retries whatever the method: a POST whose server died after acting on it runs twice
+ * (a harness trade-off; a token POST does not mind). A drained server gets no new requests
+ * (its status says DRAIN; `show stat` still reports its weight), a server in maintenance none
+ * at all, and its health checks stop. The health check marks a server down after two failed checks and up
  * after two good ones (`inter` 1 s, 250 ms while changing state).
  */
 import { type ChildProcess, spawn } from "node:child_process";
