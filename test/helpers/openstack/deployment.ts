@@ -173,8 +173,8 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
     for (const service of SERVICES) {
       for (const name of names(service)) backendPorts.set(name, await freePort());
     }
-    const [db, haproxy] = await step("mariadb+haproxy", () =>
-      Promise.all([
+    const [db, haproxy] = await step("mariadb+haproxy", async () => {
+      const [db, haproxy] = await Promise.allSettled([
         startMariaDb({ rootPassword: passwords.MysqlRootPassword }),
         startHaproxy(
           SERVICES.map((service) => ({
@@ -183,12 +183,14 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
             servers: names(service).map((name) => ({ name, port: backendPorts.get(name)! })),
           })),
         ),
-      ]),
-    );
-    stops.push(
-      () => db.stop(),
-      () => haproxy.stop(),
-    );
+      ]);
+      // The one that started is stopped even when the other failed.
+      if (db.status === "fulfilled") stops.push(() => db.value.stop());
+      if (haproxy.status === "fulfilled") stops.push(() => haproxy.value.stop());
+      if (db.status === "rejected") throw db.reason;
+      if (haproxy.status === "rejected") throw haproxy.reason;
+      return [db.value, haproxy.value] as const;
+    });
     const keystoneUrl = haproxy.url("keystone");
     const placementUrl = haproxy.url("placement");
 

@@ -47,14 +47,14 @@ export function runLogged(argv: string[], options: RunLoggedOptions): Promise<vo
         resolve();
         return;
       }
+      // oslo.log's CRITICAL line names the error in one line; the ERROR lines after it are its
+      // traceback. (What follows them at exit is eventlet's shutdown noise.)
       const lines = readFileSync(log, "utf8").trim().split("\n");
-      const errors = lines.filter((l) => /ERROR|CRITICAL|Error:|error:/.test(l));
-      const excerpt = redact((errors.length > 0 ? errors : lines).slice(-6).join("\n"));
-      reject(
-        new Error(
-          `${argv.slice(0, 3).join(" ")} exited ${code ?? signal} (log ${log}):\n${excerpt}`,
-        ),
-      );
+      const critical = lines.filter((l) => / CRITICAL /.test(l));
+      const errors = lines.filter((l) => / ERROR /.test(l));
+      const picked = critical.length > 0 ? critical : errors.length > 0 ? errors : lines;
+      const excerpt = redact(picked.slice(-4).join("\n"));
+      reject(new Error(`${argv.join(" ")} exited ${code ?? signal} (log ${log}):\n${excerpt}`));
     });
   });
 }
