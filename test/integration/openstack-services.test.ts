@@ -62,6 +62,15 @@ describeWithOpenStack("real Keystone and Placement configured by strongroom", ()
     return /^\$2[aby]?\$(\d\d)\$/.exec(rows[0]!.hash)?.[1];
   };
 
+  it("every API process loaded its config source: none logged a failed strongroom source", () => {
+    // oslo.config only logs a source it cannot read, then goes on with defaults.
+    for (const proc of [...os.keystone, ...os.placement]) {
+      const log = readFileSync(proc.log, "utf8");
+      expect(log.includes("could not load configuration from"), proc.name).toBe(false);
+      expect(log.includes("WSGI app 0 (mountpoint='') ready"), proc.name).toBe(true);
+    }
+  });
+
   it("HAProxy has two Keystone and two Placement servers UP", async () => {
     const stats = await os.haproxy.stats();
     expect(stats.map((s) => `${s.backend}/${s.server} ${s.status}`).sort()).toEqual([
