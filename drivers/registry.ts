@@ -4,11 +4,12 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Manifest } from "../src/config/manifest.js";
 import { StrongroomError } from "../src/lib/errors.js";
 import { driver as castellanSource } from "./config-sources/castellan/index.js";
 import { driver as environmentSource } from "./config-sources/environment/index.js";
 import { driver as iniSource } from "./config-sources/ini/index.js";
-import { driver as sealedFileKeyManager } from "./key-managers/sealed-file/index.js";
+import { HEALTH_CHECK_DRIVERS } from "./health-checks/index.js";
 import { driver as vaultKeyManager } from "./key-managers/vault/index.js";
 import { driver as commandRestarter } from "./restarters/command/index.js";
 import { driver as signalRestarter } from "./restarters/signal/index.js";
@@ -19,6 +20,7 @@ import { driver as rabbitmqTarget } from "./rotation-targets/rabbitmq/index.js";
 import type {
   ConfigSourceDriver,
   Driver,
+  HealthCheckDriver,
   KeyManagerDriver,
   RestarterDriver,
   RotationTargetDriver,
@@ -26,7 +28,6 @@ import type {
 
 export const BUILT_IN_DRIVERS: readonly Driver[] = [
   vaultKeyManager,
-  sealedFileKeyManager,
   environmentSource,
   iniSource,
   castellanSource,
@@ -36,6 +37,7 @@ export const BUILT_IN_DRIVERS: readonly Driver[] = [
   commandRestarter,
   systemdRestarter,
   signalRestarter,
+  ...HEALTH_CHECK_DRIVERS,
 ];
 
 const driverError = (message: string, cause?: unknown) =>
@@ -48,15 +50,23 @@ export interface DriverRegistry {
   configSource(name: string): ConfigSourceDriver;
   rotationTarget(name: string): RotationTargetDriver;
   restarter(name: string): RestarterDriver;
+  healthCheck(name: string): HealthCheckDriver;
   names(): {
     keyManagers: string[];
     configSources: string[];
     rotationTargets: string[];
     restarters: string[];
+    healthChecks: string[];
   };
 }
 
-const DRIVER_KINDS = ["key-manager", "config-source", "rotation-target", "restarter"] as const;
+const DRIVER_KINDS = [
+  "key-manager",
+  "config-source",
+  "rotation-target",
+  "restarter",
+  "health-check",
+] as const;
 
 export function createDriverRegistry(
   drivers: readonly Driver[] = BUILT_IN_DRIVERS,
@@ -66,6 +76,7 @@ export function createDriverRegistry(
     "config-source": new Map<string, ConfigSourceDriver>(),
     "rotation-target": new Map<string, RotationTargetDriver>(),
     restarter: new Map<string, RestarterDriver>(),
+    "health-check": new Map<string, HealthCheckDriver>(),
   };
   const find = <K extends keyof typeof tables>(kind: K, name: string) => {
     const found = tables[kind].get(name);
@@ -87,11 +98,13 @@ export function createDriverRegistry(
     configSource: (name) => find("config-source", name),
     rotationTarget: (name) => find("rotation-target", name),
     restarter: (name) => find("restarter", name),
+    healthCheck: (name) => find("health-check", name),
     names: () => ({
       keyManagers: [...tables["key-manager"].keys()],
       configSources: [...tables["config-source"].keys()],
       rotationTargets: [...tables["rotation-target"].keys()],
       restarters: [...tables.restarter.keys()],
+      healthChecks: [...tables["health-check"].keys()],
     }),
   };
   for (const driver of drivers) registry.register(driver);
@@ -101,12 +114,15 @@ export function createDriverRegistry(
 /** Why `value` is not a driver, or undefined when it is one. */
 export function driverProblem(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null) return "`driver` is not an object";
-  const { kind, name, create } = value as Record<string, unknown>;
+  const { kind, name, create, probe } = value as Record<string, unknown>;
   if (!(DRIVER_KINDS as readonly unknown[]).includes(kind)) {
     return `\`driver.kind\` must be one of ${DRIVER_KINDS.map((k) => `"${k}"`).join(", ")}`;
   }
   if (typeof name !== "string" || !/^[a-z][a-z0-9_-]*$/.test(name)) {
     return "`driver.name` must be a lower-case name";
+  }
+  if (kind === "health-check") {
+    return typeof probe === "function" ? undefined : "`driver.probe` must be a function";
   }
   if (typeof create !== "function") return "`driver.create` must be a function";
   return undefined;
@@ -135,4 +151,44 @@ export async function loadDriver(
   const problem = driverProblem(module["driver"]);
   if (problem) throw driverError(`the driver module ${file}: ${problem}`);
   return module["driver"] as Driver;
+}
+
+/** The kinds a manifest's `drivers:` list may add; key managers are chosen by the operator. */
+const MANIFEST_DRIVER_KINDS: ReadonlySet<Driver["kind"]> = new Set([
+  "config-source",
+  "rotation-target",
+  "restarter",
+  "health-check",
+]);
+
+/**
+ * Loads the manifest's third-party drivers into `registry`; returns them with their config,
+ * in manifest order (config sources are consulted in that order).
+ */
+export async function registerManifestDrivers(
+  registry: DriverRegistry,
+  manifest: Pick<Manifest, "file" | "drivers">,
+): Promise<Array<{ driver: Driver; config: Record<string, unknown> }>> {
+  const loaded: Array<{ driver: Driver; config: Record<string, unknown> }> = [];
+  for (const entry of manifest.drivers) {
+    const driver = await loadDriver(entry.module);
+    if (!MANIFEST_DRIVER_KINDS.has(driver.kind)) {
+      throw driverError(
+        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters, rotation targets and health checks`,
+      );
+    }
+    registry.register(driver);
+    loaded.push({ driver, config: { ...entry.config } });
+  }
+  return loaded;
+}
+
+/** The config sources among drivers loaded by `registerManifestDrivers`, in their order. */
+export function configSourcesAmong(
+  loaded: ReadonlyArray<{ driver: Driver; config: Record<string, unknown> }>,
+): Array<{ driver: ConfigSourceDriver; config: Record<string, unknown> }> {
+  return loaded.filter(
+    (d): d is { driver: ConfigSourceDriver; config: Record<string, unknown> } =>
+      d.driver.kind === "config-source",
+  );
 }

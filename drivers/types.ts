@@ -4,7 +4,7 @@
  * oslo.config (a value and its location for a (group, option)). Built-in drivers live in
  * one folder each under drivers/; a third-party driver is a module exporting `driver`.
  */
-import type { SecretValue } from "../src/seed/generators.js";
+import type { SecretValue } from "../src/config/secret-value.js";
 
 export type { SecretValue };
 
@@ -172,4 +172,27 @@ export interface RestarterDriver {
   create(stanza: Readonly<Record<string, unknown>>, context: RestarterContext): Restarter;
 }
 
-export type Driver = KeyManagerDriver | ConfigSourceDriver | RotationTargetDriver | RestarterDriver;
+/** One health-check attempt's outcome; `detail` names what was checked and what happened, never a value. */
+export interface ProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** Checks a restarted consumer once (the manifest's `health` stanza, kind = the driver's name). */
+export interface HealthCheckDriver {
+  kind: "health-check";
+  name: string;
+  /** One attempt; honours `signal` (the attempt's timeout) and never throws for an unhealthy
+   * service, only for a check that cannot be run at all. */
+  probe(
+    check: import("../src/config/manifest-types.js").HealthCheck,
+    signal: AbortSignal,
+  ): Promise<ProbeResult>;
+}
+
+export type Driver =
+  | KeyManagerDriver
+  | ConfigSourceDriver
+  | RotationTargetDriver
+  | RestarterDriver
+  | HealthCheckDriver;

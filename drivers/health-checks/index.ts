@@ -1,45 +1,20 @@
 /**
- * Health checks of restarted consumers, one small file per manifest kind (http, tcp,
- * command). `waitHealthy` makes up to 1 + `retries` attempts, each bounded by
- * `timeout_seconds`, `interval_seconds` apart, and stops early when `signal` aborts.
+ * Health checks of restarted consumers, one small file per manifest kind (http, tcp, command),
+ * each a `health-check` driver; the retry loop around them is the rotation's (wait-healthy.ts).
  */
-import { setTimeout as sleep } from "node:timers/promises";
-import type { HealthCheck } from "../../src/config/manifest-types.js";
+import type { HealthCheckDriver } from "../types.js";
 import { probeCommand } from "./command.js";
 import { probeHttp } from "./http.js";
-import type { Probe } from "./probe.js";
 import { probeTcp } from "./tcp.js";
 
-export const PROBES: Readonly<Record<HealthCheck["kind"], Probe>> = {
-  http: probeHttp,
-  tcp: probeTcp,
-  command: probeCommand,
-};
+const healthCheck = (name: string, probe: HealthCheckDriver["probe"]): HealthCheckDriver => ({
+  kind: "health-check",
+  name,
+  probe,
+});
 
-export interface HealthResult {
-  healthy: boolean;
-  attempts: number;
-  /** The last attempt's outcome, one line, no values. */
-  detail: string;
-}
-
-export async function waitHealthy(check: HealthCheck, signal: AbortSignal): Promise<HealthResult> {
-  const probe = PROBES[check.kind];
-  const maxAttempts = check.retries + 1;
-  let detail = "not checked (aborted)";
-  let attempts = 0;
-  while (attempts < maxAttempts && !signal.aborted) {
-    attempts += 1;
-    const attemptTimeout = AbortSignal.timeout(check.timeoutSeconds * 1000);
-    const result = await probe(check, AbortSignal.any([signal, attemptTimeout]));
-    if (result.ok) return { healthy: true, attempts, detail: result.detail };
-    detail =
-      attemptTimeout.aborted && !signal.aborted
-        ? `${result.detail} within ${check.timeoutSeconds} s`
-        : result.detail;
-    if (attempts < maxAttempts) {
-      await sleep(check.intervalSeconds * 1000, undefined, { signal }).catch(() => undefined);
-    }
-  }
-  return { healthy: false, attempts, detail };
-}
+export const HEALTH_CHECK_DRIVERS: readonly HealthCheckDriver[] = [
+  healthCheck("http", probeHttp),
+  healthCheck("tcp", probeTcp),
+  healthCheck("command", probeCommand),
+];

@@ -1,9 +1,25 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { identityFromSubject } from "../lib/pki.js";
-import type { Authenticator, Principal } from "../server/auth.js";
-import { serviceRoleName } from "../vault/bootstrap.js";
+import { serviceRoleName } from "../vault/kv-layout.js";
 import { type VaultClient, vaultStatusOf } from "../vault/vault-client.js";
+
+export type Principal = { kind: "operator" } | { kind: "service"; service: string };
+
+/** Turns credentials into a principal. createAuthenticator below is the real one. */
+export interface Authenticator {
+  /**
+   * Called only for a certificate the TLS layer verified against the broker's CA
+   * (`socket.authorized`), once per connection: the answer is cached on the socket.
+   */
+  fromCertificate(cert: PeerCertificate): Principal | undefined;
+  /**
+   * The operator token or a service's AppRole Vault token, on every request that carries one:
+   * an implementation that asks Vault should cache (and honour revocation) itself, and answer
+   * what it already knows without a promise.
+   */
+  fromToken(token: string): Principal | undefined | Promise<Principal | undefined>;
+}
 
 /** How long an answer about a token is reused: revocation shows within this window. */
 export const TOKEN_CACHE_MS = 30_000;

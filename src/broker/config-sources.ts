@@ -1,42 +1,33 @@
 import { resolve } from "node:path";
-import { createCastellanSource } from "../../drivers/config-sources/castellan/index.js";
-import { createEnvironmentSource } from "../../drivers/config-sources/environment/index.js";
-import { createIniSource } from "../../drivers/config-sources/ini/index.js";
-import { loadDriver } from "../../drivers/registry.js";
-import type { ConfigSource, KeyManager } from "../../drivers/types.js";
+import type { DriverRegistry } from "../../drivers/registry.js";
+import type { ConfigSource, ConfigSourceDriver, KeyManager } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
-import { StrongroomError } from "../lib/errors.js";
 
 /**
  * The resolution order, as oslo.config has it: environment → INI override files → third-party
  * sources named in the manifest (`drivers:`, in their order) → the manifest's templates through
- * the key manager (castellan) → the option default.
+ * the key manager (castellan) → the option default. Every source is a driver of the registry.
  */
 export async function createConfigSources(options: {
   manifest: Manifest;
   keyManager: KeyManager;
+  registry: Pick<DriverRegistry, "configSource">;
+  /** The manifest's own config-source drivers with their config, in manifest order. */
+  thirdParty?: ReadonlyArray<{ driver: ConfigSourceDriver; config: Record<string, unknown> }>;
   overridesDir?: string;
-  env?: NodeJS.ProcessEnv;
+  env: Readonly<Record<string, string | undefined>>;
 }): Promise<ConfigSource[]> {
-  const { manifest, keyManager } = options;
-  const thirdParty: ConfigSource[] = [];
-  for (const entry of manifest.drivers) {
-    const driver = await loadDriver(entry.module);
-    // Restarters and rotation targets from the manifest join the rotation's registry instead.
-    if (driver.kind === "restarter" || driver.kind === "rotation-target") continue;
-    if (driver.kind !== "config-source") {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_DRIVER",
-        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters and rotation targets`,
-        { statusCode: 400, exitCode: 2 },
-      );
-    }
-    thirdParty.push(await driver.create({ ...entry.config }, { manifest, keyManager }));
+  const { manifest, keyManager, registry } = options;
+  const context = { manifest, keyManager };
+  const builtIn = (name: string, config: Record<string, unknown>) =>
+    registry.configSource(name).create(config, context);
+  const sources = [await builtIn("environment", { env: options.env })];
+  if (options.overridesDir) {
+    sources.push(await builtIn("ini", { dir: resolve(options.overridesDir) }));
   }
-  return [
-    createEnvironmentSource(options.env),
-    ...(options.overridesDir ? [createIniSource({ dir: resolve(options.overridesDir) })] : []),
-    ...thirdParty,
-    createCastellanSource({ manifest, keyManager }),
-  ];
+  for (const { driver, config } of options.thirdParty ?? []) {
+    sources.push(await driver.create(config, context));
+  }
+  sources.push(await builtIn("castellan", {}));
+  return sources;
 }

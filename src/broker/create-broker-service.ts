@@ -3,24 +3,25 @@
  * consume natively, secrets metadata, writes and seeding. Every write invalidates the lookup
  * cache and re-renders the castellan records of the options that depend on it.
  */
-import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
+
 import type { ConfigSource, KeyManager, SecretValue } from "../../drivers/types.js";
 import { consumersOf, type Manifest } from "../config/manifest.js";
 import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { manifestOptions } from "../config/option-templates.js";
 import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "../config/render.js";
-import { createResolver, type OptionResolver, unknownOption } from "../config/resolver.js";
+import { mapLimit } from "../lib/concurrency.js";
 import { StrongroomError, usageError } from "../lib/errors.js";
+import { renderedPath } from "../vault/kv-layout.js";
+import type { RecordStore } from "../vault/record-store.js";
 import type { BrokerService, SecretMetadata } from "./broker-service.js";
 import { checkDeliverable } from "./deliverability.js";
-import { mapLimit } from "./map-limit.js";
 import {
   castellanMappedOptions,
   type RenderedMemo,
-  renderedPath,
   type SyncResult,
   syncRenderedRecords,
 } from "./rendered-records.js";
+import { createResolver, type OptionResolver, unknownOption } from "./resolver.js";
 import { seedSecrets } from "./seed-secrets.js";
 
 export interface BrokerServiceOptions {
@@ -116,7 +117,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
   };
 
   const castellanId = (service: string, group: string, option: string) =>
-    `strongroom/${deployment}/${renderedPath(service, group, option)}`;
+    renderedPath(deployment, service, group, option);
 
   return {
     deployment,

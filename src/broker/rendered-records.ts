@@ -5,16 +5,14 @@
  * record is only rewritten when its value changed, so a no-op leaves no new version.
  */
 
-import { unixSeconds } from "../../drivers/key-managers/vault/castellan-record.js";
-import { type RecordStore, toCastellanRecord } from "../../drivers/key-managers/vault/index.js";
 import type { Manifest } from "../config/manifest.js";
 import { manifestOptions, secretsOfOption } from "../config/option-templates.js";
-import type { OptionResolver } from "../config/resolver.js";
 import { escapeOsloTemplate } from "../config/template.js";
-import { mapLimit } from "./map-limit.js";
-
-export const renderedPath = (service: string, group: string, option: string): string =>
-  `rendered/${service}/${group}/${option}`;
+import { mapLimit } from "../lib/concurrency.js";
+import { toCastellanRecord, unixSeconds } from "../vault/castellan-record.js";
+import { DEPLOYMENT_KEYS } from "../vault/kv-layout.js";
+import type { RecordStore } from "../vault/record-store.js";
+import type { OptionResolver } from "./resolver.js";
 
 /** Options castellan can serve: those with a manifest value or default. castellan hands a
  * multi_string option one string, which oslo would split into characters, so those are left
@@ -53,7 +51,7 @@ export async function syncRenderedRecords(deps: {
   const result: SyncResult = { written: 0, removed: 0 };
   await mapLimit(targets, 8, async ({ service, group, option }) => {
     const entry = await resolver.resolve(service, group, option);
-    const path = renderedPath(service, group, option);
+    const path = DEPLOYMENT_KEYS.rendered(service, group, option);
     const current = memo.has(path) ? memo.get(path)! : fingerprint(await records.read(path));
     const raw = entry.raw?.[0];
     if (raw === undefined) {

@@ -6,6 +6,7 @@
  */
 import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
+import { mapLimit } from "../lib/concurrency.js";
 import { StrongroomError, usageError } from "../lib/errors.js";
 import { createGenerator } from "../seed/generators.js";
 import {
@@ -16,7 +17,6 @@ import {
   SeedInputError,
 } from "../seed/inputs.js";
 import type { SeedReport } from "./broker-service.js";
-import { mapLimit } from "./map-limit.js";
 
 export interface SeedRequest {
   text: string;

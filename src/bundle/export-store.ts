@@ -5,12 +5,19 @@
  */
 import { basename } from "node:path";
 import type { Writable } from "node:stream";
-import { type KvMetadata, KvV2 } from "../../drivers/key-managers/vault/kv-v2.js";
 import { ManifestError, parseManifest, secretsReferencedBy } from "../config/manifest.js";
 import { DEPLOYMENT_NAME_PATTERN } from "../config/manifest-schema.js";
+import { mapOrdered } from "../lib/concurrency.js";
 import { StrongroomError } from "../lib/errors.js";
 import { STATE_FILES, type StateDir } from "../state/state-dir.js";
-import { kvPrefix, servicePolicyName, serviceRoleName } from "../vault/bootstrap.js";
+import {
+  DEPLOYMENT_KEYS,
+  deploymentPath,
+  secretPath,
+  servicePolicyName,
+  serviceRoleName,
+} from "../vault/kv-layout.js";
+import { type KvMetadata, KvV2 } from "../vault/kv-v2.js";
 import type { VaultClient } from "../vault/vault-client.js";
 import {
   type DeploymentRecord,
@@ -162,8 +169,7 @@ export async function planExport(
   deployment: string,
 ): Promise<ExportPlan> {
   const kv = new KvV2(client, kvMount);
-  const prefix = kvPrefix(deployment);
-  const stored = (await kv.read(`${prefix}/manifest`))?.data;
+  const stored = (await kv.read(deploymentPath(deployment, DEPLOYMENT_KEYS.manifest)))?.data;
   const yaml = stored?.["yaml"];
   if (typeof yaml !== "string") {
     throw new StrongroomError(
@@ -174,7 +180,8 @@ export async function planExport(
   }
   const file = basename(typeof stored?.["file"] === "string" ? stored["file"] : "manifest.yaml");
   const manifest = parseStoredManifest(yaml, file, deployment);
-  const names = (await kv.list(`${prefix}/secrets/`)).filter((k) => !k.endsWith("/")).sort();
+  const secrets = deploymentPath(deployment, DEPLOYMENT_KEYS.secretsFolder);
+  const names = (await kv.list(`${secrets}/`)).filter((k) => !k.endsWith("/")).sort();
   return {
     deployment: {
       kind: "deployment",
@@ -214,9 +221,9 @@ export async function* exportRecords(
   yield encodeRecord(plan.deployment);
   yield encodeRecord(plan.manifest);
   const kv = new KvV2(client, kvMount);
-  const folder = `${kvPrefix(plan.deployment.deployment)}/secrets`;
-  for await (const secret of inOrder(plan.names, READ_WINDOW, (name) =>
-    readSecret(kv, folder, name),
+  const { deployment } = plan.deployment;
+  for await (const secret of mapOrdered(plan.names, READ_WINDOW, (name) =>
+    readSecret(kv, secretPath(deployment, name), name),
   )) {
     yield encodeRecord(secret);
   }
@@ -231,8 +238,7 @@ interface SecretMetadata extends KvMetadata {
   custom_metadata: Record<string, string> | null;
 }
 
-async function readSecret(kv: KvV2, folder: string, name: string): Promise<SecretRecord> {
-  const path = `${folder}/${name}`;
+async function readSecret(kv: KvV2, path: string, name: string): Promise<SecretRecord> {
   const metadata = (await kv.metadata(path)) as SecretMetadata | undefined;
   if (!metadata) {
     throw new StrongroomError(
@@ -275,31 +281,3 @@ async function readSecret(kv: KvV2, folder: string, name: string): Promise<Secre
 }
 
 const isPast = (time: string) => time !== "" && Date.parse(time) <= Date.now();
-
-/**
- * `items.map(fn)` as an ordered stream with at most `window` calls in flight: results come out
- * in input order, and only the window's results are ever held.
- */
-export async function* inOrder<T, R>(
-  items: readonly T[],
-  window: number,
-  fn: (item: T) => Promise<R>,
-): AsyncGenerator<R> {
-  const pending: Array<Promise<R>> = [];
-  let next = 0;
-  const fill = () => {
-    while (pending.length < window && next < items.length) {
-      const started = fn(items[next++]!);
-      // Rejections are handled when their turn comes; this only keeps an early one from
-      // counting as unhandled while an earlier item is awaited (or after the consumer stopped).
-      started.catch(() => {});
-      pending.push(started);
-    }
-  };
-  fill();
-  while (pending.length > 0) {
-    const result = await pending.shift()!;
-    fill();
-    yield result;
-  }
-}

@@ -3,9 +3,10 @@
  * every secret into Vault so that each version keeps the number it had at the source. Records
  * stream from the reader into a bounded window of writes: memory does not grow with the store.
  */
-import { vaultFailure } from "../../drivers/key-managers/vault/kv-v2.js";
+import { forEachLimit } from "../lib/concurrency.js";
 import { StrongroomError } from "../lib/errors.js";
-import { kvPrefix } from "../vault/bootstrap.js";
+import { secretPath } from "../vault/kv-layout.js";
+import { KvV2 } from "../vault/kv-v2.js";
 import type { VaultClient } from "../vault/vault-client.js";
 import {
   type DeploymentRecord,
@@ -110,31 +111,12 @@ export async function loadSecrets(
   onProgress?: (progress: LoadProgress) => void,
 ): Promise<LoadProgress> {
   const done: LoadProgress = { secrets: 0, versions: 0 };
-  const inFlight = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
-  try {
-    for await (const secret of secrets) {
-      const task: Promise<void> = writeSecret(target, secret)
-        .then(
-          () => {
-            done.secrets++;
-            done.versions += secret.versions.filter((v) => v.data !== null).length;
-            onProgress?.(done);
-          },
-          (error: unknown) => {
-            failure ??= { error };
-          },
-        )
-        .finally(() => inFlight.delete(task));
-      inFlight.add(task);
-      if (inFlight.size >= WRITE_WINDOW) await Promise.race(inFlight);
-      if (failure) break;
-    }
-  } finally {
-    // Every started write settles before the caller cleans up.
-    await Promise.all(inFlight);
-  }
-  if (failure) throw failure.error;
+  await forEachLimit(secrets, WRITE_WINDOW, async (secret) => {
+    await writeSecret(target, secret);
+    done.secrets++;
+    done.versions += secret.versions.filter((v) => v.data !== null).length;
+    onProgress?.(done);
+  });
   return done;
 }
 
@@ -145,36 +127,26 @@ export async function loadSecrets(
  * nothing that was gone at the source can be read or undeleted here.
  */
 export async function writeSecret(target: ImportTarget, secret: SecretRecord): Promise<void> {
-  const path = `${kvPrefix(target.deployment)}/secrets/${secret.name}`;
-  const call = async (operation: string, route: string, body: Record<string, unknown>) => {
-    try {
-      return await target.client.write(`${target.kvMount}/${route}/${path}`, body);
-    } catch (error) {
-      throw vaultFailure(operation, path, error);
-    }
-  };
+  const path = secretPath(target.deployment, secret.name);
+  const kv = new KvV2(target.client, target.kvMount);
   // Settings first: max_versions prunes old versions here as it did at the source.
   if (hasSettings(secret)) {
     const { custom_metadata, ...settings } = secret.settings;
-    await call("write metadata of", "metadata", {
-      ...settings,
-      ...(custom_metadata && { custom_metadata }),
-    });
+    await kv.writeMetadata(path, { ...settings, ...(custom_metadata && { custom_metadata }) });
   }
   const byNumber = new Map(secret.versions.map((v) => [v.version, v]));
   for (let version = 1; version <= secret.current_version; version++) {
     const kept = byNumber.get(version);
-    const data = kept?.data ?? TOMBSTONE;
-    const answer = await call("write", "data", { options: { cas: version - 1 }, data });
-    if (Number(answer?.data?.version) !== version) {
+    const written = await kv.write(path, kept?.data ?? TOMBSTONE, version - 1);
+    if (written !== version) {
       throw new StrongroomError(
         "STRONGROOM_ERR_IMPORT_VERSION",
-        `${path}: Vault numbered version ${version} as ${String(answer?.data?.version)}`,
+        `${path}: Vault numbered version ${version} as ${written}`,
       );
     }
     if (kept?.data) continue;
-    if (kept?.deletion_time) await call("delete", "delete", { versions: [version] });
-    await call("destroy", "destroy", { versions: [version] });
+    if (kept?.deletion_time) await kv.deleteVersions(path, [version]);
+    await kv.destroyVersions(path, [version]);
   }
 }
 

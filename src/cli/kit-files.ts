@@ -1,8 +1,8 @@
 /**
- * The text files of a service kit. Paths go into oslo.config INI files, where `$` would be
- * template substitution and a newline would end the value: `$` is doubled, newlines refused.
+ * The text files of a service kit. Paths and addresses go into oslo.config INI files, written
+ * by the one INI renderer (config/render.ts): `$`-escaped, quoted, line breaks refused.
  */
-import { usageError } from "../lib/errors.js";
+import { iniLine, renderCastellanConfig } from "../config/render.js";
 
 export interface KitPaths {
   ca: string;
@@ -29,24 +29,24 @@ export function osloSourcesConf(context: KitContext): string {
     .href;
   return [
     `# strongroom service kit: ${context.service} of deployment ${context.deployment}.`,
-    `# Run the service with --config-file ${iniValue(dirOf(paths.ca))}/oslo-sources.conf (plus its usual files):`,
+    `# Run the service with --config-file ${dirOf(paths.ca)}/oslo-sources.conf (plus its usual files):`,
     "# oslo.config then downloads every option of the service from the broker over mTLS.",
     "[DEFAULT]",
     "config_source = strongroom",
     "",
     "[strongroom]",
     "driver = remote_file",
-    `uri = ${iniValue(uri)}`,
-    `ca_path = ${iniValue(paths.ca)}`,
-    `client_cert = ${iniValue(paths.clientCert)}`,
-    `client_key = ${iniValue(paths.clientKey)}`,
+    line("uri", uri),
+    line("ca_path", paths.ca),
+    line("client_cert", paths.clientCert),
+    line("client_key", paths.clientKey),
     "",
     "# Alternative that reads secrets straight from Vault with castellan (AppRole in castellan.conf):",
     "# set `config_source = strongroom_vault` above and keep this section.",
     "[strongroom_vault]",
     "driver = castellan",
-    `config_file = ${iniValue(paths.castellanConf)}`,
-    `mapping_file = ${iniValue(paths.mapping)}`,
+    line("config_file", paths.castellanConf),
+    line("mapping_file", paths.mapping),
     "",
   ].join("\n");
 }
@@ -56,28 +56,20 @@ export function castellanConf(
   context: KitContext,
   credentials: { roleId: string; secretId: string },
 ): string {
-  return [
-    `# castellan settings for ${context.service} (strongroom deployment ${context.deployment}).`,
-    "# Holds an AppRole secret-id: keep this file readable by the service only.",
-    "[key_manager]",
-    "backend = vault",
-    "",
-    "[vault]",
-    `vault_url = ${iniValue(context.vault.addr)}`,
-    `approle_role_id = ${iniValue(credentials.roleId)}`,
-    `approle_secret_id = ${iniValue(credentials.secretId)}`,
-    `kv_mountpoint = ${iniValue(context.vault.kvMount)}`,
-    "kv_version = 2",
-    ...(context.paths.vaultCa ? [`ssl_ca_crt_file = ${iniValue(context.paths.vaultCa)}`] : []),
-    "",
-  ].join("\n");
+  return renderCastellanConfig({
+    vaultUrl: context.vault.addr,
+    roleId: credentials.roleId,
+    secretId: credentials.secretId,
+    kvMount: context.vault.kvMount,
+    ...(context.paths.vaultCa && { caFile: context.paths.vaultCa }),
+    comments: [
+      `castellan settings for ${context.service} (strongroom deployment ${context.deployment}).`,
+      "Holds an AppRole secret-id: keep this file readable by the service only.",
+    ],
+  });
 }
 
-function iniValue(value: string): string {
-  if (/[\r\n]/.test(value))
-    throw usageError("paths and addresses in a service kit cannot contain line breaks");
-  return value.replaceAll("$", "$$$$");
-}
+const line = (key: string, value: string) => iniLine(key, value, `oslo-sources.conf ${key}`);
 
 function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/")) || "/";

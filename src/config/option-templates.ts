@@ -1,7 +1,8 @@
 /** Rendering an option's manifest templates once its secrets are known. */
-import type { SecretValue } from "../seed/generators.js";
+
 import { accountOf } from "./accounts.js";
 import { type Manifest, type OptionSpec, templatesOf } from "./manifest.js";
+import type { SecretValue } from "./secret-value.js";
 import { referencesIn, renderValue } from "./template.js";
 
 /** A secret as template text: map values (KeystoneFernetKeys, ...) as their JSON. */

@@ -44,6 +44,11 @@ function iniAssignment(key: string, escaped: string, where: OptionRef | string):
   return [`${key} = "${first}"`, ...rest.map((line) => `    ${line}`)].join("\n");
 }
 
+/** `key = value` for an oslo.config INI file: `$`-escaped, quoted, refused when undeliverable. */
+export function iniLine(key: string, value: string, where: OptionRef | string): string {
+  return iniAssignment(key, escapeOsloTemplate(value), where);
+}
+
 /** The key oslo looks an option up by: its `dest`. */
 export const osloDest = (option: string): string => option.replaceAll("-", "_");
 
@@ -105,12 +110,13 @@ export interface CastellanConfigInput {
   kvMount: string;
   /** Path of the CA bundle on the service's node; used for https URLs only. */
   caFile?: string;
+  /** Comment lines put first (without the `# `). */
+  comments?: readonly string[];
 }
 
 /** castellan.conf: castellan reads it with oslo.config, so values are escaped like options. */
 export function renderCastellanConfig(input: CastellanConfigInput): string {
-  const value = (key: string, v: string) =>
-    iniAssignment(key, escapeOsloTemplate(v), `castellan.conf [vault] ${key}`);
+  const value = (key: string, v: string) => iniLine(key, v, `castellan.conf [vault] ${key}`);
   const vault = [
     "[vault]",
     value("vault_url", input.vaultUrl),
@@ -122,5 +128,6 @@ export function renderCastellanConfig(input: CastellanConfigInput): string {
   if (input.vaultUrl.startsWith("https://") && input.caFile) {
     vault.push(value("ssl_ca_crt_file", input.caFile));
   }
-  return `[key_manager]\nbackend = vault\n\n${vault.join("\n")}\n`;
+  const comments = (input.comments ?? []).map((line) => `# ${line}\n`).join("");
+  return `${comments}[key_manager]\nbackend = vault\n\n${vault.join("\n")}\n`;
 }

@@ -27,3 +27,9 @@ export const usageError = (message: string) =>
 
 export const configError = (message: string, cause?: unknown) =>
   new StrongroomError("STRONGROOM_ERR_CONFIG", message, { statusCode: 400, cause });
+
+export const internalError = (message: string, cause?: unknown) =>
+  new StrongroomError("STRONGROOM_ERR_INTERNAL", message, { statusCode: 500, cause });
+
+export const isStrongroomError = (error: unknown): error is StrongroomError =>
+  error instanceof StrongroomError;

@@ -1,16 +1,19 @@
 /**
- * Wires rotations into a running broker: the registry with the manifest's own restarters and
- * rotation targets, the store beside the secrets, the schedules, and the test hooks.
+ * Wires rotations into a running broker: the registry (with the manifest's own drivers), the
+ * store beside the secrets, and the schedules.
  */
 import { hostname } from "node:os";
-import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
-import { createDriverRegistry, loadDriver } from "../../drivers/registry.js";
+import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager } from "../../drivers/types.js";
-import type { StrongroomBroker } from "../broker/create-broker-service.js";
 import type { Manifest } from "../config/manifest.js";
+import type { RecordStore } from "../vault/record-store.js";
 import type { RotationStep } from "./rotation-record.js";
 import { type RotationScheduler, startRotationSchedules } from "./rotation-schedule.js";
-import { createRotationService, type RotationService } from "./rotation-service.js";
+import {
+  createRotationService,
+  type RotationService,
+  type SecretCommitter,
+} from "./rotation-service.js";
 import { createRotationStore } from "./rotation-store.js";
 
 export interface BrokerRotations {
@@ -28,28 +31,24 @@ export async function createBrokerRotations(options: {
   manifest: Manifest;
   keyManager: KeyManager;
   records: RecordStore;
-  broker: StrongroomBroker;
+  registry: DriverRegistry;
+  commit: SecretCommitter;
   stateDir: string;
   log: Log;
-  env?: NodeJS.ProcessEnv;
+  /** Called after each persisted step (a test composition kills the broker there). */
+  afterPersist?: (step: RotationStep) => void;
 }): Promise<BrokerRotations> {
   const { manifest, keyManager } = options;
-  const registry = createDriverRegistry();
-  for (const entry of manifest.drivers) {
-    const driver = await loadDriver(entry.module);
-    if (driver.kind === "restarter" || driver.kind === "rotation-target") registry.register(driver);
-  }
-  const afterPersist = crashHook(options.env ?? process.env, options.log);
   const service = createRotationService({
     manifest,
     keyManager,
     store: createRotationStore(options.records),
-    registry,
+    registry: options.registry,
     // Stable across restarts of this state dir, so a restarted broker resumes its own rotations.
     owner: `${hostname()}:${options.stateDir}`,
-    commit: (secret, value, expected) => options.broker.commitSecret(secret, value, expected),
+    commit: options.commit,
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),
-    ...(afterPersist && { afterPersist }),
+    ...(options.afterPersist && { afterPersist: options.afterPersist }),
   });
   const scheduler = await startRotationSchedules({
     manifest,
@@ -68,18 +67,5 @@ export async function createBrokerRotations(options: {
         new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref()),
       ]);
     },
-  };
-}
-
-/**
- * STRONGROOM_TEST_HOOKS=1 with STRONGROOM_CRASH_AT=<step>: the broker dies abruptly (SIGKILL,
- * no cleanup) right after persisting that step, as a power cut would leave it.
- */
-function crashHook(env: NodeJS.ProcessEnv, log: Log): ((step: RotationStep) => void) | undefined {
-  if (env["STRONGROOM_TEST_HOOKS"] !== "1" || !env["STRONGROOM_CRASH_AT"]) return undefined;
-  const crashAt = env["STRONGROOM_CRASH_AT"];
-  log("warn", "test hook armed: the broker will be killed after a rotation step", { crashAt });
-  return (step) => {
-    if (step === crashAt) process.kill(process.pid, "SIGKILL");
   };
 }

@@ -5,7 +5,6 @@
  * starts, because a consumer left on the old value must not see that value retired.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { waitHealthy } from "../../drivers/health-checks/index.js";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type {
   DriverStanza,
@@ -13,6 +12,7 @@ import type {
   RollingPolicy,
   ServiceSpec,
 } from "../config/manifest-types.js";
+import { waitHealthy } from "./wait-healthy.js";
 
 export interface ConsumerPlan {
   service: string;
@@ -182,7 +182,7 @@ async function restartConsumer(
     return { ok: false, reason };
   }
   if (plan.health) {
-    const health = await waitHealthy(plan.health, signal);
+    const health = await waitHealthy(options.registry, plan.health, signal);
     if (!health.healthy) {
       const reason = signal.aborted
         ? why("health check", health.detail)

@@ -45,13 +45,16 @@ export interface RotationService {
   idle(): Promise<void>;
 }
 
+/** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
+export type SecretCommitter = RotationEngineDeps["commit"];
+
 export interface RotationServiceDeps {
   manifest: Manifest;
   keyManager: KeyManager;
   store: RotationStore;
   registry: DriverRegistry;
   owner: string;
-  commit: RotationEngineDeps["commit"];
+  commit: SecretCommitter;
   log(event: string, fields?: Record<string, unknown>): void;
   afterPersist?(step: RotationStep): void | Promise<void>;
   lockTtlMs?: number;

@@ -1,12 +1,14 @@
 /**
- * Rotation records and per-secret locks, persisted beside the secrets (DESIGN.md "KV layout"):
+ * Rotation records and per-secret locks, persisted beside the secrets (src/vault/kv-layout.ts):
  * `rotations/<id>` and `locks/<Secret>`. Every update is a check-and-set on the entry's KV
  * version, so two brokers sharing one Vault can neither both hold a lock nor both advance a
  * rotation.
  */
-import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
-import { mapLimit } from "../broker/map-limit.js";
+
+import { mapLimit } from "../lib/concurrency.js";
 import { StrongroomError } from "../lib/errors.js";
+import { DEPLOYMENT_KEYS } from "../vault/kv-layout.js";
+import type { RecordStore } from "../vault/record-store.js";
 import type { RotationRecord } from "./rotation-record.js";
 
 export interface LockHolder {
@@ -46,8 +48,7 @@ const conflict = (what: string) =>
 const isCasMismatch = (error: unknown) =>
   error instanceof StrongroomError && error.code === "STRONGROOM_ERR_CAS_MISMATCH";
 
-const recordPath = (id: string) => `rotations/${id}`;
-const lockPath = (secret: string) => `locks/${secret}`;
+const { rotation: recordPath, lock: lockPath } = DEPLOYMENT_KEYS;
 const LIST_CONCURRENCY = 16;
 
 export function createRotationStore(records: RecordStore, now = () => Date.now()): RotationStore {
@@ -99,7 +100,9 @@ export function createRotationStore(records: RecordStore, now = () => Date.now()
     get,
 
     async list() {
-      const ids = (await records.list("rotations")).filter((k) => !k.endsWith("/"));
+      const ids = (await records.list(DEPLOYMENT_KEYS.rotationsFolder)).filter(
+        (k) => !k.endsWith("/"),
+      );
       const found = await mapLimit(ids, LIST_CONCURRENCY, get);
       const out = found.filter((record): record is RotationRecord => record !== undefined);
       return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));

@@ -4,10 +4,9 @@
  */
 import { createHmac, generateKeyPairSync, randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { GeneratorSpec } from "../config/manifest-schema.js";
+import type { SecretValue } from "../config/secret-value.js";
 import { tripleoGeneratorSpec } from "../config/tripleo-parameters.js";
 
-/** A string, or a map for the few map-valued parameters (KeystoneFernetKeys, MigrationSshKey). */
-export type SecretValue = string | Record<string, unknown>;
 export type Generator = () => SecretValue;
 
 /** passlib genword's default charset: digits + ASCII upper and lower case. */

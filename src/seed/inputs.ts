@@ -17,9 +17,10 @@ import { isAlias, isMap, isPair, isScalar, type Node, type Pair } from "yaml";
 import type { Manifest } from "../config/manifest.js";
 import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
+import type { SecretValue } from "../config/secret-value.js";
 import { ED25519_FLAG, LEGACY_PARAMETERS, UPGRADE_DEFAULTS } from "../config/tripleo-parameters.js";
 import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
-import { FERNET_KEY_DIRECTORY, type SecretValue } from "./generators.js";
+import { FERNET_KEY_DIRECTORY } from "./generators.js";
 
 export const SEED_FORMATS = ["tripleo", "yaml", "json", "ini", "env"] as const;
 export type SeedFormat = (typeof SEED_FORMATS)[number];

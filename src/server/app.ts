@@ -1,9 +1,10 @@
 import type { Server } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
+import type { Authenticator } from "../broker/authenticator.js";
 import type { BrokerService } from "../broker/broker-service.js";
 import type { BundleExporter } from "../bundle/export-store.js";
-import { type Authenticator, authPlugin } from "./auth.js";
+import { authPlugin } from "./auth.js";
 import { errorHandlerPlugin } from "./error-handler.js";
 import {
   type BrokerLoggerOptions,
@@ -19,7 +20,6 @@ import { castellanRoutes } from "./routes/castellan-routes.js";
 import { configRoutes } from "./routes/config-routes.js";
 import { exportRoutes } from "./routes/export-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
-import { pendingRoutes } from "./routes/pending-routes.js";
 import { type RotationsDeps, rotationRoutes } from "./routes/rotation-routes.js";
 import { secretsRoutes } from "./routes/secrets-routes.js";
 import { seedRoutes } from "./routes/seed-routes.js";
@@ -28,12 +28,12 @@ import { DEFAULT_BODY_LIMIT } from "./schemas.js";
 export interface BrokerAppDeps {
   broker: BrokerService;
   auth: Authenticator;
-  /** Streams export bundles (POST /v1/export); without it that route answers 501. */
+  /** Streams export bundles (POST /v1/export); without it there is no such route. */
   exporter?: BundleExporter;
   /** pino options (redaction is always added), or false for no logging (tests). */
   logger?: BrokerLoggerOptions | false;
   rateLimit?: RateLimitSettings;
-  /** Rotations; without them the rotation routes answer 501. */
+  /** Rotations; without them there are no rotation routes. */
   rotations?: RotationsDeps;
   /** Readiness for GET /readyz; ready from the start when absent. */
   ready?: () => Promise<boolean>;
@@ -86,9 +86,10 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
       await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
       await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
       // An export reads the whole deployment: limited like a seed.
-      await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
+      if (deps.exporter) {
+        await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
+      }
       if (deps.rotations) await v1.register(rotationRoutes, deps.rotations);
-      else await v1.register(pendingRoutes);
     },
     { prefix: "/v1" },
   );

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Socket } from "node:net";
-import { type PeerCertificate, TLSSocket } from "node:tls";
+import { TLSSocket } from "node:tls";
 import type {
   FastifyInstance,
   FastifyReply,
@@ -10,26 +10,10 @@ import type {
   onRequestHookHandler,
 } from "fastify";
 import fp from "fastify-plugin";
+import type { Authenticator, Principal } from "../broker/authenticator.js";
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "./error-codes.js";
 import type { RateLimitPreset } from "./rate-limit.js";
 import { appendRouteHook } from "./route-hooks.js";
-
-export type Principal = { kind: "operator" } | { kind: "service"; service: string };
-
-/** Turns credentials into a principal. The broker's composition root supplies the real one. */
-export interface Authenticator {
-  /**
-   * Called only for a certificate the TLS layer verified against the broker's CA
-   * (`socket.authorized`), once per connection: the answer is cached on the socket.
-   */
-  fromCertificate(cert: PeerCertificate): Principal | undefined;
-  /**
-   * The operator token or a service's AppRole Vault token, on every request that carries one:
-   * an implementation that asks Vault should cache (and honour revocation) itself, and answer
-   * what it already knows without a promise.
-   */
-  fromToken(token: string): Principal | undefined | Promise<Principal | undefined>;
-}
 
 /**
  * Who may call a /v1 route: only the operator, or also the service named by the route's

@@ -21,22 +21,15 @@
  * Every file is 0600 and written atomically (temporary file + fsync + rename). The root token
  * and the plaintext unseal shares never reach this directory.
  */
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Static } from "typebox";
+import Type from "typebox";
+import Value from "typebox/value";
 import { StrongroomError } from "../lib/errors.js";
+import { writeFileAtomic } from "../lib/files.js";
+
+export { syncDirectory, writeFileAtomic } from "../lib/files.js";
 
 export const STATE_DIR_ENV = "STRONGROOM_STATE_DIR";
 export const DEFAULT_STATE_DIR = ".strongroom";
@@ -58,23 +51,29 @@ export const STATE_FILES = {
   vaultStorage: "vault",
 } as const;
 
-export interface BrokerState {
-  version: 1;
-  deployment: string;
+const BrokerStateSchema = Type.Object({
+  version: Type.Literal(1),
+  deployment: Type.String({ minLength: 1 }),
   /** Absolute path of the manifest `up` was given. */
-  manifest: string;
-  broker: { url: string; host: string; port: number };
-  vault: {
-    kind: "embedded" | "binary" | "external";
-    addr: string;
-    kvMount: string;
+  manifest: Type.String({ minLength: 1 }),
+  broker: Type.Object({
+    url: Type.String({ minLength: 1 }),
+    host: Type.String(),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  }),
+  vault: Type.Object({
+    kind: Type.Union([Type.Literal("embedded"), Type.Literal("binary"), Type.Literal("external")]),
+    addr: Type.String({ minLength: 1 }),
+    kvMount: Type.String({ minLength: 1 }),
     /** The CA bundle that verifies an https Vault (the state dir's ca.pem for the embedded one). */
-    caFile?: string;
-  };
+    caFile: Type.Optional(Type.String()),
+  }),
   /** The pid of the running `up`; null once it stopped cleanly. */
-  pid: number | null;
-  updatedAt: string;
-}
+  pid: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  updatedAt: Type.String(),
+});
+
+export type BrokerState = Static<typeof BrokerStateSchema>;
 
 /** File names (relative to the state dir) of a client identity. */
 export function identityFiles(
@@ -98,9 +97,9 @@ export function vaultCaFile(dir: StateDir, state: BrokerState): string | undefin
   );
 }
 
-/** `--state-dir`, else STRONGROOM_STATE_DIR, else ./.strongroom; always absolute. */
-export function resolveStateDirPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag || env[STATE_DIR_ENV] || DEFAULT_STATE_DIR);
+/** `--state-dir`, else STRONGROOM_STATE_DIR (`fromEnvironment`), else ./.strongroom; absolute. */
+export function resolveStateDirPath(flag?: string, fromEnvironment?: string): string {
+  return resolve(flag || fromEnvironment || DEFAULT_STATE_DIR);
 }
 
 export class StateDir {
@@ -159,14 +158,22 @@ export class StateDir {
 
   readState(): BrokerState | undefined {
     if (!this.has(STATE_FILES.state)) return undefined;
+    const file = this.file(STATE_FILES.state);
+    let parsed: unknown;
     try {
-      return JSON.parse(this.readText(STATE_FILES.state)) as BrokerState;
+      parsed = JSON.parse(this.readText(STATE_FILES.state));
     } catch {
+      throw new StrongroomError("STRONGROOM_ERR_STATE", `${file} is not valid JSON`);
+    }
+    const [problem] = Value.Errors(BrokerStateSchema, parsed);
+    if (problem) {
+      const where = problem.instancePath === "" ? "the document" : problem.instancePath;
       throw new StrongroomError(
         "STRONGROOM_ERR_STATE",
-        `${this.file(STATE_FILES.state)} is not valid JSON`,
+        `${file} is not a strongroom state file (${where}: ${problem.message})`,
       );
     }
+    return parsed as BrokerState;
   }
 
   writeState(state: Omit<BrokerState, "version" | "updatedAt">): BrokerState {
@@ -187,40 +194,6 @@ export class StateDir {
         `${path} is accessible to other users (mode ${mode}): run \`chmod 700 ${path}\``,
       );
     }
-  }
-}
-
-/**
- * Writes a 0600 file through a temporary file in the same directory, fsynced, then renamed over
- * the target, so a crash leaves either the old or the new content, never a torn file.
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = dirname(file);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temporary = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
-  const fd = openSync(temporary, "wx", 0o600);
-  try {
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(temporary, file);
-  syncDirectory(dir);
-}
-
-/** fsync a directory, so a rename in it survives a crash. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -7,16 +7,22 @@
 import { createHash } from "node:crypto";
 import { type Manifest, secretsReferencedBy } from "../config/manifest.js";
 import { StrongroomError } from "../lib/errors.js";
+import {
+  DEPLOYMENT_KEYS,
+  deploymentPath,
+  KV_ROOT,
+  kvApiPath,
+  OPERATOR_POLICY,
+  policyApiPath,
+  roleApiPath,
+  secretPath,
+  servicePolicyName,
+  serviceRoleName,
+} from "./kv-layout.js";
 import type { VaultClient } from "./vault-client.js";
 import { vaultStatusOf } from "./vault-client.js";
 
-export const OPERATOR_POLICY = "strongroom-operator";
 export const OPERATOR_TOKEN_PERIOD = "24h";
-
-export const kvPrefix = (deployment: string) => `strongroom/${deployment}`;
-export const servicePolicyName = (deployment: string, service: string) =>
-  `strongroom-${deployment}-${service}`;
-export const serviceRoleName = (deployment: string, service: string) => `${deployment}-${service}`;
 
 /** Names end up inside HCL strings and Vault paths: keep them to one safe path segment. */
 const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -38,12 +44,12 @@ export function operatorPolicy(kvMount: string): string {
   const crudl = ["create", "read", "update", "delete", "list"];
   return [
     "# strongroom's operator: every deployment's secrets, AppRoles and service policies.",
-    rule(`${kv}/data/strongroom/*`, crudl),
-    rule(`${kv}/metadata/strongroom/*`, ["read", "update", "delete", "list"]),
-    rule(`${kv}/metadata/strongroom`, ["list"]),
-    rule(`${kv}/delete/strongroom/*`, ["update"]),
-    rule(`${kv}/undelete/strongroom/*`, ["update"]),
-    rule(`${kv}/destroy/strongroom/*`, ["update"]),
+    rule(kvApiPath(kv, "data", `${KV_ROOT}/*`), crudl),
+    rule(kvApiPath(kv, "metadata", `${KV_ROOT}/*`), ["read", "update", "delete", "list"]),
+    rule(kvApiPath(kv, "metadata", KV_ROOT), ["list"]),
+    rule(kvApiPath(kv, "delete", `${KV_ROOT}/*`), ["update"]),
+    rule(kvApiPath(kv, "undelete", `${KV_ROOT}/*`), ["update"]),
+    rule(kvApiPath(kv, "destroy", `${KV_ROOT}/*`), ["update"]),
     // Roles (kits mint secret-ids) and their policies: what a repeated bootstrap rewrites.
     rule("auth/approle/role/*", crudl),
     rule("auth/approle/role", ["list"]),
@@ -60,15 +66,16 @@ export function operatorPolicy(kvMount: string): string {
 /** Read on exactly the secrets the service's templates reference, plus its rendered records. */
 export function servicePolicy(manifest: Manifest, service: string, kvMount: string): string {
   const kv = checkSegment("KV mount", kvMount);
-  const prefix = `${kv}/data/${kvPrefix(checkSegment("deployment", manifest.deployment.name))}`;
+  const deployment = checkSegment("deployment", manifest.deployment.name);
   const read = (path: string) => `path "${path}" {\n  capabilities = ["read"]\n}\n`;
   const lines = [
     `# strongroom: service ${checkSegment("service", service)} of deployment ${manifest.deployment.name}`,
   ];
   for (const secret of secretsReferencedBy(manifest, service)) {
-    lines.push(read(`${prefix}/secrets/${checkSegment("secret", secret)}`));
+    lines.push(read(kvApiPath(kv, "data", secretPath(deployment, checkSegment("secret", secret)))));
   }
-  lines.push(read(`${prefix}/rendered/${service}/*`));
+  const rendered = deploymentPath(deployment, DEPLOYMENT_KEYS.renderedFolderOf(service));
+  lines.push(read(kvApiPath(kv, "data", `${rendered}/*`)));
   return lines.join("\n");
 }
 
@@ -112,7 +119,11 @@ export async function bootstrapDeployment(
   const { manifest, kvMount } = options;
   const deployment = checkSegment("deployment", manifest.deployment.name);
   await writePolicy(operator, OPERATOR_POLICY, operatorPolicy(kvMount));
-  const manifestPath = `${kvMount}/data/${kvPrefix(deployment)}/manifest`;
+  const manifestPath = kvApiPath(
+    kvMount,
+    "data",
+    deploymentPath(deployment, DEPLOYMENT_KEYS.manifest),
+  );
   const previous = await readServices(operator, manifestPath);
 
   const report: BootstrapReport = { services: [], removed: [] };
@@ -121,7 +132,7 @@ export async function bootstrapDeployment(
     const role = serviceRoleName(deployment, service);
     await writePolicy(operator, policy, servicePolicy(manifest, service, kvMount));
     // Updating a role keeps its role-id and secret-ids: kits handed out earlier stay valid.
-    await operator.write(`auth/approle/role/${role}`, {
+    await operator.write(roleApiPath(role), {
       token_policies: [policy],
       token_ttl: "1h",
       token_max_ttl: "24h",
@@ -138,12 +149,7 @@ export async function bootstrapDeployment(
 
   // Only services this deployment created earlier: role names alone could belong to another one.
   for (const service of previous.filter((s) => !manifest.services.has(s) && SAFE_SEGMENT.test(s))) {
-    await operator
-      .delete(`auth/approle/role/${serviceRoleName(deployment, service)}`)
-      .catch(ignoreNotFound);
-    await operator
-      .delete(`sys/policies/acl/${servicePolicyName(deployment, service)}`)
-      .catch(ignoreNotFound);
+    await removeServiceAccess(operator, deployment, service);
     report.removed.push(service);
   }
   await operator.write(manifestPath, {
@@ -157,6 +163,18 @@ export async function bootstrapDeployment(
   return report;
 }
 
+/** Deletes a service's AppRole and policy; one already gone is not an error. */
+export async function removeServiceAccess(
+  operator: VaultClient,
+  deployment: string,
+  service: string,
+): Promise<void> {
+  await operator.delete(roleApiPath(serviceRoleName(deployment, service))).catch(ignoreNotFound);
+  await operator
+    .delete(policyApiPath(servicePolicyName(deployment, service)))
+    .catch(ignoreNotFound);
+}
+
 /** The AppRole credentials of one service, with a fresh secret-id (for a service kit). */
 export async function mintServiceCredentials(
   operator: VaultClient,
@@ -167,8 +185,8 @@ export async function mintServiceCredentials(
     checkSegment("deployment", deployment),
     checkSegment("service", service),
   );
-  const roleId = await operator.read(`auth/approle/role/${role}/role-id`);
-  const secret = await operator.write(`auth/approle/role/${role}/secret-id`, {
+  const roleId = await operator.read(`${roleApiPath(role)}/role-id`);
+  const secret = await operator.write(`${roleApiPath(role)}/secret-id`, {
     metadata: JSON.stringify({ issued_by: "strongroom service-kit" }),
   });
   return {
@@ -179,7 +197,7 @@ export async function mintServiceCredentials(
 }
 
 async function writePolicy(client: VaultClient, name: string, hcl: string): Promise<void> {
-  await client.write(`sys/policies/acl/${name}`, { policy: hcl });
+  await client.write(policyApiPath(name), { policy: hcl });
 }
 
 /** The services recorded with the stored manifest by the previous bootstrap. */

@@ -20,6 +20,8 @@ export interface TemporaryVaultOptions {
   /** Mode "external": the address and a token allowed to set it up (VAULT_ADDR, VAULT_TOKEN). */
   externalAddr?: string;
   externalToken?: string;
+  /** Where a `vault` or `bao` binary is looked for (a PATH value; default: none). */
+  searchPath?: string;
   /** Unseal keys of an already initialized server (a restart of the same state dir). */
   unsealKeys?: string[];
   /** The root or operator token of an already initialized server. */
@@ -143,7 +145,7 @@ async function startServer(
   const binary =
     mode === "embedded"
       ? undefined
-      : (options.vaultBin ?? (mode === "auto" ? findOnPath(["vault", "bao"]) : undefined));
+      : (options.vaultBin ?? findOnPath(["vault", "bao"], options.searchPath ?? ""));
   if (mode === "binary" && !binary) {
     throw new StrongroomError(
       "STRONGROOM_ERR_VAULT_BIN",
@@ -161,8 +163,9 @@ async function startServer(
   return { kind: "embedded", server, addr: server.addr };
 }
 
-export function findOnPath(names: string[]): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+/** The first executable of `names` in the directories of `searchPath` (a PATH value). */
+export function findOnPath(names: string[], searchPath: string): string | undefined {
+  for (const dir of searchPath.split(delimiter)) {
     for (const name of names) {
       const candidate = join(dir, name);
       try {

@@ -11,16 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createCastellanSource } from "../../drivers/config-sources/castellan/index.js";
-import {
-  createVaultKeyManager,
-  createVaultRecordStore,
-} from "../../drivers/key-managers/vault/index.js";
+import { createVaultKeyManager } from "../../drivers/key-managers/vault/index.js";
 import {
   createBrokerService,
   type StrongroomBroker,
 } from "../../src/broker/create-broker-service.js";
 import { type Manifest, parseManifest } from "../../src/config/manifest.js";
 import { manifestOptions } from "../../src/config/option-templates.js";
+import { createVaultRecordStore } from "../../src/vault/record-store.js";
 import { createVaultClient, type VaultClient } from "../../src/vault/vault-client.js";
 import { describeWithPython, runPython } from "../helpers/python.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";

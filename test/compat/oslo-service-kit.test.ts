@@ -186,7 +186,8 @@ describeWithPython(
 
       // AppRole tokens from the kit's credentials: one kept (control), one revoked.
       const conf = readFileSync(join(kit, "castellan.conf"), "utf8");
-      const field = (name: string) => new RegExp(`^${name} = (.+)$`, "m").exec(conf)![1]!;
+      // As oslo.config reads it: one pair of surrounding quotes is dropped.
+      const field = (name: string) => new RegExp(`^${name} = "?([^"\n]+)"?$`, "m").exec(conf)![1]!;
       const login = async () => {
         const answer = await httpsRequest(`${vault.addr}/v1/auth/approle/login`, {
           ca: ca(),

@@ -1,4 +1,5 @@
 import type { PeerCertificate } from "node:tls";
+import type { Authenticator, Principal } from "../../src/broker/authenticator.js";
 import type {
   BrokerService,
   ResolvedOption,
@@ -6,7 +7,6 @@ import type {
   SeedReport,
 } from "../../src/broker/broker-service.js";
 import { StrongroomError } from "../../src/lib/errors.js";
-import type { Authenticator, Principal } from "../../src/server/auth.js";
 
 /** A value no test may ever see in an error body or a log line. */
 export const SECRET_VALUE = "s3cr3t-$$-value";

@@ -1,6 +1,7 @@
 /** An in-memory RecordStore for unit tests: KV versions and check-and-set like Vault's KV v2. */
-import type { RecordStore } from "../../drivers/key-managers/vault/index.js";
+
 import { StrongroomError } from "../../src/lib/errors.js";
+import type { RecordStore } from "../../src/vault/record-store.js";
 
 export function createMemoryRecordStore(prefix = "strongroom/test"): RecordStore & {
   entries: Map<string, { data: Record<string, unknown>; version: number }>;

@@ -12,6 +12,8 @@ import { REPO_ROOT } from "./repo-root.js";
 
 export { REPO_ROOT };
 export const BIN = join(REPO_ROOT, "bin", "strongroom.js");
+/** The CLI with a SIGKILL after the rotation step named by STRONGROOM_CRASH_AT (test only). */
+export const CRASHING_UP = join(REPO_ROOT, "test", "fixtures", "strongroom-crashing-up.mjs");
 export const EXAMPLE_MANIFEST = join(REPO_ROOT, "examples", "tripleo", "manifest.yaml");
 export const EXAMPLE_PASSWORDS = join(REPO_ROOT, "examples", "tripleo", "overcloud-passwords.yaml");
 
@@ -49,12 +51,15 @@ export async function startUp(
     env?: Record<string, string>;
     /** Default the example; null: no --manifest (up uses the one the state dir holds). */
     manifest?: string | null;
+    /** The script run instead of bin/strongroom.js (a test composition of the CLI). */
+    entry?: string;
   } = {},
 ): Promise<UpHandle> {
   const listen = options.listen === null ? [] : ["--listen", options.listen ?? "127.0.0.1:0"];
   const manifest =
     options.manifest === null ? [] : ["--manifest", options.manifest ?? EXAMPLE_MANIFEST];
-  const child = spawn(process.execPath, [BIN, "up", ...manifest, ...listen, ...args], {
+  const entry = options.entry ?? BIN;
+  const child = spawn(process.execPath, [entry, "up", ...manifest, ...listen, ...args], {
     cwd: REPO_ROOT,
     env: { ...childEnv(stateDir), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

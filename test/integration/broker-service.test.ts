@@ -11,13 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCastellanSource } from "../../drivers/config-sources/castellan/index.js";
 import { createEnvironmentSource } from "../../drivers/config-sources/environment/index.js";
 import { createIniSource } from "../../drivers/config-sources/ini/index.js";
-import {
-  createVaultKeyManager,
-  createVaultRecordStore,
-} from "../../drivers/key-managers/vault/index.js";
+import { createVaultKeyManager } from "../../drivers/key-managers/vault/index.js";
 import type { KeyManager } from "../../drivers/types.js";
 import { createBrokerService } from "../../src/broker/create-broker-service.js";
 import { parseManifest } from "../../src/config/manifest.js";
+import { createVaultRecordStore } from "../../src/vault/record-store.js";
 import { createVaultClient } from "../../src/vault/vault-client.js";
 import type { Json } from "../helpers/vault-http.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";

@@ -14,7 +14,6 @@ import { createServer as createTcpServer, type Server, type Socket } from "node:
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { waitHealthy } from "../../drivers/health-checks/index.js";
 import { createDriverRegistry } from "../../drivers/registry.js";
 import type { HealthCheck, RollingPolicy } from "../../src/config/manifest-types.js";
 import {
@@ -22,6 +21,7 @@ import {
   type RollingRestartOptions,
   rollingRestart,
 } from "../../src/rotation/rolling-restart.js";
+import { waitHealthy } from "../../src/rotation/wait-healthy.js";
 import { freePort, waitFor } from "../helpers/ports.js";
 import { useTempDirs } from "../helpers/temp-dirs.js";
 import { createTestCa } from "../helpers/test-pki.js";
@@ -228,6 +228,7 @@ describe("health checks", () => {
     });
     const port = (silent.address() as { port: number }).port;
     const result = await waitHealthy(
+      createDriverRegistry(),
       { kind: "http", url: `http://127.0.0.1:${port}/`, ...timing },
       new AbortController().signal,
     );
@@ -241,6 +242,7 @@ describe("health checks", () => {
   it("report a refused connection without the URL's credentials or query", async () => {
     const port = await freePort();
     const result = await waitHealthy(
+      createDriverRegistry(),
       { kind: "http", url: `http://admin:hunter2@127.0.0.1:${port}/v3?token=abc`, ...timing },
       new AbortController().signal,
     );
@@ -270,12 +272,14 @@ describe("health checks", () => {
       ...timing,
     };
     const signal = new AbortController().signal;
-    expect(await waitHealthy({ ...check, caFile: join(dir, "ca.pem") }, signal)).toEqual({
+    expect(
+      await waitHealthy(createDriverRegistry(), { ...check, caFile: join(dir, "ca.pem") }, signal),
+    ).toEqual({
       healthy: true,
       attempts: 1,
       detail: `HTTP 204 from https://127.0.0.1:${port}/`,
     });
-    const untrusted = await waitHealthy(check, signal);
+    const untrusted = await waitHealthy(createDriverRegistry(), check, signal);
     expect(untrusted.healthy).toBe(false);
     expect(untrusted.detail).toMatch(
       /^https:\/\/127\.0\.0\.1:\d+\/: [A-Z_]*(CERT|SIGNATURE)[A-Z_]*$/,

@@ -19,6 +19,7 @@ import { DEBIAN_PYTHON, describeWithPython, REPO_ROOT } from "../helpers/python.
 import { type RabbitMqServer, startRabbitMq } from "../helpers/rabbitmq-server.js";
 import { describeWithServers } from "../helpers/servers.js";
 import {
+  CRASHING_UP,
   httpsRequest,
   operatorToken,
   readState,
@@ -201,11 +202,11 @@ ${CONSUMERS.map(
 ).join("\n")}
 `;
 
-    const startBroker = async (env: Record<string, string> = {}) => {
+    const startBroker = async (crashAfter?: string) => {
       up = await startUp(stateDir, [], {
         manifest: join(root, "manifest.yaml"),
         listen: null,
-        env,
+        ...(crashAfter && { env: { STRONGROOM_CRASH_AT: crashAfter }, entry: CRASHING_UP }),
       });
     };
 
@@ -384,7 +385,7 @@ ${CONSUMERS.map(
           kind === "mariadb" ? db.canLogin("crash", pw) : mq.canLogin("crash_mq", pw);
         const before = await storedSecret(secret);
         await up!.stop();
-        await startBroker({ STRONGROOM_TEST_HOOKS: "1", STRONGROOM_CRASH_AT: step });
+        await startBroker(step);
         // When the crash comes right after "planned", the answer may never arrive: the id is
         // found in the store after the restart.
         await runCli(stateDir, ["rotate", secret, "--yes", "--no-wait", "--json"]);

@@ -4,9 +4,9 @@
  * the other gets a clear 409.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVaultRecordStore } from "../../drivers/key-managers/vault/index.js";
 import type { RotationRecord } from "../../src/rotation/rotation-record.js";
 import { createRotationStore } from "../../src/rotation/rotation-store.js";
+import { createVaultRecordStore } from "../../src/vault/record-store.js";
 import { createVaultClient } from "../../src/vault/vault-client.js";
 import { startVaultServer, type VaultServerHandle } from "../helpers/vault-server-process.js";
 

@@ -176,12 +176,13 @@ describe("strongroom up", () => {
       expect(statSync(join(kitDir, name)).mode & 0o777).toBe(0o600);
     const sources = readFileSync(join(kitDir, "oslo-sources.conf"), "utf8");
     expect(sources).toContain("config_source = strongroom\n");
-    expect(sources).toContain(`uri = ${readState(stateDir).broker.url}/v1/config/nova.conf`);
-    expect(sources).toContain(`client_key = ${join(kitDir, "client.key")}`);
+    // One INI writer for every file oslo.config reads: values quoted (oslo strips the quotes).
+    expect(sources).toContain(`uri = "${readState(stateDir).broker.url}/v1/config/nova.conf"`);
+    expect(sources).toContain(`client_key = "${join(kitDir, "client.key")}"`);
     const castellan = readFileSync(join(kitDir, "castellan.conf"), "utf8");
     expect(castellan).toMatch(/\[key_manager\]\nbackend = vault\n/);
     expect(castellan).toMatch(/approle_secret_id = \S+/);
-    expect(castellan).toContain(`ssl_ca_crt_file = ${join(kitDir, "ca.pem")}`);
+    expect(castellan).toContain(`ssl_ca_crt_file = "${join(kitDir, "ca.pem")}"`);
     expect(result.stdout).not.toMatch(/secret_id|[0-9a-f]{8}-[0-9a-f]{4}-/);
   });
 
@@ -297,7 +298,7 @@ describe("strongroom up --vault external", () => {
     const kit = join(root, "external-kit");
     expect((await runCli(externalState, ["service-kit", "nova", "--out", kit])).code).toBe(0);
     const castellan = readFileSync(join(kit, "castellan.conf"), "utf8");
-    expect(castellan).toContain(`vault_url = ${vault.addr}`);
+    expect(castellan).toContain(`vault_url = "${vault.addr}"`);
     expect(castellan).not.toContain("ssl_ca_crt_file");
 
     expect(await external.stop()).toBe(0);

@@ -8,12 +8,6 @@ import { createVaultClient, type VaultClient } from "../../../src/vault/vault-cl
 import type { KeyManagerDriver } from "../../types.js";
 import { createVaultKeyManager } from "./vault-key-manager.js";
 
-export {
-  type CastellanRecord,
-  fromCastellanRecord,
-  toCastellanRecord,
-} from "./castellan-record.js";
-export { createVaultRecordStore, type RecordStore } from "./record-store.js";
 export { createVaultKeyManager, type VaultKeyManagerOptions } from "./vault-key-manager.js";
 
 function clientFrom(config: Record<string, unknown>): VaultClient {

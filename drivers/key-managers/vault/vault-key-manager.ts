@@ -1,16 +1,21 @@
 /**
  * The `vault` key manager: secrets as Castellan records in KV v2, at
- * `<mount>/data/strongroom/<deployment>/secrets/<Name>` (DESIGN.md "KV layout").
+ * `<mount>/data/strongroom/<deployment>/secrets/<Name>` (src/vault/kv-layout.ts).
  */
 import {
-  DEPLOYMENT_NAME_PATTERN,
-  SECRET_NAME_PATTERN,
-} from "../../../src/config/manifest-schema.js";
-import { usageError } from "../../../src/lib/errors.js";
+  fromCastellanRecord,
+  toCastellanRecord,
+  unixSeconds,
+} from "../../../src/vault/castellan-record.js";
+import {
+  DEFAULT_KV_MOUNT,
+  DEPLOYMENT_KEYS,
+  deploymentPath,
+  secretPath,
+} from "../../../src/vault/kv-layout.js";
+import { KvV2 } from "../../../src/vault/kv-v2.js";
 import type { VaultClient } from "../../../src/vault/vault-client.js";
 import type { KeyManager, SecretValue, SecretVersionInfo, StoredSecret } from "../../types.js";
-import { fromCastellanRecord, toCastellanRecord, unixSeconds } from "./castellan-record.js";
-import { KvV2 } from "./kv-v2.js";
 
 export interface VaultKeyManagerOptions {
   client: VaultClient;
@@ -19,20 +24,10 @@ export interface VaultKeyManagerOptions {
   deployment: string;
 }
 
-export const deploymentPrefix = (deployment: string): string => {
-  if (!DEPLOYMENT_NAME_PATTERN.test(deployment)) {
-    throw usageError(`invalid deployment name "${deployment}"`);
-  }
-  return `strongroom/${deployment}`;
-};
-
 export function createVaultKeyManager(options: VaultKeyManagerOptions): KeyManager {
-  const kv = new KvV2(options.client, options.mount ?? "secret");
-  const folder = `${deploymentPrefix(options.deployment)}/secrets`;
-  const pathOf = (id: string) => {
-    if (!SECRET_NAME_PATTERN.test(id)) throw usageError(`invalid secret name "${id}"`);
-    return `${folder}/${id}`;
-  };
+  const kv = new KvV2(options.client, options.mount ?? DEFAULT_KV_MOUNT);
+  const folder = deploymentPath(options.deployment, DEPLOYMENT_KEYS.secretsFolder);
+  const pathOf = (id: string) => secretPath(options.deployment, id);
 
   return {
     driver: "vault",

@@ -10,6 +10,7 @@ import type { ExportRequest, ExportSummary } from "../../bundle/export-store.js"
 import { StrongroomError } from "../../lib/errors.js";
 import { identityFiles, resolveStateDirPath, STATE_FILES } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
 /** Must match the route's trailer (src/server/routes/export-routes.ts). */
@@ -17,7 +18,7 @@ const SUMMARY_TRAILER = "x-strongroom-export-summary";
 const PROGRESS_EVERY_MS = 1000;
 const IDLE_TIMEOUT_MS = 120_000;
 
-export function exportCommand() {
+export function exportCommand(context: CliContext) {
   return new Command("export")
     .summary("Export a deployment as one signed bundle, sealed to its recipients")
     .description(
@@ -41,7 +42,7 @@ export function exportCommand() {
       // Loaded here: libsodium and the stream code are only for this command.
       const { readPublicKeyFile, encodePublicKey } = await import("../../bundle/keys.js");
       const recipients = options.recipient.map((file) => encodePublicKey(readPublicKeyFile(file)));
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const summary = await downloadBundle(broker, options.out, {
         recipients,
         ...(options.deployment ? { deployment: options.deployment } : {}),

@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
 interface OptionAnswer {
@@ -10,7 +11,7 @@ interface OptionAnswer {
   version: number;
 }
 
-export function getCommand() {
+export function getCommand(context: CliContext) {
   return new Command("get")
     .summary("Resolve one option of a service, as the service itself would")
     .description(
@@ -30,7 +31,7 @@ export function getCommand() {
         "  strongroom get nova keystone_authtoken password --json   # value, type, location, version\n",
     )
     .action(async (service, group, option, options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const answer = await broker.json<OptionAnswer>(
         "GET",
         brokerPath("config", service, group, option),

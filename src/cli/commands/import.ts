@@ -1,8 +1,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { resolveStateDirPath } from "../../state/state-dir.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
-export function importCommand() {
+export function importCommand(context: CliContext) {
   return new Command("import")
     .summary("Import a bundle into a fresh temporary Vault and state dir")
     .description(
@@ -37,10 +38,11 @@ export function importCommand() {
         file,
         keyFile: options.key,
         trustFile: options.trust,
-        stateDir: resolveStateDirPath(options.stateDir),
+        stateDir: resolveStateDirPath(options.stateDir, context.env.stateDir),
         replace: options.replace === true,
         vault: options.vault,
         ...(options.vaultBin && { vaultBin: options.vaultBin }),
+        env: context.env,
       });
       if (options.json) {
         printJson(report);

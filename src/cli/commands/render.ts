@@ -1,9 +1,10 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { stateDirOption } from "../shared-options.js";
 
-export function renderCommand() {
+export function renderCommand(context: CliContext) {
   return new Command("render")
     .summary("Print every option of a service, as oslo INI or JSON")
     .description(
@@ -23,7 +24,7 @@ export function renderCommand() {
       "\nExamples:\n  strongroom render nova > /tmp/nova.conf\n  strongroom render nova --format json\n",
     )
     .action(async (service, options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const path =
         options.format === "ini"
           ? `${brokerPath("config", service)}.conf`

@@ -6,11 +6,12 @@ import type { RotationPlan } from "../../rotation/rotation-plan.js";
 import type { RotationView } from "../../rotation/rotation-record.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
 const POLL_MS = 250;
 
-export function rotateCommand() {
+export function rotateCommand(context: CliContext) {
   return new Command("rotate")
     .summary("Rotate passwords without locking anyone out; resumable")
     .description(
@@ -42,7 +43,7 @@ export function rotateCommand() {
       if (options.resume === undefined && secrets.length === 0) {
         throw usageError("name at least one secret to rotate (or --resume)");
       }
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       let started: RotationView[];
       if (options.resume !== undefined) {
         const resume = options.resume === true ? "all" : options.resume;

@@ -3,10 +3,11 @@ import type { RotationView } from "../../rotation/rotation-record.js";
 import type { ScheduleView } from "../../rotation/rotation-schedule.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 import { summary } from "./rotate.js";
 
-export function rotationsCommand() {
+export function rotationsCommand(context: CliContext) {
   return new Command("rotations")
     .summary("Show rotation history, state and schedules")
     .description(
@@ -22,7 +23,7 @@ export function rotationsCommand() {
       "\nExamples:\n  strongroom rotations\n  strongroom rotations 20261125T103000-NovaPassword-a1b2c3 --json\n",
     )
     .action(async (id, options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       if (id !== undefined) {
         const view = await broker.json<RotationView>(
           "GET",

@@ -5,6 +5,7 @@ import { usageError } from "../../lib/errors.js";
 import { SEED_FORMATS } from "../../seed/inputs.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
 export interface SeedAnswer {
@@ -13,7 +14,7 @@ export interface SeedAnswer {
   entries: Array<{ name: string; action: "keep" | "import" | "generate" | "missing" }>;
 }
 
-export function seedCommand() {
+export function seedCommand(context: CliContext) {
   return new Command("seed")
     .summary("Ingest deployment secrets (TripleO, YAML, JSON, INI, env), all or nothing")
     .description(
@@ -38,7 +39,7 @@ export function seedCommand() {
     )
     .action(async (file, options) => {
       const text = readInput(file);
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const name = file === "-" ? "stdin" : basename(file);
       progressLine(
         `seeding ${name} into ${broker.state.deployment} (${Math.ceil(text.length / 1024)} KiB)…`,

@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
 } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { castellanConf, type KitContext, osloSourcesConf } from "../kit-files.js";
 import { stateDirOption } from "../shared-options.js";
 
@@ -23,7 +24,7 @@ export const KIT_FILES = {
   vaultCa: "vault-ca.pem",
 } as const;
 
-export function serviceKitCommand() {
+export function serviceKitCommand(context: CliContext) {
   return new Command("service-kit")
     .summary("Write one service node's mTLS identity and oslo/castellan config")
     .description(
@@ -43,7 +44,7 @@ export function serviceKitCommand() {
         "  nova-api --config-file /etc/nova/nova.conf --config-file /etc/nova/strongroom/oslo-sources.conf\n",
     )
     .action(async (service, options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const { state, dir } = broker;
       // The broker knows the service (404 otherwise) before a secret-id is minted for it.
       const mapping = await broker.text("GET", brokerPath("castellan", service, "mapping.conf"));
@@ -74,7 +75,7 @@ export function serviceKitCommand() {
         : vaultCa
           ? paths.ca
           : undefined;
-      const context: KitContext = {
+      const kit: KitContext = {
         deployment: state.deployment,
         service,
         brokerUrl: state.broker.url,
@@ -85,9 +86,9 @@ export function serviceKitCommand() {
       if (ownVaultCa) writeFileAtomic(join(out, KIT_FILES.vaultCa), vaultCa);
       writeFileAtomic(paths.clientCert, dir.read(identity.cert));
       writeFileAtomic(paths.clientKey, dir.read(identity.key));
-      writeFileAtomic(paths.castellanConf, castellanConf(context, credentials));
+      writeFileAtomic(paths.castellanConf, castellanConf(kit, credentials));
       writeFileAtomic(paths.mapping, mapping);
-      writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(context));
+      writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(kit));
       process.stdout.write(
         `wrote the ${service} kit to ${out}\n` +
           `use it with: --config-file ${join(out, KIT_FILES.osloSources)}\n`,

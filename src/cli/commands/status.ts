@@ -3,6 +3,7 @@ import { Command } from "@commander-js/extra-typings";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { modeOf, resolveStateDirPath, vaultCaFile } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
+import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
 export interface StatusReport {
@@ -14,7 +15,7 @@ export interface StatusReport {
   secrets: number | null;
 }
 
-export function statusCommand() {
+export function statusCommand(context: CliContext) {
   return new Command("status")
     .summary("Show the broker, the Vault and the deployment of the state dir")
     .description(
@@ -24,7 +25,7 @@ export function statusCommand() {
     .addOption(jsonOption())
     .addOption(stateDirOption())
     .action(async (options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir));
+      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const report = await collectStatus(broker);
       if (options.json) printJson(report);
       else printStatus(report);

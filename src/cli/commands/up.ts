@@ -1,11 +1,12 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { resolveStateDirPath } from "../../state/state-dir.js";
+import type { CliContext } from "../context.js";
 import { DEFAULT_LISTEN } from "../listen-address.js";
 import { stateDirOption } from "../shared-options.js";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
-export function upCommand() {
+export function upCommand(context: CliContext) {
   return new Command("up")
     .summary("Start a temporary Vault and the broker for one deployment (foreground)")
     .description(
@@ -78,14 +79,16 @@ export function upCommand() {
           {
             manifest: options.manifest,
             seed: options.seed,
-            stateDir: resolveStateDirPath(options.stateDir),
+            stateDir: resolveStateDirPath(options.stateDir, context.env.stateDir),
             listen: options.listen,
             vault: options.vault,
             vaultBin: options.vaultBin,
             overrides: options.overrides,
+            env: context.env,
           },
           logging,
           cleanups,
+          context.upHooks,
         );
         process.stdout.write(queryHints(running));
       } catch (error) {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "@commander-js/extra-typings";
 import type { StorageConfig } from "../../embedded-vault/embedded-vault.js";
 import { configError, usageError } from "../../lib/errors.js";
+import type { CliContext } from "../context.js";
 import { isLoopback, parseListenAddress } from "../listen-address.js";
 
 interface ServerPlan {
@@ -12,7 +13,7 @@ interface ServerPlan {
   dev: boolean;
 }
 
-export function vaultServerCommand() {
+export function vaultServerCommand(context: CliContext) {
   return (
     new Command("vault-server")
       .summary("Run the embedded Vault-compatible server")
@@ -64,9 +65,7 @@ export function vaultServerCommand() {
           tls: plan.tls,
         });
         if (plan.dev) {
-          const dev = await vault.startDev(
-            options.devRootToken ?? process.env.VAULT_DEV_ROOT_TOKEN_ID,
-          );
+          const dev = await vault.startDev(options.devRootToken ?? context.env.vaultDevRootToken);
           process.stderr.write(
             "WARNING: dev mode: in-memory storage, already unsealed, for tests and demos only.\n" +
               `Unseal Key: ${dev.unsealKey}\nRoot Token: ${dev.rootToken}\n`,

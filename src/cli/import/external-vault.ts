@@ -2,14 +2,11 @@
  * An import into an external Vault writes into a Vault that outlives the import: it must not
  * hold the deployment already, and a failed import removes what it wrote there.
  */
-import { KvV2 } from "../../../drivers/key-managers/vault/kv-v2.js";
+
 import { StrongroomError } from "../../lib/errors.js";
-import {
-  kvPrefix,
-  revokeOwnToken,
-  servicePolicyName,
-  serviceRoleName,
-} from "../../vault/bootstrap.js";
+import { removeServiceAccess, revokeOwnToken } from "../../vault/bootstrap.js";
+import { DEPLOYMENT_KEYS, deploymentPath, deploymentPrefix } from "../../vault/kv-layout.js";
+import { KvV2 } from "../../vault/kv-v2.js";
 import type { VaultClient } from "../../vault/vault-client.js";
 
 export async function requireEmptyDeployment(
@@ -17,7 +14,7 @@ export async function requireEmptyDeployment(
   kvMount: string,
   deployment: string,
 ): Promise<void> {
-  const existing = await new KvV2(operator, kvMount).list(`${kvPrefix(deployment)}/`);
+  const existing = await new KvV2(operator, kvMount).list(`${deploymentPrefix(deployment)}/`);
   if (existing.length > 0) {
     throw new StrongroomError(
       "STRONGROOM_ERR_IMPORT_TARGET",
@@ -34,16 +31,12 @@ export async function removeImportedDeployment(
   services: readonly string[],
 ): Promise<void> {
   const kv = new KvV2(operator, kvMount);
-  const prefix = kvPrefix(deployment);
-  const secrets = await kv.list(`${prefix}/secrets/`).catch(() => []);
-  for (const name of secrets) await kv.destroy(`${prefix}/secrets/${name}`).catch(() => {});
-  await kv.destroy(`${prefix}/manifest`).catch(() => {});
+  const secrets = deploymentPath(deployment, DEPLOYMENT_KEYS.secretsFolder);
+  const names = await kv.list(`${secrets}/`).catch(() => []);
+  for (const name of names) await kv.destroy(`${secrets}/${name}`).catch(() => {});
+  await kv.destroy(deploymentPath(deployment, DEPLOYMENT_KEYS.manifest)).catch(() => {});
   for (const service of services) {
-    const role = `auth/approle/role/${serviceRoleName(deployment, service)}`;
-    await operator.delete(role).catch(() => {});
-    await operator
-      .delete(`sys/policies/acl/${servicePolicyName(deployment, service)}`)
-      .catch(() => {});
+    await removeServiceAccess(operator, deployment, service).catch(() => {});
   }
 }
 

@@ -23,7 +23,9 @@ import {
 import { configError, StrongroomError } from "../../lib/errors.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { STATE_FILES, StateDir } from "../../state/state-dir.js";
-import { bootstrapDeployment, servicePolicyName, serviceRoleName } from "../../vault/bootstrap.js";
+import { bootstrapDeployment } from "../../vault/bootstrap.js";
+import { servicePolicyName, serviceRoleName } from "../../vault/kv-layout.js";
+import type { StrongroomEnvironment } from "../environment.js";
 import { DEFAULT_LISTEN, parseListenAddress } from "../listen-address.js";
 import { createCliLogging } from "../logger.js";
 import { progressLine } from "../shared-options.js";
@@ -44,6 +46,7 @@ export interface ImportOptions {
   replace: boolean;
   vault: "embedded" | "binary" | "external";
   vaultBin?: string;
+  env: StrongroomEnvironment;
 }
 
 export interface ImportReport {
@@ -149,6 +152,7 @@ async function loadIntoStaging(
     dir,
     mode: options.vault,
     vaultBin: options.vaultBin,
+    env: options.env,
     pki,
     kvMount,
     log,

@@ -13,6 +13,7 @@ import {
   type VaultMode,
 } from "../../vault/temporary-vault.js";
 import { createVaultClient, type VaultClient, vaultStatusOf } from "../../vault/vault-client.js";
+import type { StrongroomEnvironment } from "../environment.js";
 
 export interface VaultSession {
   vault: TemporaryVault;
@@ -32,6 +33,7 @@ export interface OpenVaultOptions {
   previous?: BrokerState;
   pki: StatePki;
   kvMount: string;
+  env: Pick<StrongroomEnvironment, "vaultAddr" | "vaultToken" | "vaultCaCert" | "path">;
   log: Logger;
 }
 
@@ -41,8 +43,8 @@ export interface OpenVaultOptions {
  * lives only in this function's memory.
  */
 export async function openVault(options: OpenVaultOptions): Promise<VaultSession> {
-  const { dir, log, pki } = options;
-  const mode = resolveMode(options.mode, options.previous, options.vaultBin);
+  const { dir, log, pki, env } = options;
+  const mode = resolveMode(options.mode, options.previous, options.vaultBin, env.path);
   const hasOperatorToken = dir.has(STATE_FILES.operatorToken);
   if (dir.has(STATE_FILES.unsealShares) && !hasOperatorToken) {
     throw new StrongroomError(
@@ -58,7 +60,11 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
   const embedded = mode === "embedded";
   // The embedded Vault is certified by the state dir's CA; any other one by VAULT_CACERT or the
   // system's CAs.
-  const caFile = embedded ? pki.caFile : externalCaFile(mode);
+  const caFile = embedded
+    ? pki.caFile
+    : mode === "external" && env.vaultCaCert
+      ? resolve(env.vaultCaCert)
+      : undefined;
   const ca = caFile ? readFileSync(caFile) : undefined;
   const previousPort = options.previous
     ? Number(new URL(options.previous.vault.addr).port)
@@ -68,9 +74,10 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
     mode,
     stateDir: dir.path,
     vaultBin: options.vaultBin,
-    externalAddr: process.env.VAULT_ADDR,
+    externalAddr: env.vaultAddr,
     // The operator's own token for an external Vault, used only until the operator token exists.
-    externalToken: operatorToken ?? process.env.VAULT_TOKEN,
+    externalToken: operatorToken ?? env.vaultToken,
+    searchPath: env.path,
     token: operatorToken,
     unsealKeys,
     kvMount: options.kvMount,
@@ -104,20 +111,16 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
   }
 }
 
-function externalCaFile(mode: VaultMode): string | undefined {
-  const file = mode === "external" ? process.env.VAULT_CACERT : undefined;
-  return file ? resolve(file) : undefined;
-}
-
 /** `auto`: the kind an existing state dir already uses, else a vault/bao binary when there is one. */
 function resolveMode(
   mode: VaultMode,
   previous: BrokerState | undefined,
   vaultBin: string | undefined,
+  searchPath: string,
 ): VaultMode {
   if (mode !== "auto") return mode;
   if (previous) return previous.vault.kind;
-  return vaultBin || findOnPath(["vault", "bao"]) ? "binary" : "embedded";
+  return vaultBin || findOnPath(["vault", "bao"], searchPath) ? "binary" : "embedded";
 }
 
 async function checkOperatorToken(operator: VaultClient, dir: StateDir): Promise<void> {

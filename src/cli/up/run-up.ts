@@ -9,9 +9,10 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger, LoggerOptions } from "pino";
 import {
-  createVaultKeyManager,
-  createVaultRecordStore,
-} from "../../../drivers/key-managers/vault/index.js";
+  configSourcesAmong,
+  createDriverRegistry,
+  registerManifestDrivers,
+} from "../../../drivers/registry.js";
 import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
@@ -26,11 +27,15 @@ import {
 import { configError, StrongroomError, usageError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { createBrokerRotations } from "../../rotation/create-rotations.js";
+import type { RotationStep } from "../../rotation/rotation-record.js";
 import { type RunningBrokerServer, startBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
+import { DEFAULT_KV_MOUNT } from "../../vault/kv-layout.js";
+import { createVaultRecordStore } from "../../vault/record-store.js";
 import type { VaultMode } from "../../vault/temporary-vault.js";
+import type { StrongroomEnvironment } from "../environment.js";
 import { DEFAULT_LISTEN, isLoopback, parseListenAddress } from "../listen-address.js";
 import { openVault } from "./open-vault.js";
 
@@ -47,6 +52,14 @@ export interface UpOptions {
   vaultBin?: string;
   overrides?: string;
   kvMount?: string;
+  /** The environment `up` started with: OS_<GROUP>__<OPTION> overrides and VAULT_* settings. */
+  env: StrongroomEnvironment;
+}
+
+/** Seams a test composition may fill; the CLI passes none. */
+export interface UpHooks {
+  /** Called after each persisted rotation step. */
+  afterRotationStep?: (step: RotationStep) => void;
 }
 
 export interface RunningStrongroom {
@@ -64,6 +77,7 @@ export async function runUp(
   options: UpOptions,
   logging: { logger: Logger; options: LoggerOptions },
   cleanups: Array<() => Promise<void>>,
+  hooks: UpHooks = {},
 ): Promise<RunningStrongroom> {
   const log = logging.logger;
   const manifestFile = resolve(options.manifest ?? recordedManifest(options.stateDir));
@@ -86,7 +100,7 @@ export async function runUp(
     );
   }
   const listen = parseListenAddress(options.listen ?? listenOf(previous) ?? DEFAULT_LISTEN);
-  const kvMount = options.kvMount ?? previous?.vault.kvMount ?? "secret";
+  const kvMount = options.kvMount ?? previous?.vault.kvMount ?? DEFAULT_KV_MOUNT;
 
   const pki = await ensureStatePki(dir, { services, hosts: certificateHosts(listen.host) });
   // Signs the bundles this broker exports; importing sites trust its public half.
@@ -98,6 +112,7 @@ export async function runUp(
     previous,
     pki,
     kvMount,
+    env: options.env,
     log,
   });
   const { vault, operator } = session;
@@ -119,11 +134,18 @@ export async function runUp(
     "vault bootstrapped: one policy and AppRole per service",
   );
 
-  const keyManager = createVaultKeyManager({ client: operator, mount: kvMount, deployment });
+  const registry = createDriverRegistry();
+  const manifestDrivers = await registerManifestDrivers(registry, manifest);
+  const keyManager = await registry
+    .keyManager("vault")
+    .create({ client: operator, mount: kvMount }, { deployment });
   const sources = await createConfigSources({
     manifest,
     keyManager,
+    registry,
+    thirdParty: configSourcesAmong(manifestDrivers),
     overridesDir: options.overrides,
+    env: options.env.osloOverrides,
   });
   const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
   const broker = createBrokerService({
@@ -149,9 +171,11 @@ export async function runUp(
     manifest,
     keyManager,
     records,
-    broker,
+    registry,
+    commit: (secret, value, expected) => broker.commitSecret(secret, value, expected),
     stateDir: dir.path,
     log: (level, event, fields) => log[level](fields ?? {}, event),
+    ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),
   });
   cleanups.push(() => rotations.close());
   for (const open of (await rotations.service.list()).filter((r) => r.resume !== undefined)) {

@@ -3,7 +3,6 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import { type BundleExporter, MAX_RECIPIENTS } from "../../bundle/export-store.js";
 import { DEPLOYMENT_NAME_PATTERN } from "../../config/manifest-schema.js";
-import { NotImplementedError } from "../error-codes.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
 import { ERROR_RESPONSES } from "../schemas.js";
@@ -30,18 +29,13 @@ const ExportBody = Type.Object(
 );
 
 export const exportRoutes: FastifyPluginAsyncTypebox<{
-  /** Absent: the broker was built without Vault access (tests), and export answers 501. */
-  exporter?: BundleExporter;
+  exporter: BundleExporter;
   exportLimit: RateLimitPreset;
 }> = async (app, { exporter, exportLimit }) => {
   app.post(
     "/export",
     {
       config: { access: "operator", rateLimit: exportLimit },
-      // Before the body is validated: a broker without an exporter answers 501 whatever the body.
-      preValidation: async () => {
-        if (!exporter) throw new NotImplementedError("export");
-      },
       schema: {
         operationId: "export",
         tags: ["export"],
@@ -64,7 +58,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      const prepared = await exporter!.prepare(request.body);
+      const prepared = await exporter.prepare(request.body);
       const out = new PassThrough();
       // A client that goes away must stop the export, not leave it waiting for 'drain'.
       reply.raw.once("close", () => {

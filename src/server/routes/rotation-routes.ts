@@ -65,6 +65,10 @@ export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
         operationId: "listRotations",
         tags: ["rotations"],
         summary: "Every rotation and every schedule (operator only)",
+        description:
+          "Every rotation record of the deployment, newest first, with its step, status and what " +
+          "`strongroom rotate --resume` would do; and every `rotate.schedule` with its next and " +
+          "missed runs.",
         security: OPERATOR_SECURITY,
         response: { 200: RotationListAnswer, ...ERROR_RESPONSES },
       },
@@ -80,6 +84,9 @@ export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
         operationId: "getRotation",
         tags: ["rotations"],
         summary: "One rotation: its step, status, restarted consumers and what --resume does",
+        description:
+          "One rotation record: the step it reached, its status, the consumers restarted (and " +
+          "the one that failed, with why), and what `strongroom rotate --resume` would do.",
         security: OPERATOR_SECURITY,
         params: RotationParams,
         response: { 200: RotationViewSchema, ...ERROR_RESPONSES },

@@ -2,11 +2,34 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import {
+  configSourcesAmong,
+  createDriverRegistry,
+  registerManifestDrivers,
+} from "../../../drivers/registry.js";
+import type { KeyManager } from "../../../drivers/types.js";
 import { createConfigSources } from "../../../src/broker/config-sources.js";
 import { createBrokerService } from "../../../src/broker/create-broker-service.js";
-import { parseManifest } from "../../../src/config/manifest.js";
+import { type Manifest, parseManifest } from "../../../src/config/manifest.js";
 import { PACKAGE_ROOT } from "../../../src/lib/paths.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
+
+/** What `up` does: the manifest's drivers join the registry, then the sources are made from it. */
+async function createSources(
+  manifest: Manifest,
+  keyManager: KeyManager,
+  env: Record<string, string> = {},
+) {
+  const registry = createDriverRegistry();
+  const loaded = await registerManifestDrivers(registry, manifest);
+  return createConfigSources({
+    manifest,
+    keyManager,
+    registry,
+    thirdParty: configSourcesAmong(loaded),
+    env,
+  });
+}
 
 const dir = mkdtempSync(join(tmpdir(), "strongroom-sources-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,7 +59,7 @@ describe("config sources from the manifest", () => {
     );
 
     const keyManager = createMemoryKeyManager({ NovaPassword: "s3cret" });
-    const sources = await createConfigSources({ manifest, keyManager, env: {} });
+    const sources = await createSources(manifest, keyManager);
     expect(sources.map((s) => s.driver)).toEqual(["environment", "site-values", "castellan"]);
 
     const broker = createBrokerService({
@@ -64,11 +87,7 @@ describe("config sources from the manifest", () => {
       join(dir, "m.yaml"),
     );
     const keyManager = createMemoryKeyManager({ NovaPassword: "s3cret" });
-    const sources = await createConfigSources({
-      manifest,
-      keyManager,
-      env: { OS_DEFAULT__MY_IP: "192.0.2.1" },
-    });
+    const sources = await createSources(manifest, keyManager, { OS_DEFAULT__MY_IP: "192.0.2.1" });
     const broker = createBrokerService({
       manifest,
       keyManager,
@@ -85,16 +104,14 @@ describe("config sources from the manifest", () => {
   it("refuses a module that is missing or is not a config source, naming it", async () => {
     const keyManager = createMemoryKeyManager();
     const missing = parseManifest(manifestText("./nope.mjs"), join(dir, "m.yaml"));
-    await expect(createConfigSources({ manifest: missing, keyManager })).rejects.toThrow(
+    await expect(createSources(missing, keyManager)).rejects.toThrow(
       /cannot load the driver module .*nope\.mjs/,
     );
     const wrongKind = parseManifest(
       manifestText(join(PACKAGE_ROOT, "test", "fixtures", "drivers", "key-manager-only.mjs")),
       join(dir, "m.yaml"),
     );
-    await expect(createConfigSources({ manifest: wrongKind, keyManager })).rejects.toThrow(
-      /is a key-manager driver/,
-    );
+    await expect(createSources(wrongKind, keyManager)).rejects.toThrow(/is a key-manager driver/);
   });
 
   it("rejects a malformed drivers stanza with the file and line", () => {

@@ -6,7 +6,6 @@ import {
   recordCounts,
   type SecretRecord,
 } from "../../../src/bundle/bundle-records.js";
-import { inOrder } from "../../../src/bundle/export-store.js";
 import { checkIdentities, readContents } from "../../../src/bundle/import-store.js";
 
 const secret: SecretRecord = {
@@ -91,37 +90,5 @@ describe("bundle records", () => {
     expect(() => checkIdentities([nova], [{ ...nova, secrets: ["B", "A"] }])).not.toThrow();
     expect(() => checkIdentities([nova], [{ ...nova, secrets: ["A"] }])).toThrow(/identities/);
     expect(() => checkIdentities([nova], [])).toThrow(/identities/);
-  });
-});
-
-describe("inOrder", () => {
-  it("yields in input order with at most `window` calls in flight", async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const work = async (n: number) => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, (n * 7) % 5));
-      inFlight--;
-      return n * 2;
-    };
-    const out: number[] = [];
-    for await (const value of inOrder([...Array(40).keys()], 4, work)) out.push(value);
-    expect(out).toEqual([...Array(40).keys()].map((n) => n * 2));
-    expect(peak).toBeLessThanOrEqual(4);
-  });
-
-  it("surfaces a failure at its turn, without unhandled rejections from the window", async () => {
-    const work = async (n: number) => {
-      if (n === 3) throw new Error("boom");
-      return n;
-    };
-    const out: number[] = [];
-    await expect(
-      (async () => {
-        for await (const value of inOrder([0, 1, 2, 3, 4, 5], 3, work)) out.push(value);
-      })(),
-    ).rejects.toThrow("boom");
-    expect(out).toEqual([0, 1, 2]);
   });
 });

@@ -20,7 +20,7 @@ function strongroom(...args: string[]) {
 function expectOneLineFailure(run: ReturnType<typeof strongroom>, status: number, text: RegExp) {
   expect(run.status).toBe(status);
   expect(run.stdout).toBe("");
-  expect(run.stderr).toMatch(/^strongroom: [^\n]+\n$/);
+  expect(run.stderr).toMatch(/^STRONGROOM_ERR_[A-Z_]+: [^\n]+\n$/);
   expect(run.stderr).toMatch(text);
 }
 

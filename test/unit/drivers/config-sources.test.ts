@@ -8,11 +8,8 @@ import {
   environmentVariableName,
 } from "../../../drivers/config-sources/environment/index.js";
 import { createIniSource } from "../../../drivers/config-sources/ini/index.js";
-import {
-  fromCastellanRecord,
-  toCastellanRecord,
-} from "../../../drivers/key-managers/vault/index.js";
 import { parseManifest } from "../../../src/config/manifest.js";
+import { fromCastellanRecord, toCastellanRecord } from "../../../src/vault/castellan-record.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 
 describe("the environment source", () => {

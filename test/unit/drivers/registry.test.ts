@@ -11,7 +11,7 @@ describe("the driver registry", () => {
   it("knows the built-ins by name", () => {
     const registry = createDriverRegistry();
     const names = registry.names();
-    expect(names.keyManagers).toEqual(["vault", "sealed-file"]);
+    expect(names.keyManagers).toEqual(["vault"]);
     expect(names.configSources).toEqual(["environment", "ini", "castellan"]);
     expect(names.rotationTargets).toEqual(["mariadb", "rabbitmq", "command"]);
     expect(names.restarters).toEqual(["command", "systemd", "signal"]);
@@ -22,7 +22,7 @@ describe("the driver registry", () => {
   it("rejects unknown and duplicate names clearly", () => {
     const registry = createDriverRegistry();
     expect(() => registry.keyManager("barbican")).toThrow(
-      /unknown key-manager driver "barbican" \(known: vault, sealed-file\)/,
+      /unknown key-manager driver "barbican" \(known: vault\)/,
     );
     expect(() => registry.register(registry.configSource("ini"))).toThrow(/already registered/);
   });

@@ -33,10 +33,11 @@ const MATRIX: Array<[string, string, number, number]> = [
   ["GET", "/v1/secrets", 200, 403],
   ["PUT", "/v1/secrets/NovaPassword", 200, 403],
   ["POST", "/v1/seed", 200, 403],
-  ["POST", "/v1/rotations", 501, 403],
-  ["GET", "/v1/rotations", 501, 403],
-  ["GET", "/v1/rotations/r1", 501, 403],
-  ["POST", "/v1/export", 501, 403],
+  // An empty body is refused (400) only once the caller may make the request at all.
+  ["POST", "/v1/rotations", 400, 403],
+  ["GET", "/v1/rotations", 200, 403],
+  ["GET", "/v1/rotations/r1", 404, 403],
+  ["POST", "/v1/export", 400, 403],
 ];
 
 const payloadFor = (method: string, url: string) =>

@@ -88,7 +88,7 @@ describe("OpenAPI document", () => {
     expect(ids.size).toBe(15);
   });
 
-  it("documents the text routes as text/plain and the pending ones as 501", () => {
+  it("documents the text routes as text/plain", () => {
     for (const path of [
       "/v1/config/{service}.conf",
       "/v1/castellan/{service}/mapping.conf",
@@ -98,9 +98,6 @@ describe("OpenAPI document", () => {
         "text/plain",
       ]);
     }
-    expect(spec.paths["/v1/rotations"]?.post?.description).toMatch(
-      /STRONGROOM_ERR_NOT_IMPLEMENTED/,
-    );
     expect(spec.paths["/v1/castellan/{service}/castellan.conf"]?.get?.description).toMatch(
       /service-kit/,
     );

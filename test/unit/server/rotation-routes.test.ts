@@ -64,10 +64,4 @@ describe("rotation routes", () => {
     expect(errorOf(missing.body).code).toBe("STRONGROOM_ERR_UNKNOWN_ROTATION");
     expect((await post({ secrets: ["AppPassword"] }, asNova)).statusCode).toBe(403);
   });
-
-  it("without a rotation service the routes still answer 501", async () => {
-    t = await buildTestApp();
-    const res = await t.app.inject({ url: "/v1/rotations", headers: asOperator });
-    expect(res.statusCode).toBe(501);
-  });
 });

@@ -247,26 +247,6 @@ describe("secrets and seed routes", () => {
   });
 });
 
-describe("routes that come later", () => {
-  it.each([
-    ["POST", "/v1/rotations"],
-    ["GET", "/v1/rotations"],
-    ["GET", "/v1/rotations/abc-123"],
-    ["POST", "/v1/export"],
-  ] as const)("%s %s answers 501 STRONGROOM_ERR_NOT_IMPLEMENTED", async (method, url) => {
-    t = await buildTestApp();
-    const res = await t.app.inject({
-      method,
-      url,
-      headers: asOperator,
-      ...(method === "POST" ? { payload: {} } : {}),
-    });
-    expect(res.statusCode).toBe(501);
-    expect(errorOf(res.body).code).toBe("STRONGROOM_ERR_NOT_IMPLEMENTED");
-    expect(errorOf(res.body).message).toMatch(/not implemented yet/);
-  });
-});
-
 describe("ops routes", () => {
   it("GET /healthz needs no credentials", async () => {
     t = await buildTestApp();

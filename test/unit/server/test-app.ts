@@ -1,3 +1,5 @@
+import type { BundleExporter } from "../../../src/bundle/export-store.js";
+import { StrongroomError } from "../../../src/lib/errors.js";
 import { type BrokerAppDeps, buildBrokerApp } from "../../../src/server/app.js";
 import {
   createFakeAuthenticator,
@@ -7,6 +9,7 @@ import {
   NOVA_TOKEN,
   OPERATOR_TOKEN,
 } from "../../helpers/fake-broker.js";
+import { createMemoryRotations } from "../../helpers/memory-rotations.js";
 
 export interface TestApp {
   app: ReturnType<typeof buildBrokerApp>;
@@ -14,14 +17,35 @@ export interface TestApp {
   auth: FakeAuthenticator;
 }
 
-/** The broker app over fakes, logging off; `beforeReady` may add hooks. The caller closes it. */
+/** An exporter that refuses every request (the export routes' own tests use a real one). */
+const refusingExporter: BundleExporter = {
+  prepare: async () => {
+    throw new StrongroomError("STRONGROOM_ERR_USAGE", "no export in this test", {
+      statusCode: 400,
+      exitCode: 2,
+    });
+  },
+};
+
+/**
+ * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses),
+ * logging off; `beforeReady` may add hooks. The caller closes it.
+ */
 export async function buildTestApp(
   deps: Partial<BrokerAppDeps> = {},
   beforeReady?: (app: ReturnType<typeof buildBrokerApp>) => void,
 ): Promise<TestApp> {
   const broker = createFakeBroker();
   const auth = createFakeAuthenticator();
-  const app = buildBrokerApp({ broker, auth, logger: false, ...deps });
+  const { rotations } = await createMemoryRotations("deployment: {name: overcloud}\n", {});
+  const app = buildBrokerApp({
+    broker,
+    auth,
+    logger: false,
+    rotations: { rotations, schedules: () => [] },
+    exporter: refusingExporter,
+    ...deps,
+  });
   beforeReady?.(app);
   await app.ready();
   return { app, broker, auth };

@@ -53,9 +53,9 @@ const SHARES = [
 
 describe("state dir", () => {
   it("resolves --state-dir, then STRONGROOM_STATE_DIR, then ./.strongroom, always absolute", () => {
-    expect(resolveStateDirPath("/x/y", { STRONGROOM_STATE_DIR: "/env" })).toBe("/x/y");
-    expect(resolveStateDirPath(undefined, { STRONGROOM_STATE_DIR: "/env" })).toBe("/env");
-    expect(resolveStateDirPath(undefined, {})).toBe(join(process.cwd(), ".strongroom"));
+    expect(resolveStateDirPath("/x/y", "/env")).toBe("/x/y");
+    expect(resolveStateDirPath(undefined, "/env")).toBe("/env");
+    expect(resolveStateDirPath(undefined, undefined)).toBe(join(process.cwd(), ".strongroom"));
   });
 
   it("is created 0700 with 0600 files, written atomically", () => {

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCastellanSource } from "../../../drivers/config-sources/castellan/index.js";
 import { createEnvironmentSource } from "../../../drivers/config-sources/environment/index.js";
 import { createIniSource } from "../../../drivers/config-sources/ini/index.js";
+import { createResolver } from "../../../src/broker/resolver.js";
 import { parseManifest } from "../../../src/config/manifest.js";
-import { createResolver } from "../../../src/config/resolver.js";
 import { StrongroomError } from "../../../src/lib/errors.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 

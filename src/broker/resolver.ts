@@ -5,11 +5,11 @@
  * be called after every write.
  */
 import type { ConfigSource, KeyManager } from "../../drivers/types.js";
-import type { ResolvedOption } from "../broker/broker-service.js";
+import type { Manifest, OptionSpec } from "../config/manifest.js";
+import { manifestOptions, secretsOfOption } from "../config/option-templates.js";
+import { parseOptionValue } from "../config/oslo-types.js";
 import { StrongroomError } from "../lib/errors.js";
-import type { Manifest, OptionSpec } from "./manifest.js";
-import { manifestOptions, secretsOfOption } from "./option-templates.js";
-import { parseOptionValue } from "./oslo-types.js";
+import type { ResolvedOption } from "./broker-service.js";
 
 export interface ResolvedEntry {
   option: ResolvedOption;

@@ -1,9 +1,10 @@
 /**
- * The handful of KV v2 calls the vault drivers make, through node-vault, with Vault's
+ * The KV v2 calls strongroom makes, through node-vault, with Vault's
  * failures turned into StrongroomErrors that name the path and the status, never a value.
  */
-import { StrongroomError } from "../../../src/lib/errors.js";
-import { type VaultClient, vaultStatusOf } from "../../../src/vault/vault-client.js";
+import { StrongroomError } from "../lib/errors.js";
+import { kvApiPath } from "./kv-layout.js";
+import { type VaultClient, vaultStatusOf } from "./vault-client.js";
 
 export interface KvVersion {
   data: Record<string, unknown> | null;
@@ -66,7 +67,7 @@ export class KvV2 {
   async read(path: string, version?: number): Promise<KvVersion | undefined> {
     const query = version === undefined ? "" : `?version=${version}`;
     try {
-      const response = await this.client.read(`${this.mount}/data/${path}${query}`);
+      const response = await this.client.read(`${kvApiPath(this.mount, "data", path)}${query}`);
       const data = response?.data?.data ?? null;
       return { data, version: Number(response?.data?.metadata?.version ?? 0) };
     } catch (error) {
@@ -77,7 +78,7 @@ export class KvV2 {
 
   async write(path: string, data: Record<string, unknown>, cas?: number): Promise<number> {
     try {
-      const response = await this.client.write(`${this.mount}/data/${path}`, {
+      const response = await this.client.write(kvApiPath(this.mount, "data", path), {
         options: cas === undefined ? {} : { cas },
         data,
       });
@@ -89,7 +90,7 @@ export class KvV2 {
 
   async metadata(path: string): Promise<KvMetadata | undefined> {
     try {
-      const response = await this.client.read(`${this.mount}/metadata/${path}`);
+      const response = await this.client.read(kvApiPath(this.mount, "metadata", path));
       return response?.data as KvMetadata;
     } catch (error) {
       if (vaultStatusOf(error) === 404) return undefined;
@@ -100,17 +101,43 @@ export class KvV2 {
   /** Deletes every version and the metadata. */
   async destroy(path: string): Promise<void> {
     try {
-      await this.client.delete(`${this.mount}/metadata/${path}`);
+      await this.client.delete(kvApiPath(this.mount, "metadata", path));
     } catch (error) {
       if (vaultStatusOf(error) === 404) return;
       throw vaultFailure("destroy", path, error);
     }
   }
 
+  /** Writes the key's settings (max_versions, cas_required, custom_metadata, ...). */
+  async writeMetadata(path: string, settings: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client.write(kvApiPath(this.mount, "metadata", path), settings);
+    } catch (error) {
+      throw vaultFailure("write metadata of", path, error);
+    }
+  }
+
+  /** Soft-deletes versions (undeletable); `destroyVersions` removes their data for good. */
+  async deleteVersions(path: string, versions: number[]): Promise<void> {
+    await this.versionsCall("delete", path, versions);
+  }
+
+  async destroyVersions(path: string, versions: number[]): Promise<void> {
+    await this.versionsCall("destroy", path, versions);
+  }
+
+  private async versionsCall(route: "delete" | "destroy", path: string, versions: number[]) {
+    try {
+      await this.client.write(kvApiPath(this.mount, route, path), { versions });
+    } catch (error) {
+      throw vaultFailure(route, path, error);
+    }
+  }
+
   /** Key names under a folder (`path/`); sub-folders end in `/`. */
   async list(folder: string): Promise<string[]> {
     try {
-      const response = await this.client.list(`${this.mount}/metadata/${folder}`);
+      const response = await this.client.list(kvApiPath(this.mount, "metadata", folder));
       const keys: unknown = response?.data?.keys;
       return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === "string") : [];
     } catch (error) {

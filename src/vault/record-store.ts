@@ -1,11 +1,12 @@
 /**
- * Arbitrary KV v2 records beside the secrets, under `strongroom/<deployment>/`: the rendered
- * option values castellan reads, rotation state and rotation locks.
+ * A deployment's KV v2 folder, `strongroom/<deployment>/`, as a store of records at keys
+ * relative to it (kv-layout.ts DEPLOYMENT_KEYS): the secrets, the rendered option values
+ * castellan reads, rotation state and rotation locks.
  */
-import { usageError } from "../../../src/lib/errors.js";
-import type { VaultClient } from "../../../src/vault/vault-client.js";
+import { usageError } from "../lib/errors.js";
+import { DEFAULT_KV_MOUNT, deploymentPrefix } from "./kv-layout.js";
 import { KvV2 } from "./kv-v2.js";
-import { deploymentPrefix } from "./vault-key-manager.js";
+import type { VaultClient } from "./vault-client.js";
 
 export interface RecordStore {
   /** `strongroom/<deployment>`: a record's full KV path is `<prefix>/<path>`. */
@@ -39,7 +40,7 @@ function checkPath(path: string, folder = false): string {
 }
 
 export function createVaultRecordStore(options: VaultRecordStoreOptions): RecordStore {
-  const kv = new KvV2(options.client, options.mount ?? "secret");
+  const kv = new KvV2(options.client, options.mount ?? DEFAULT_KV_MOUNT);
   const prefix = deploymentPrefix(options.deployment);
   const full = (path: string) => `${prefix}/${checkPath(path)}`;
   return {

@@ -2,7 +2,7 @@
  * The Castellan record (reference oslo-castellan.md §3.4): what castellan's Vault key manager
  * stores and reads back, so a real castellan client can read strongroom's secrets.
  */
-import type { SecretValue } from "../../types.js";
+import type { SecretValue } from "../config/secret-value.js";
 
 export interface CastellanRecord {
   type: "passphrase" | "opaque";

@@ -1,0 +1,69 @@
+/**
+ * Where strongroom keeps things in Vault, identical on the embedded server and a real Vault
+ * (DESIGN.md "KV layout"). The one place that spells it: every KV path and every policy or
+ * AppRole name strongroom uses comes from here.
+ *
+ *   <mount>/data/strongroom/<deployment>/secrets/<Name>                  Castellan records
+ *   <mount>/data/strongroom/<deployment>/rendered/<service>/<group>/<option>
+ *   <mount>/data/strongroom/<deployment>/rotations/<id>, locks/<Secret>
+ *   <mount>/data/strongroom/<deployment>/manifest
+ */
+import { DEPLOYMENT_NAME_PATTERN, SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
+import { usageError } from "../lib/errors.js";
+
+export const DEFAULT_KV_MOUNT = "secret";
+/** The folder under the KV mount that holds every deployment. */
+export const KV_ROOT = "strongroom";
+
+export const OPERATOR_POLICY = "strongroom-operator";
+
+/** `strongroom/<deployment>`: the deployment's folder, relative to the KV mount. */
+export function deploymentPrefix(deployment: string): string {
+  if (!DEPLOYMENT_NAME_PATTERN.test(deployment)) {
+    throw usageError(`invalid deployment name "${deployment.slice(0, 100)}"`);
+  }
+  return `${KV_ROOT}/${deployment}`;
+}
+
+/** Keys relative to the deployment's folder (what a RecordStore takes). */
+export const DEPLOYMENT_KEYS = {
+  secretsFolder: "secrets",
+  renderedFolder: "rendered",
+  rotationsFolder: "rotations",
+  manifest: "manifest",
+  secret(name: string): string {
+    if (!SECRET_NAME_PATTERN.test(name)) throw usageError(`invalid secret name "${name}"`);
+    return `secrets/${name}`;
+  },
+  rendered: (service: string, group: string, option: string) =>
+    `rendered/${service}/${group}/${option}`,
+  renderedFolderOf: (service: string) => `rendered/${service}`,
+  rotation: (id: string) => `rotations/${id}`,
+  lock: (secret: string) => `locks/${secret}`,
+} as const;
+
+/** A deployment key as a path relative to the KV mount: `strongroom/<deployment>/<key>`. */
+export const deploymentPath = (deployment: string, key: string): string =>
+  `${deploymentPrefix(deployment)}/${key}`;
+
+export const secretPath = (deployment: string, name: string): string =>
+  deploymentPath(deployment, DEPLOYMENT_KEYS.secret(name));
+
+/** The castellan secret id of an option's rendered record (what secrets_mapping.conf names). */
+export const renderedPath = (
+  deployment: string,
+  service: string,
+  group: string,
+  option: string,
+): string => deploymentPath(deployment, DEPLOYMENT_KEYS.rendered(service, group, option));
+
+/** The API path of a KV v2 route (`data`, `metadata`, `delete`, `destroy`, ...). */
+export const kvApiPath = (mount: string, route: string, path: string): string =>
+  `${mount}/${route}/${path}`;
+
+export const servicePolicyName = (deployment: string, service: string): string =>
+  `strongroom-${deployment}-${service}`;
+export const serviceRoleName = (deployment: string, service: string): string =>
+  `${deployment}-${service}`;
+export const policyApiPath = (name: string): string => `sys/policies/acl/${name}`;
+export const roleApiPath = (role: string): string => `auth/approle/role/${role}`;
