@@ -11,10 +11,12 @@ import { driver as environmentSource } from "./config-sources/environment/index.
 import { driver as iniSource } from "./config-sources/ini/index.js";
 import { HEALTH_CHECK_DRIVERS } from "./health-checks/index.js";
 import { driver as vaultKeyManager } from "./key-managers/vault/index.js";
+import { driver as haproxyLoadBalancer } from "./load-balancers/haproxy/index.js";
 import { driver as commandRestarter } from "./restarters/command/index.js";
 import { driver as signalRestarter } from "./restarters/signal/index.js";
 import { driver as systemdRestarter } from "./restarters/systemd/index.js";
 import { driver as commandTarget } from "./rotation-targets/command/index.js";
+import { driver as keystoneTarget } from "./rotation-targets/keystone/index.js";
 import { driver as mariadbTarget } from "./rotation-targets/mariadb/index.js";
 import { driver as rabbitmqTarget } from "./rotation-targets/rabbitmq/index.js";
 import type {
@@ -22,6 +24,7 @@ import type {
   Driver,
   HealthCheckDriver,
   KeyManagerDriver,
+  LoadBalancerDriver,
   RestarterDriver,
   RotationTargetDriver,
 } from "./types.js";
@@ -34,10 +37,12 @@ export const BUILT_IN_DRIVERS: readonly Driver[] = [
   mariadbTarget,
   rabbitmqTarget,
   commandTarget,
+  keystoneTarget,
   commandRestarter,
   systemdRestarter,
   signalRestarter,
   ...HEALTH_CHECK_DRIVERS,
+  haproxyLoadBalancer,
 ];
 
 const driverError = (message: string, cause?: unknown) =>
@@ -51,12 +56,14 @@ export interface DriverRegistry {
   rotationTarget(name: string): RotationTargetDriver;
   restarter(name: string): RestarterDriver;
   healthCheck(name: string): HealthCheckDriver;
+  loadBalancer(name: string): LoadBalancerDriver;
   names(): {
     keyManagers: string[];
     configSources: string[];
     rotationTargets: string[];
     restarters: string[];
     healthChecks: string[];
+    loadBalancers: string[];
   };
 }
 
@@ -66,6 +73,7 @@ const DRIVER_KINDS = [
   "rotation-target",
   "restarter",
   "health-check",
+  "load-balancer",
 ] as const;
 
 export function createDriverRegistry(
@@ -77,6 +85,7 @@ export function createDriverRegistry(
     "rotation-target": new Map<string, RotationTargetDriver>(),
     restarter: new Map<string, RestarterDriver>(),
     "health-check": new Map<string, HealthCheckDriver>(),
+    "load-balancer": new Map<string, LoadBalancerDriver>(),
   };
   const find = <K extends keyof typeof tables>(kind: K, name: string) => {
     const found = tables[kind].get(name);
@@ -99,12 +108,14 @@ export function createDriverRegistry(
     rotationTarget: (name) => find("rotation-target", name),
     restarter: (name) => find("restarter", name),
     healthCheck: (name) => find("health-check", name),
+    loadBalancer: (name) => find("load-balancer", name),
     names: () => ({
       keyManagers: [...tables["key-manager"].keys()],
       configSources: [...tables["config-source"].keys()],
       rotationTargets: [...tables["rotation-target"].keys()],
       restarters: [...tables.restarter.keys()],
       healthChecks: [...tables["health-check"].keys()],
+      loadBalancers: [...tables["load-balancer"].keys()],
     }),
   };
   for (const driver of drivers) registry.register(driver);
@@ -159,6 +170,7 @@ const MANIFEST_DRIVER_KINDS: ReadonlySet<Driver["kind"]> = new Set([
   "rotation-target",
   "restarter",
   "health-check",
+  "load-balancer",
 ]);
 
 /**

@@ -67,6 +67,8 @@ export interface SourceAnswer {
   /** The highest current version of the secrets the value was rendered from, when the source
    * read them anyway (saves the resolver reading them again). */
   version?: number;
+  /** The version of each secret the value was rendered from (what a consumer fetching it got). */
+  versions?: Readonly<Record<string, number>>;
 }
 
 export interface ConfigSource {
@@ -172,6 +174,30 @@ export interface RestarterDriver {
   create(stanza: Readonly<Record<string, unknown>>, context: RestarterContext): Restarter;
 }
 
+/**
+ * A load balancer in front of a service's instances: an instance is drained before it restarts
+ * and put back once it is healthy, so no request reaches a process that is going away.
+ */
+export interface LoadBalancer {
+  readonly driver: string;
+  /**
+   * Sends no new requests to `server` and waits until its open sessions end, or until `signal`
+   * aborts (the drain timeout: the restart then goes ahead). Refuses (throws) when no other
+   * server of its backend is up to take the traffic.
+   */
+  drain(server: string, signal: AbortSignal): Promise<{ drained: boolean; detail: string }>;
+  /** Sends requests to `server` again. */
+  ready(server: string): Promise<void>;
+}
+
+export interface LoadBalancerDriver {
+  kind: "load-balancer";
+  name: string;
+  /** Problems with the manifest stanza (checked at load), or undefined. */
+  validate?(stanza: Readonly<Record<string, unknown>>): string | undefined;
+  create(stanza: Readonly<Record<string, unknown>>, context: { service: string }): LoadBalancer;
+}
+
 /** One health-check attempt's outcome; `detail` names what was checked and what happened, never a value. */
 export interface ProbeResult {
   ok: boolean;
@@ -195,4 +221,5 @@ export type Driver =
   | ConfigSourceDriver
   | RotationTargetDriver
   | RestarterDriver
-  | HealthCheckDriver;
+  | HealthCheckDriver
+  | LoadBalancerDriver;

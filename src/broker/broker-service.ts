@@ -28,6 +28,22 @@ export interface SeedReport {
   written: number;
 }
 
+/** A service identity that fetched a whole config (recorded for rotations: fetch-log.ts). */
+export interface Fetcher {
+  identity: string;
+  via: "certificate" | "token";
+}
+
+/** A file a service needs, as the broker hands it out. */
+export interface ServiceFileContent {
+  /** Relative to the service's files directory, e.g. "fernet-keys/0". */
+  path: string;
+  /** UTF-8 text. */
+  content: string;
+  secret: string;
+  version: number;
+}
+
 /**
  * What the HTTP server and the CLI need from the broker: lookups for a service, the files
  * oslo.config consumes natively, secrets metadata and seeding. The server never touches
@@ -39,9 +55,12 @@ export interface BrokerService {
   hasOption(service: string, group: string, option: string): boolean;
   /** Synchronous on a cache hit (the hot path), a promise otherwise (rejected for an unknown option). */
   lookup(service: string, group: string, option: string): ResolvedOption | Promise<ResolvedOption>;
-  serviceOptions(service: string): Promise<ResolvedOption[]>;
+  /** `fetchedBy`: the service identity asking, recorded as a fetch of this version. */
+  serviceOptions(service: string, fetchedBy?: Fetcher): Promise<ResolvedOption[]>;
   /** The INI document for oslo.config's remote_file source ($ escaped, values quoted). */
-  renderIni(service: string): Promise<string>;
+  renderIni(service: string, fetchedBy?: Fetcher): Promise<string>;
+  /** The files holding secrets the service needs (key repositories), from its `files`. */
+  serviceFiles(service: string, fetchedBy?: Fetcher): Promise<ServiceFileContent[]>;
   /** castellan's secrets_mapping.conf for the service. */
   castellanMapping(service: string): string;
   /** castellan.conf ([key_manager] backend = vault + [vault]) with the service's AppRole. */

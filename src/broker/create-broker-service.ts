@@ -13,16 +13,23 @@ import { mapLimit } from "../lib/concurrency.js";
 import { StrongroomError, usageError } from "../lib/errors.js";
 import { renderedPath } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
-import type { BrokerService, SecretMetadata } from "./broker-service.js";
+import type { BrokerService, Fetcher, SecretMetadata } from "./broker-service.js";
 import { checkDeliverable } from "./deliverability.js";
+import type { FetchLog, FetchRecord } from "./fetch-log.js";
 import {
   castellanMappedOptions,
   type RenderedMemo,
   type SyncResult,
   syncRenderedRecords,
 } from "./rendered-records.js";
-import { createResolver, type OptionResolver, unknownOption } from "./resolver.js";
+import {
+  createResolver,
+  type OptionResolver,
+  type ResolvedEntry,
+  unknownOption,
+} from "./resolver.js";
 import { seedSecrets } from "./seed-secrets.js";
+import { renderServiceFiles } from "./service-files.js";
 
 export interface BrokerServiceOptions {
   manifest: Manifest;
@@ -36,6 +43,8 @@ export interface BrokerServiceOptions {
   kvMount: string;
   /** Where the rendered castellan records go; without it none are written. */
   records?: RecordStore;
+  /** Where fetches by service identities are recorded (rotations wait on it). */
+  fetches?: FetchLog;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -116,6 +125,22 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     );
   };
 
+  const recordFetch = (
+    service: string,
+    fetchedBy: Fetcher | undefined,
+    what: FetchRecord["what"],
+    versions: Iterable<readonly [string, number]>,
+  ) => {
+    if (!fetchedBy || !options.fetches) return;
+    const carried: Record<string, number> = {};
+    for (const [secret, version] of versions) {
+      carried[secret] = Math.max(carried[secret] ?? 0, version);
+    }
+    options.fetches.record({ service, ...fetchedBy, what, versions: carried });
+  };
+  const entryVersions = (entries: readonly ResolvedEntry[]) =>
+    entries.flatMap((e) => Object.entries(e.versions));
+
   const castellanId = (service: string, group: string, option: string) =>
     renderedPath(deployment, service, group, option);
 
@@ -142,12 +167,26 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       return resolver.resolve(service, group, option).then((entry) => entry.option);
     },
 
-    async serviceOptions(service) {
-      return (await resolveAll(service)).map((entry) => entry.option);
+    async serviceOptions(service, fetchedBy) {
+      const entries = await resolveAll(service);
+      recordFetch(service, fetchedBy, "json", entryVersions(entries));
+      return entries.map((entry) => entry.option);
     },
 
-    async renderIni(service) {
+    async serviceFiles(service, fetchedBy) {
+      const files = await renderServiceFiles(requireService(service), keyManager);
+      recordFetch(
+        service,
+        fetchedBy,
+        "files",
+        files.map((f) => [f.secret, f.version] as const),
+      );
+      return files;
+    },
+
+    async renderIni(service, fetchedBy) {
       const entries = await resolveAll(service);
+      recordFetch(service, fetchedBy, "ini", entryVersions(entries));
       const groups = [...requireService(service).options.keys()].map((group) => ({
         group,
         options: entries

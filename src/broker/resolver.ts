@@ -17,6 +17,8 @@ export interface ResolvedEntry {
   raw: readonly string[] | undefined;
   /** The secrets the option's templates reference. */
   secrets: readonly string[];
+  /** The version of each secret the value was rendered from (none when another source answered). */
+  versions: Readonly<Record<string, number>>;
 }
 
 export interface OptionResolver {
@@ -65,9 +67,9 @@ export function createResolver(options: ResolverOptions): OptionResolver {
     }
   }
 
-  async function version(secrets: readonly string[]): Promise<number> {
+  async function versionsOf(secrets: readonly string[]): Promise<Record<string, number>> {
     const stored = await Promise.all(secrets.map((name) => keyManager.get(name)));
-    return Math.max(0, ...stored.map((s) => s?.version ?? 0));
+    return Object.fromEntries(secrets.map((name, i) => [name, stored[i]?.version ?? 0]));
   }
 
   async function compute(service: string, group: string, option: string): Promise<ResolvedEntry> {
@@ -77,18 +79,24 @@ export function createResolver(options: ResolverOptions): OptionResolver {
     let raw: readonly string[] | undefined;
     let location: ResolvedOption["location"] = UNSET;
     let known: number | undefined;
+    let versions: Readonly<Record<string, number>> = {};
     for (const source of sources) {
       const answer = await source.lookup(service, group, option);
       if (answer) {
         raw = answer.values ?? [answer.raw];
         location = answer.location;
         known = answer.version;
+        versions = answer.versions ?? {};
         break;
       }
     }
     if (raw === undefined) {
       raw = defaultValues(spec);
       if (raw) location = { source: "default", detail: "manifest" };
+    }
+    // The option's version follows its secrets whichever source answered.
+    if (known === undefined) {
+      known = Math.max(0, ...Object.values(await versionsOf(secrets)));
     }
     const value =
       raw === undefined ? null : parseOptionValue(spec.type, raw, { service, group, option });
@@ -100,10 +108,11 @@ export function createResolver(options: ResolverOptions): OptionResolver {
         type: spec.type,
         secret: spec.secret,
         location,
-        version: known ?? (await version(secrets)),
+        version: known,
       },
       raw,
       secrets,
+      versions,
     };
   }
 

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { internalError, isStrongroomError, usageError } from "../lib/errors.js";
 import { exportCommand } from "./commands/export.js";
+import { filesCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { keygenCommand } from "./commands/keygen.js";
@@ -42,6 +43,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(getCommand(context));
   program.addCommand(renderCommand(context));
   program.addCommand(serviceKitCommand(context));
+  program.addCommand(filesCommand(context));
   program.addCommand(rotateCommand(context));
   program.addCommand(rotationsCommand(context));
   program.addCommand(statusCommand(context));

@@ -7,7 +7,6 @@ import {
   type HealthKind,
   OPTION_NAME_PATTERN,
   type OptionType,
-  type RabbitmqTargetMode,
   type RawManifest,
   type RawOption,
   type RawSecret,
@@ -15,6 +14,7 @@ import {
   SECRET_NAME_PATTERN,
   SERVICE_NAME_PATTERN,
   type SecretTargetKind,
+  type UserTargetMode,
   VARIABLE_NAME_PATTERN,
 } from "./manifest-schema.js";
 import { isRecord } from "./manifest-shape.js";
@@ -23,12 +23,14 @@ import type {
   HealthCheck,
   Manifest,
   OptionSpec,
-  RabbitmqSecretTarget,
   RotatePolicy,
   SecretSpec,
   SecretTarget,
+  ServiceFile,
+  ServiceInstance,
   ServiceSpec,
   TargetSpec,
+  UserSecretTarget,
 } from "./manifest-types.js";
 import { parseTemplate, referencesIn, type Template, TemplateSyntaxError } from "./template.js";
 import {
@@ -43,9 +45,25 @@ import type { PathSegment, Problem, YamlSource } from "./yaml-source.js";
 const TARGET_DEFAULTS = {
   mariadb: { port: 3306, adminUser: "root" },
   rabbitmq: { port: 15672, adminUser: "guest" },
+  keystone: { port: 0, adminUser: "admin" },
 } as const;
+/** Keys that belong to one kind of target only. */
+const TARGET_ONLY_KEYS = {
+  node: "rabbitmq",
+  rabbitmqctl: "rabbitmq",
+  url: "keystone",
+  admin_project: "keystone",
+  admin_domain: "keystone",
+  ca_file: "keystone",
+} as const;
+const DEFAULT_KEYSTONE_DOMAIN = "Default";
 const HEALTH_DEFAULTS = { timeoutSeconds: 5, retries: 10, intervalSeconds: 3 };
-const ROLLING_DEFAULTS = { maxParallel: 1, pauseSeconds: 0, timeoutSeconds: 300 };
+const ROLLING_DEFAULTS = {
+  maxParallel: 1,
+  pauseSeconds: 0,
+  timeoutSeconds: 300,
+  confirmFetch: true,
+};
 const MAP_GENERATORS: ReadonlySet<string> = new Set(["fernet-keys", "ssh-keypair"]);
 
 /** The semantic pass: names, references, templates and defaults. Collects every problem. */
@@ -114,23 +132,42 @@ export class ManifestBuilder {
         );
       }
       const defaults = TARGET_DEFAULTS[t.kind];
-      if (t.kind !== "rabbitmq") {
-        for (const key of ["node", "rabbitmqctl"] as const) {
-          if (t[key] !== undefined) {
-            this.problem(["targets", name, key], `"${key}" is for rabbitmq targets only`, true);
-          }
+      for (const [key, kind] of Object.entries(TARGET_ONLY_KEYS)) {
+        if (t[key as keyof typeof TARGET_ONLY_KEYS] !== undefined && t.kind !== kind) {
+          this.problem(["targets", name, key], `"${key}" is for ${kind} targets only`, true);
         }
       }
+      if (t.kind === "keystone") {
+        if (t.url === undefined) this.problem(["targets", name], 'a keystone target needs "url"');
+        for (const key of ["host", "port", "tls"] as const) {
+          if (t[key] !== undefined) {
+            this.problem(
+              ["targets", name, key],
+              `a keystone target takes "url", not "${key}"`,
+              true,
+            );
+          }
+        }
+      } else if (t.host === undefined) {
+        this.problem(["targets", name], `a ${t.kind} target needs "host"`);
+      }
+      const manifestDir = dirname(this.source.file);
       targets.set(name, {
         name,
         kind: t.kind,
-        host: t.host,
+        host: t.host ?? "",
         port: t.port ?? defaults.port,
         adminUser: t.admin_user ?? defaults.adminUser,
         adminSecret: t.admin_secret,
-        tls: t.tls ?? false,
+        tls: t.tls ?? t.url?.startsWith("https://") ?? false,
         ...(t.node !== undefined && { node: t.node }),
         ...(t.rabbitmqctl !== undefined && { rabbitmqctl: t.rabbitmqctl }),
+        ...(t.url !== undefined && { url: t.url.replace(/\/+$/, "") }),
+        ...(t.kind === "keystone" && {
+          adminProject: t.admin_project ?? "admin",
+          adminDomain: t.admin_domain ?? DEFAULT_KEYSTONE_DOMAIN,
+        }),
+        ...(t.ca_file !== undefined && { caFile: resolve(manifestDir, t.ca_file) }),
       });
     }
     return targets;
@@ -217,30 +254,39 @@ export class ManifestBuilder {
           return { user: account.slice(0, at), host: account.slice(at + 1) };
         });
         result.push({ kind, server, accounts });
+        return;
+      }
+      const target = this.buildUserTarget(kind, stanza, server, path);
+      if (!target) return;
+      if (kind === "keystone") {
+        result.push({
+          ...(target as UserSecretTarget<"keystone">),
+          domain: (stanza.domain as string | undefined) ?? DEFAULT_KEYSTONE_DOMAIN,
+        });
       } else {
-        const target = this.buildRabbitmqTarget(stanza, server, path);
-        if (target) result.push(target);
+        result.push(target as UserSecretTarget<"rabbitmq">);
       }
     });
     return result;
   }
 
-  private buildRabbitmqTarget(
+  private buildUserTarget<K extends "rabbitmq" | "keystone">(
+    kind: K,
     stanza: Record<string, unknown>,
     server: string,
     path: PathSegment[],
-  ): RabbitmqSecretTarget | undefined {
-    const mode = (stanza.mode as RabbitmqTargetMode | undefined) ?? "single";
+  ): UserSecretTarget<K> | undefined {
+    const mode = (stanza.mode as UserTargetMode | undefined) ?? "single";
     const { user, users } = stanza as { user?: string; users?: [string, string] };
     if (mode === "single") {
       if (users !== undefined) {
         this.problem([...path, "users"], '"users" needs mode: alternating (or use "user")', true);
       }
       if (user === undefined) {
-        this.problem(path, 'a rabbitmq target needs "user" (or mode: alternating with "users")');
+        this.problem(path, `a ${kind} target needs "user" (or mode: alternating with "users")`);
         return undefined;
       }
-      return { kind: "rabbitmq", server, user };
+      return { kind, server, user };
     }
     if (user !== undefined) {
       this.problem([...path, "user"], 'mode: alternating takes "users: [a, b]", not "user"', true);
@@ -252,11 +298,11 @@ export class ManifestBuilder {
     if (users[0] === users[1]) {
       this.problem([...path, "users"], "mode: alternating needs two different users");
     }
-    return { kind: "rabbitmq", server, mode, users };
+    return { kind, server, mode, users };
   }
 
   private resolveServer(
-    kind: "mariadb" | "rabbitmq",
+    kind: TargetSpec["kind"],
     server: string | undefined,
     path: PathSegment[],
     targets: ReadonlyMap<string, TargetSpec>,
@@ -306,6 +352,12 @@ export class ManifestBuilder {
       options.set(group, built);
     }
     const rolling = spec.rolling ?? {};
+    if (spec.load_balancer && !spec.instances) {
+      this.problem(
+        [...path, "load_balancer"],
+        `service "${name}": a load balancer needs "instances" (the servers it drains one by one)`,
+      );
+    }
     return {
       name,
       options,
@@ -313,12 +365,73 @@ export class ManifestBuilder {
       ...(spec.health && {
         health: buildHealth(spec.health as Record<string, unknown>, dirname(this.source.file)),
       }),
+      instances: this.buildInstances(name, spec),
+      ...(spec.load_balancer && { loadBalancer: spec.load_balancer as DriverStanza }),
+      files: this.buildFiles(name, spec, secretNames),
       rolling: {
         maxParallel: rolling.max_parallel ?? ROLLING_DEFAULTS.maxParallel,
         pauseSeconds: rolling.pause_seconds ?? ROLLING_DEFAULTS.pauseSeconds,
         timeoutSeconds: rolling.timeout_seconds ?? ROLLING_DEFAULTS.timeoutSeconds,
+        confirmFetch: rolling.confirm_fetch ?? ROLLING_DEFAULTS.confirmFetch,
       },
     };
+  }
+
+  private buildInstances(name: string, spec: RawService): ServiceInstance[] {
+    const seen = new Set<string>();
+    return (spec.instances ?? []).map((raw, i) => {
+      const { name: instance, ...rest } = raw as { name: string } & Record<string, unknown>;
+      if (seen.has(instance)) {
+        this.problem(
+          ["services", name, "instances", i, "name"],
+          `service "${name}": instance "${instance}" is listed twice`,
+        );
+      }
+      seen.add(instance);
+      const values = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]));
+      return { name: instance, values };
+    });
+  }
+
+  private buildFiles(
+    name: string,
+    spec: RawService,
+    secretNames: ReadonlySet<string>,
+  ): ServiceFile[] {
+    const files: ServiceFile[] = [];
+    const paths = new Set<string>();
+    (spec.files ?? []).forEach((file, i) => {
+      const path = ["services", name, "files", i];
+      if (!secretNames.has(file.secret)) {
+        this.problem([...path, "secret"], `service "${name}": unknown secret "${file.secret}"`);
+      }
+      const isMap = MAP_GENERATORS.has(this.generatorKindOf(file.secret));
+      if ((file.path === undefined) === (file.dir === undefined)) {
+        this.problem(path, 'a file takes "path" (a string secret) or "dir" (a map secret)');
+        return;
+      }
+      if (file.dir !== undefined && !isMap) {
+        this.problem([...path, "dir"], `${file.secret} is not a map secret: use "path"`, true);
+      }
+      if (file.path !== undefined && isMap) {
+        this.problem([...path, "path"], `${file.secret} is a map of files: use "dir"`, true);
+      }
+      const where = file.path ?? file.dir!;
+      if (paths.has(where)) this.problem(path, `service "${name}": "${where}" is written twice`);
+      paths.add(where);
+      files.push(
+        file.path !== undefined
+          ? { secret: file.secret, path: file.path }
+          : { secret: file.secret, dir: file.dir! },
+      );
+    });
+    return files;
+  }
+
+  /** The generator kind of a listed secret (TripleO's rule when it has none of its own). */
+  private generatorKindOf(secret: string): string {
+    const own = this.raw.secrets?.[secret]?.generator as GeneratorSpec | undefined;
+    return (own ?? tripleoGeneratorSpec(secret))?.kind ?? "alphanumeric";
   }
 
   private buildOption(

@@ -83,8 +83,9 @@ export type GeneratorSpec = {
 /** `user@host` as MariaDB spells accounts; the host part may be `%` or an address pattern. */
 export const ACCOUNT_PATTERN = /^[^@\s]+@[^@\s]+$/;
 
-export const RABBITMQ_TARGET_MODES = ["single", "alternating"] as const;
-export type RabbitmqTargetMode = (typeof RABBITMQ_TARGET_MODES)[number];
+/** Targets with users: `single` (one user's password changes) or `alternating` (two take turns). */
+export const USER_TARGET_MODES = ["single", "alternating"] as const;
+export type UserTargetMode = (typeof USER_TARGET_MODES)[number];
 
 export const SECRET_TARGET_SCHEMAS = {
   mariadb: Type.Object(
@@ -95,15 +96,28 @@ export const SECRET_TARGET_SCHEMAS = {
     },
     strict,
   ),
-  /** `single` (default): `user`'s password changes. `alternating`: `users` take turns, so the
-   * previous credentials keep working for one more rotation period. */
+  /** `single` (default): `user`'s password changes. `alternating`: `users` take turns; the
+   * previous user keeps working until the consumers moved, then it is refused (retire). */
   rabbitmq: Type.Object(
     {
       kind: Type.Literal("rabbitmq"),
       server: Type.Optional(NonEmpty),
-      mode: Type.Optional(Type.Enum(RABBITMQ_TARGET_MODES)),
+      mode: Type.Optional(Type.Enum(USER_TARGET_MODES)),
       user: Type.Optional(NonEmpty),
       users: Type.Optional(Type.Array(NonEmpty, { minItems: 2, maxItems: 2 })),
+    },
+    strict,
+  ),
+  /** A Keystone user (v3 API, through the `keystone` target's admin credential), single or
+   * alternating as for RabbitMQ; `domain` is the users' domain name (default "Default"). */
+  keystone: Type.Object(
+    {
+      kind: Type.Literal("keystone"),
+      server: Type.Optional(NonEmpty),
+      mode: Type.Optional(Type.Enum(USER_TARGET_MODES)),
+      user: Type.Optional(NonEmpty),
+      users: Type.Optional(Type.Array(NonEmpty, { minItems: 2, maxItems: 2 })),
+      domain: Type.Optional(NonEmpty),
     },
     strict,
   ),
@@ -175,11 +189,55 @@ export const RESTART_SCHEMAS: Record<string, TSchema> = {
   ),
 };
 
-export const TARGET_KINDS = ["mariadb", "rabbitmq"] as const;
+/** Load balancers in front of a service's instances: drained before each instance restarts. */
+export const LOAD_BALANCER_SCHEMAS: Record<string, TSchema> = {
+  haproxy: Type.Object(
+    {
+      kind: Type.Literal("haproxy"),
+      /** HAProxy's runtime API: a unix socket path, or host:port of a TCP stats socket. */
+      socket: NonEmpty,
+      backend: NonEmpty,
+      /** The server's name in the backend; `{instance}` is the instance's name. */
+      server: NonEmpty,
+      /** How long to wait for the server's sessions to end before restarting anyway. */
+      drain_timeout_seconds: Type.Optional(Seconds),
+    },
+    strict,
+  ),
+};
+
+/** An instance of a service (an API process, a node): `name` plus values for `{instance.KEY}`. */
+export const INSTANCE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const InstanceSchema = Type.Object(
+  { name: Type.String({ pattern: INSTANCE_NAME_PATTERN.source }) },
+  { additionalProperties: Type.Union([Type.String(), Type.Number()]) },
+);
+
+/** A file a service needs that holds a secret (key repositories): a string secret at `path`,
+ * or each entry of a map secret ({<any path>/<file>: {content}}, TripleO's shape) in `dir`. */
+export const RELATIVE_PATH_PATTERN = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_./-]+$/;
+const FileSchema = Type.Object(
+  {
+    secret: NonEmpty,
+    path: Type.Optional(Type.String({ pattern: RELATIVE_PATH_PATTERN.source })),
+    dir: Type.Optional(Type.String({ pattern: RELATIVE_PATH_PATTERN.source })),
+  },
+  strict,
+);
+
+export const TARGET_KINDS = ["mariadb", "rabbitmq", "keystone"] as const;
 export const TargetSchema = Type.Object(
   {
     kind: Type.Enum(TARGET_KINDS),
-    host: NonEmpty,
+    /** mariadb, rabbitmq: the server's address. */
+    host: Type.Optional(NonEmpty),
+    /** keystone: the identity API, e.g. http://controller:5000/v3. */
+    url: Type.Optional(Type.String({ pattern: HTTP_URL_PATTERN.source })),
+    /** keystone: the admin's project (default "admin") and the domain of both (default "Default"). */
+    admin_project: Type.Optional(NonEmpty),
+    admin_domain: Type.Optional(NonEmpty),
+    /** keystone: PEM bundle verifying an https:// url. */
+    ca_file: Type.Optional(NonEmpty),
     port: Type.Optional(Port),
     admin_user: Type.Optional(NonEmpty),
     admin_secret: NonEmpty,
@@ -230,6 +288,10 @@ const ServiceSchema = Type.Object(
     options: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), OptionSchema))),
     restart: Type.Optional(OpenKinded),
     health: Type.Optional(Kinded(HEALTH_KINDS)),
+    /** Restarted one at a time (or `max_parallel`), each drained first when `load_balancer`. */
+    instances: Type.Optional(Type.Array(InstanceSchema, { minItems: 1 })),
+    load_balancer: Type.Optional(OpenKinded),
+    files: Type.Optional(Type.Array(FileSchema)),
     rolling: Type.Optional(
       Type.Object(
         {
@@ -237,6 +299,9 @@ const ServiceSchema = Type.Object(
           pause_seconds: Type.Optional(Type.Number({ minimum: 0 })),
           /** Restart plus health check of one consumer. */
           timeout_seconds: Type.Optional(Seconds),
+          /** A restarted consumer counts only once it fetched its config from the broker with
+           * the new value (default true; false for consumers that read it elsewhere). */
+          confirm_fetch: Type.Optional(Type.Boolean()),
         },
         strict,
       ),

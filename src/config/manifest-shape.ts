@@ -5,6 +5,7 @@ import {
   GENERATOR_SCHEMAS,
   HEALTH_SCHEMAS,
   HTTP_URL_PATTERN,
+  LOAD_BALANCER_SCHEMAS,
   RESTART_SCHEMAS,
   SECRET_TARGET_KINDS,
   SECRET_TARGET_SCHEMAS,
@@ -121,6 +122,7 @@ export function stanzaProblems(source: YamlSource, raw: unknown): Problem[] {
     if (!isRecord(service)) continue;
     check(RESTART_SCHEMAS, service.restart, ["services", name, "restart"]);
     check(HEALTH_SCHEMAS, service.health, ["services", name, "health"]);
+    check(LOAD_BALANCER_SCHEMAS, service.load_balancer, ["services", name, "load_balancer"]);
   }
   return problems;
 }

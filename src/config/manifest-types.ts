@@ -41,6 +41,7 @@ export interface Account {
 export type SecretTarget =
   | { readonly kind: "mariadb"; readonly server: string; readonly accounts: readonly Account[] }
   | RabbitmqSecretTarget
+  | KeystoneSecretTarget
   | {
       readonly kind: "command";
       readonly apply: readonly string[];
@@ -48,29 +49,42 @@ export type SecretTarget =
       readonly timeoutSeconds?: number;
     };
 
-/** A RabbitMQ user whose password changes (`mode` absent means single). */
-export interface RabbitmqSingleTarget {
-  readonly kind: "rabbitmq";
+/** A user whose password changes (`mode` absent means single). */
+export interface SingleUserTarget<K extends string> {
+  readonly kind: K;
   readonly server: string;
   readonly mode?: "single";
   readonly user: string;
 }
 
-/** Two RabbitMQ users taking turns: the active one for secret version v is users[(v - 1) % 2]. */
-export interface RabbitmqAlternatingTarget {
-  readonly kind: "rabbitmq";
+/** Two users taking turns: the active one for secret version v is users[(v - 1) % 2]. */
+export interface AlternatingUsersTarget<K extends string> {
+  readonly kind: K;
   readonly server: string;
   readonly mode: "alternating";
   readonly users: readonly [string, string];
 }
 
-export type RabbitmqSecretTarget = RabbitmqSingleTarget | RabbitmqAlternatingTarget;
+export type UserSecretTarget<K extends string> = SingleUserTarget<K> | AlternatingUsersTarget<K>;
+export type RabbitmqSingleTarget = SingleUserTarget<"rabbitmq">;
+export type RabbitmqAlternatingTarget = AlternatingUsersTarget<"rabbitmq">;
+export type RabbitmqSecretTarget = UserSecretTarget<"rabbitmq">;
+/** Keystone users live in a domain (by name; default "Default"). */
+export type KeystoneSecretTarget = UserSecretTarget<"keystone"> & { readonly domain: string };
 
 export interface TargetSpec {
   readonly name: string;
-  readonly kind: "mariadb" | "rabbitmq";
+  readonly kind: "mariadb" | "rabbitmq" | "keystone";
+  /** mariadb, rabbitmq: the server's address ("" for keystone). */
   readonly host: string;
   readonly port: number;
+  /** keystone: the identity API's URL (…/v3). */
+  readonly url?: string;
+  /** keystone: the admin's project and the domain of the admin user and project. */
+  readonly adminProject?: string;
+  readonly adminDomain?: string;
+  /** keystone: absolute path of the PEM bundle verifying an https url. */
+  readonly caFile?: string;
   readonly adminUser: string;
   readonly adminSecret: string;
   readonly tls: boolean;
@@ -113,12 +127,29 @@ export interface RollingPolicy {
   readonly pauseSeconds: number;
   /** Restart plus health check of one consumer. */
   readonly timeoutSeconds: number;
+  /** A restarted consumer counts once it fetched its config with the new value. */
+  readonly confirmFetch: boolean;
 }
+
+/** One instance of a service: its name and the values `{instance.KEY}` stands for. */
+export interface ServiceInstance {
+  readonly name: string;
+  readonly values: Readonly<Record<string, string>>;
+}
+
+/** A file holding a secret: a string secret at `path`, or a map secret's entries in `dir`. */
+export type ServiceFile =
+  | { readonly secret: string; readonly path: string }
+  | { readonly secret: string; readonly dir: string };
 
 export interface ServiceSpec {
   readonly name: string;
   readonly options: ReadonlyMap<string, ReadonlyMap<string, OptionSpec>>;
   readonly restart?: DriverStanza;
   readonly health?: HealthCheck;
+  /** Restarted one by one; empty: the service restarts as one. */
+  readonly instances: readonly ServiceInstance[];
+  readonly loadBalancer?: DriverStanza;
+  readonly files: readonly ServiceFile[];
   readonly rolling: RollingPolicy;
 }

@@ -63,18 +63,18 @@ export function parseManifest(text: string, file: string): Manifest {
   return manifest;
 }
 
-/** Services whose templates reference `secretName` (sorted): exactly what a rotation restarts. */
+/** Services whose templates or files use `secretName` (sorted): exactly what a rotation restarts. */
 export function consumersOf(manifest: Manifest, secretName: string): string[] {
   return [...manifest.services.keys()]
     .filter((service) => secretsReferencedBy(manifest, service).includes(secretName))
     .sort();
 }
 
-/** Secrets referenced by the templates of `service` (sorted): exactly what its policy grants. */
+/** Secrets the templates and files of `service` use (sorted): exactly what its policy grants. */
 export function secretsReferencedBy(manifest: Manifest, service: string): string[] {
   const spec = manifest.services.get(service);
   if (!spec) return [];
-  const names = new Set<string>();
+  const names = new Set<string>(spec.files.map((file) => file.secret));
   for (const group of spec.options.values()) {
     for (const option of group.values()) {
       for (const template of templatesOf(option)) {

@@ -11,6 +11,7 @@ import type { RotationStep } from "./rotation-record.js";
 import { type RotationScheduler, startRotationSchedules } from "./rotation-schedule.js";
 import {
   createRotationService,
+  type FetchWatch,
   type RotationService,
   type SecretCommitter,
 } from "./rotation-service.js";
@@ -33,6 +34,7 @@ export async function createBrokerRotations(options: {
   records: RecordStore;
   registry: DriverRegistry;
   commit: SecretCommitter;
+  fetches?: FetchWatch;
   stateDir: string;
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
@@ -47,6 +49,7 @@ export async function createBrokerRotations(options: {
     // Stable across restarts of this state dir, so a restarted broker resumes its own rotations.
     owner: `${hostname()}:${options.stateDir}`,
     commit: options.commit,
+    ...(options.fetches && { fetches: options.fetches }),
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),
     ...(options.afterPersist && { afterPersist: options.afterPersist }),
   });

@@ -1,8 +1,11 @@
 /**
- * Restarts the consumers of a rotated secret: in the order given, `maxParallel` at a time,
- * each restart followed by its health check. The first consumer that fails (restart error,
- * timeout, unhealthy) stops the rollout: the rest of its batch finishes, nothing after it
- * starts, because a consumer left on the old value must not see that value retired.
+ * Restarts the consumers of a rotated secret: in the order given, `maxParallel` at a time. A
+ * service with `instances` restarts one unit per instance ("placement/placement-0"). Each unit:
+ * drained in its load balancer (when there is one), restarted, health-checked, confirmed to
+ * have fetched its config with the new value (when asked), then put back in the load balancer.
+ * The first unit that fails (restart error, timeout, unhealthy, no fetch) stops the rollout:
+ * the rest of its batch finishes, nothing after it starts (the failed unit stays drained and
+ * the others keep serving), because a consumer left on the old value must not see it retired.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { DriverRegistry } from "../../drivers/registry.js";
@@ -10,16 +13,30 @@ import type {
   DriverStanza,
   HealthCheck,
   RollingPolicy,
+  ServiceInstance,
   ServiceSpec,
 } from "../config/manifest-types.js";
 import { waitHealthy } from "./wait-healthy.js";
 
 export interface ConsumerPlan {
+  /** "service/instance" for one instance of a service; the service's name when absent. */
+  unit?: string;
   service: string;
+  instance?: string;
   restart?: DriverStanza;
   health?: HealthCheck;
+  loadBalancer?: DriverStanza;
   rolling: RollingPolicy;
 }
+
+export const unitOf = (plan: ConsumerPlan): string => plan.unit ?? plan.service;
+
+/** After a unit's health check: did it fetch its config with the new value (since `since`)? */
+export type FetchCheck = (
+  plan: ConsumerPlan,
+  since: number,
+  signal: AbortSignal,
+) => Promise<{ ok: true; detail: string } | { ok: false; reason: string }>;
 
 export interface RollingRestartOptions {
   /** In the order given (the engine computes it). */
@@ -33,8 +50,10 @@ export interface RollingRestartOptions {
   /** Caps restart + health per consumer; a consumer's own `rolling.timeoutSeconds` wins when
    * shorter, and bounds it alone without this. */
   stepTimeoutMs?: number;
+  /** Asked after each unit's health check when its policy says `confirmFetch`. */
+  confirmFetch?: FetchCheck;
   /** The engine persists progress here before the next batch starts; calls never overlap. */
-  onRestarted(service: string): Promise<void>;
+  onRestarted(unit: string, detail?: { fetched?: string }): Promise<void>;
   log?(event: string, fields: Record<string, unknown>): void;
   signal?: AbortSignal;
 }
@@ -61,17 +80,47 @@ export type RollingRestartResult =
       notStarted: string[];
     };
 
-type Outcome = { ok: true } | { ok: false; reason: string };
+type Outcome = { ok: true; fetched?: string } | { ok: false; reason: string };
 
 export const NO_RESTARTER_WARNING = "no restarter: the operator restarts it";
 
-/** A service's part of the plan, as the manifest describes it. */
-export const consumerPlanOf = (spec: ServiceSpec): ConsumerPlan => ({
-  service: spec.name,
-  ...(spec.restart && { restart: spec.restart }),
-  ...(spec.health && { health: spec.health }),
-  rolling: spec.rolling,
-});
+/** A service's part of the plan, as the manifest describes it: one unit per instance. */
+export function consumerPlansOf(spec: ServiceSpec): ConsumerPlan[] {
+  const base = {
+    service: spec.name,
+    ...(spec.restart && { restart: spec.restart }),
+    ...(spec.health && { health: spec.health }),
+    rolling: spec.rolling,
+  };
+  if (spec.instances.length === 0) return [{ unit: spec.name, ...base }];
+  return spec.instances.map((instance) => {
+    const fill = <T>(value: T): T => withInstance(value, instance);
+    return {
+      ...base,
+      unit: `${spec.name}/${instance.name}`,
+      instance: instance.name,
+      ...(spec.restart && { restart: fill(spec.restart) }),
+      ...(spec.health && { health: fill(spec.health) }),
+      ...(spec.loadBalancer && { loadBalancer: fill(spec.loadBalancer) }),
+    };
+  });
+}
+
+/** `{instance}` and `{instance.KEY}` replaced in every string of a stanza. */
+export function withInstance<T>(value: T, instance: ServiceInstance): T {
+  if (typeof value === "string") {
+    return value.replace(/\{instance(?:\.([A-Za-z0-9_-]+))?\}/g, (whole, key?: string) =>
+      key === undefined ? instance.name : (instance.values[key] ?? whole),
+    ) as T;
+  }
+  if (Array.isArray(value)) return value.map((item) => withInstance(item, instance)) as T;
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withInstance(v, instance)]),
+    ) as T;
+  }
+  return value;
+}
 
 export async function rollingRestart(
   options: RollingRestartOptions,
@@ -79,30 +128,32 @@ export async function rollingRestart(
   const log = options.log ?? (() => undefined);
   const batchSize = Math.max(1, Math.floor(options.maxParallel) || 1);
   const pending = options.consumers.filter((plan) => {
-    const done = options.alreadyDone.has(plan.service);
-    if (done) log("restart.skipped", { service: plan.service, reason: "restarted before" });
+    const done = options.alreadyDone.has(unitOf(plan));
+    if (done) log("restart.skipped", { service: unitOf(plan), reason: "restarted before" });
     return !done;
   });
   const restarted: string[] = [];
   // onRestarted calls run one after another, in completion order.
   let persisted: Promise<void> = Promise.resolve();
-  const record = (service: string) => {
-    persisted = persisted.then(() => options.onRestarted(service));
+  const record = (unit: string, fetched?: string) => {
+    persisted = persisted.then(() =>
+      options.onRestarted(unit, fetched === undefined ? undefined : { fetched }),
+    );
     return persisted;
   };
 
   for (let start = 0; start < pending.length; start += batchSize) {
     const batch = pending.slice(start, start + batchSize);
-    const after = pending.slice(start + batchSize).map((plan) => plan.service);
+    const after = pending.slice(start + batchSize).map(unitOf);
     if (options.signal?.aborted) {
-      const [next, ...rest] = [...batch.map((plan) => plan.service), ...after];
+      const [next, ...rest] = [...batch.map(unitOf), ...after];
       log("restart.aborted", { before: next });
       return failure(restarted, { service: next!, reason: "aborted before its restart" }, [], rest);
     }
     const settled = await Promise.allSettled(
       batch.map(async (plan) => {
         const outcome = await restartConsumer(plan, options, log);
-        if (outcome.ok) await record(plan.service);
+        if (outcome.ok) await record(unitOf(plan), outcome.fetched);
         return outcome;
       }),
     );
@@ -111,7 +162,7 @@ export async function rollingRestart(
     const outcomes = settled.map((s) => (s as PromiseFulfilledResult<Outcome>).value);
     const failures: ConsumerFailure[] = [];
     outcomes.forEach((outcome, i) => {
-      const service = batch[i]!.service;
+      const service = unitOf(batch[i]!);
       if (outcome.ok) restarted.push(service);
       else failures.push({ service, reason: outcome.reason });
     });
@@ -157,7 +208,7 @@ async function restartConsumer(
   options: RollingRestartOptions,
   log: NonNullable<RollingRestartOptions["log"]>,
 ): Promise<Outcome> {
-  const { service } = plan;
+  const service = unitOf(plan);
   if (!plan.restart) {
     log("restart.no-restarter", { service, level: "warn", message: NO_RESTARTER_WARNING });
     return { ok: true };
@@ -173,27 +224,74 @@ async function restartConsumer(
     const last = detail ? `: ${detail}` : "";
     return `${during} did not finish within ${timeoutMs / 1000} s${last}`;
   };
+  const failed = (reason: string): Outcome => {
+    log("restart.failed", {
+      service,
+      reason,
+      ...(plan.loadBalancer && { loadBalancer: "left drained" }),
+    });
+    return { ok: false, reason };
+  };
+
+  const balancer = plan.loadBalancer && loadBalancerOf(plan, options.registry);
+  if (balancer) {
+    try {
+      const drain = AbortSignal.any([signal, AbortSignal.timeout(balancer.drainMs)]);
+      const drained = await balancer.lb.drain(balancer.server, drain);
+      log("restart.drained", { service, drained: drained.drained, detail: drained.detail });
+    } catch (error) {
+      return failed(signal.aborted ? why("drain") : `drain refused: ${firstLine(error)}`);
+    }
+  }
+  const since = Date.now();
   log("restart.start", { service, driver: plan.restart.kind });
   try {
-    await untilAborted(restartWith(plan.restart, service, options.registry, signal), signal);
+    await untilAborted(restartWith(plan.restart, plan.service, options.registry, signal), signal);
   } catch (error) {
-    const reason = signal.aborted ? why("restart") : firstLine(error);
-    log("restart.failed", { service, reason });
-    return { ok: false, reason };
+    return failed(signal.aborted ? why("restart") : firstLine(error));
   }
   if (plan.health) {
     const health = await waitHealthy(options.registry, plan.health, signal);
     if (!health.healthy) {
-      const reason = signal.aborted
-        ? why("health check", health.detail)
-        : `unhealthy after ${health.attempts} attempt(s): ${health.detail}`;
-      log("restart.failed", { service, reason });
-      return { ok: false, reason };
+      return failed(
+        signal.aborted
+          ? why("health check", health.detail)
+          : `unhealthy after ${health.attempts} attempt(s): ${health.detail}`,
+      );
     }
     log("restart.healthy", { service, attempts: health.attempts, detail: health.detail });
   }
+  let fetched: string | undefined;
+  if (plan.rolling.confirmFetch && options.confirmFetch) {
+    const check = await options.confirmFetch(plan, since, signal);
+    if (!check.ok) return failed(check.reason);
+    fetched = check.detail;
+    log("restart.fetched", { service, detail: check.detail });
+  }
+  if (balancer) {
+    try {
+      await balancer.lb.ready(balancer.server);
+    } catch (error) {
+      return failed(`restarted, but not put back in the load balancer: ${firstLine(error)}`);
+    }
+  }
   log("restart.done", { service });
-  return { ok: true };
+  return fetched === undefined ? { ok: true } : { ok: true, fetched };
+}
+
+const DEFAULT_DRAIN_SECONDS = 30;
+
+function loadBalancerOf(plan: ConsumerPlan, registry: DriverRegistry) {
+  const stanza = plan.loadBalancer!;
+  const driver = registry.loadBalancer(stanza.kind);
+  const problem = driver.validate?.(stanza);
+  if (problem) throw new Error(`bad ${stanza.kind} load_balancer stanza: ${problem}`);
+  const seconds = stanza["drain_timeout_seconds"];
+  return {
+    lb: driver.create(stanza, { service: plan.service }),
+    server: String(stanza["server"] ?? plan.instance ?? plan.service),
+    drainMs: (typeof seconds === "number" ? seconds : DEFAULT_DRAIN_SECONDS) * 1000,
+  };
 }
 
 async function restartWith(

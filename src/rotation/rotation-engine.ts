@@ -34,10 +34,10 @@ export interface RotationEngineDeps {
   /** Writes the new value through the broker (lookup cache, rendered records), check-and-set. */
   commit(secret: string, value: SecretValue, expectedVersion: number): Promise<{ version: number }>;
   generate(secret: string): SecretValue;
-  /** Restarts the consumers not in `record.restarted`, calling `onRestarted` after each. */
+  /** Restarts the consumer units not in `record.restarted`, calling `onRestarted` after each. */
   restartConsumers(
     record: RotationRecord,
-    onRestarted: (service: string) => Promise<void>,
+    onRestarted: (unit: string, detail?: { fetched?: string }) => Promise<void>,
   ): Promise<RestartOutcome>;
   log(event: string, fields?: Record<string, unknown>): void;
   /** Test hooks: runs right after a step was persisted (STRONGROOM_CRASH_AT). */
@@ -178,8 +178,9 @@ async function commitOnce(deps: RotationEngineDeps, record: RotationRecord): Pro
 async function forwardFromCommit(run: Run): Promise<void> {
   const { deps, record, targets, values, persist, now } = run;
   if (record.step === "committed") {
-    const outcome = await deps.restartConsumers(record, async (service) => {
-      if (!record.restarted.includes(service)) record.restarted.push(service);
+    const outcome = await deps.restartConsumers(record, async (unit, detail) => {
+      if (!record.restarted.includes(unit)) record.restarted.push(unit);
+      if (detail?.fetched) record.fetched = { ...record.fetched, [unit]: detail.fetched };
       record.updatedAt = now();
       await deps.store.save(record);
     });
@@ -194,8 +195,8 @@ async function forwardFromCommit(run: Run): Promise<void> {
         values().next,
         (accounts) => `${accounts} no longer accepts the new value after retire`,
       );
-      const { overlap, accounts } = target.describe();
-      if (overlap !== "alternating" && (await retried(() => target.accepts(values().current)))) {
+      if (await retried(() => target.accepts(values().current))) {
+        const { accounts } = target.describe();
         throw rotationFailure(`${accounts.join(", ")} still accepts the old value after retire`);
       }
     }

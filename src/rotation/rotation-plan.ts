@@ -92,10 +92,19 @@ export function describeRestart(spec: ServiceSpec): ConsumerStep {
   const restart = spec.restart
     ? `${spec.restart.kind}${Array.isArray(spec.restart["command"]) ? `: ${(spec.restart["command"] as string[]).join(" ")}` : ""}`
     : "none (restart it yourself)";
+  const units =
+    spec.instances.length === 0
+      ? ""
+      : `; ${spec.instances.length} instances one at a time (${spec.instances.map((i) => i.name).join(", ")})`;
+  const drained = spec.loadBalancer ? `, each drained in ${spec.loadBalancer.kind} first` : "";
+  const confirmed =
+    spec.restart && spec.rolling.confirmFetch
+      ? "; counted once it fetched its config with the new value"
+      : "";
   const health = spec.health
     ? `${spec.health.kind} ${spec.health.url ?? (spec.health.port ? `${spec.health.host}:${spec.health.port}` : (spec.health.command ?? []).join(" "))}`
     : "none";
-  return { service: spec.name, restart, health };
+  return { service: spec.name, restart: `${restart}${units}${drained}${confirmed}`, health };
 }
 
 export function overlapWindow(targets: TargetDescription[], maxRestartSeconds: number): string {
@@ -105,7 +114,7 @@ export function overlapWindow(targets: TargetDescription[], maxRestartSeconds: n
     return `the old value stops working when the new one is applied; consumers fail new logins until ${restarts} are done`;
   }
   if (targets.every((t) => t.overlap === "alternating")) {
-    return "no gap: the new value is set on the other user; the previous user keeps working until the next rotation";
+    return `no gap: the new value is set on the other user; the previous user keeps working across ${restarts}, then is refused (retire)`;
   }
   return `no gap: the target accepts the old and the new value from apply until retire, across ${restarts}`;
 }

@@ -39,9 +39,11 @@ export interface RotationRecord {
   toVersion?: number;
   /** The staged value. Kept in the store (encrypted like every secret) and never served. */
   pending?: SecretValue;
-  /** Consumers in restart order, and those restarted healthy so far. */
+  /** Consumers in restart order, and the units (service or service/instance) restarted so far. */
   consumers: string[];
   restarted: string[];
+  /** Per restarted unit: the fetch that showed it took the new value. */
+  fetched?: Record<string, string>;
   createdAt: string;
   updatedAt: string;
   history: Array<{ step: RotationStep | "rollback" | "failure"; at: string }>;
@@ -64,6 +66,7 @@ export interface RotationView {
   toVersion?: number;
   consumers: string[];
   restarted: string[];
+  fetched?: Record<string, string>;
   createdAt: string;
   updatedAt: string;
   history: RotationRecord["history"];

@@ -9,7 +9,7 @@ import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
 import { StrongroomError } from "../lib/errors.js";
 import { createGenerator } from "../seed/generators.js";
-import { consumerPlanOf, rollingRestart } from "./rolling-restart.js";
+import { consumerPlansOf, type FetchCheck, rollingRestart } from "./rolling-restart.js";
 import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
 import {
   checkRotatable,
@@ -48,6 +48,20 @@ export interface RotationService {
 /** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
 export type SecretCommitter = RotationEngineDeps["commit"];
 
+/** What the broker saw services fetch (its fetch log): a rotation waits on it per restart. */
+export interface FetchWatch {
+  waitForFetch(
+    service: string,
+    secret: string,
+    version: number,
+    since: number,
+    signal: AbortSignal,
+  ): Promise<{ identity: string; via: string; what: string; at: number } | undefined>;
+}
+
+/** How long a restarted, healthy consumer may take to show its fetch (it fetches at start). */
+const FETCH_WAIT_MS = 30_000;
+
 export interface RotationServiceDeps {
   manifest: Manifest;
   keyManager: KeyManager;
@@ -55,6 +69,8 @@ export interface RotationServiceDeps {
   registry: DriverRegistry;
   owner: string;
   commit: SecretCommitter;
+  /** Without it, restarts are not checked against fetches (tests of the machine alone). */
+  fetches?: FetchWatch;
   log(event: string, fields?: Record<string, unknown>): void;
   afterPersist?(step: RotationStep): void | Promise<void>;
   lockTtlMs?: number;
@@ -75,6 +91,29 @@ const unfinishedError = (record: RotationRecord) =>
     { statusCode: 409 },
   );
 
+/** A restarted unit counts once its service fetched a config carrying the new version. */
+function fetchCheck(fetches: FetchWatch, record: RotationRecord): FetchCheck {
+  return async (plan, since, signal) => {
+    const version = record.toVersion ?? 0;
+    const wait = AbortSignal.any([signal, AbortSignal.timeout(FETCH_WAIT_MS)]);
+    const seen = await fetches.waitForFetch(plan.service, record.secret, version, since, wait);
+    if (seen) {
+      const at = new Date(seen.at).toISOString();
+      return {
+        ok: true,
+        detail: `${seen.what} with version ${version} fetched by ${seen.identity} (${seen.via}) at ${at}`,
+      };
+    }
+    return {
+      ok: false,
+      reason:
+        `restarted, but ${plan.service} fetched no config with ${record.secret} version ${version} ` +
+        "from the broker (oslo.config carries on with its defaults when the broker cannot be " +
+        "reached): it may be running without its configuration",
+    };
+  };
+}
+
 export function createRotationService(deps: RotationServiceDeps): RotationService {
   const { manifest, keyManager, store } = deps;
   const lockTtlMs = deps.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
@@ -88,10 +127,10 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
 
   const restartConsumers = async (
     record: RotationRecord,
-    onRestarted: (service: string) => Promise<void>,
+    onRestarted: (unit: string, detail?: { fetched?: string }) => Promise<void>,
   ): Promise<RestartOutcome> => {
-    const consumers = record.consumers.map((service) =>
-      consumerPlanOf(manifest.services.get(service)!),
+    const consumers = record.consumers.flatMap((service) =>
+      consumerPlansOf(manifest.services.get(service)!),
     );
     const maxParallel = restartWidth(consumers.map((c) => c.rolling));
     const result = await rollingRestart({
@@ -100,6 +139,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       registry: deps.registry,
       maxParallel,
       onRestarted,
+      ...(deps.fetches && { confirmFetch: fetchCheck(deps.fetches, record) }),
       log: (event: string, fields: Record<string, unknown>) =>
         deps.log(event, { rotation: record.id, ...fields }),
     });

@@ -19,6 +19,7 @@ import { type RateLimitSettings, rateLimitPlugin, resolveRateLimits } from "./ra
 import { castellanRoutes } from "./routes/castellan-routes.js";
 import { configRoutes } from "./routes/config-routes.js";
 import { exportRoutes } from "./routes/export-routes.js";
+import { filesRoutes } from "./routes/files-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
 import { type RotationsDeps, rotationRoutes } from "./routes/rotation-routes.js";
 import { secretsRoutes } from "./routes/secrets-routes.js";
@@ -83,6 +84,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
       });
       await v1.register(configRoutes, { broker });
       await v1.register(castellanRoutes, { broker });
+      await v1.register(filesRoutes, { broker });
       await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
       await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
       // An export reads the whole deployment: limited like a seed.

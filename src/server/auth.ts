@@ -11,6 +11,7 @@ import type {
 } from "fastify";
 import fp from "fastify-plugin";
 import type { Authenticator, Principal } from "../broker/authenticator.js";
+import type { Fetcher } from "../broker/broker-service.js";
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "./error-codes.js";
 import type { RateLimitPreset } from "./rate-limit.js";
 import { appendRouteHook } from "./route-hooks.js";
@@ -28,6 +29,15 @@ declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
   }
+}
+
+/** The service identity behind a request, for the broker's fetch log; undefined for the operator. */
+export function fetcherOf(request: FastifyRequest): Fetcher | undefined {
+  const { principal } = request;
+  if (principal?.kind !== "service") return undefined;
+  const socket = request.raw.socket;
+  const viaCertificate = socket instanceof TLSSocket && socket.authorized;
+  return { identity: principal.service, via: viaCertificate ? "certificate" : "token" };
 }
 
 /** `Authorization: Bearer <token>` (scheme case-insensitive) or `X-Vault-Token`. */

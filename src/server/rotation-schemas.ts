@@ -42,7 +42,14 @@ export const RotationViewSchema = Type.Object({
   fromVersion: Type.Integer(),
   toVersion: Type.Optional(Type.Integer()),
   consumers: Type.Array(Type.String()),
-  restarted: Type.Array(Type.String()),
+  restarted: Type.Array(Type.String(), {
+    description: "Units restarted so far: a service, or service/instance",
+  }),
+  fetched: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: "Per restarted unit: the fetch of its config that showed it took the new value",
+    }),
+  ),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   history: Type.Array(HistoryEntry),

@@ -62,6 +62,12 @@ export function createFakeBroker(): FakeBroker {
       takeFailure();
       return `[database]\nconnection = "${service}-café-$$"\n`;
     },
+    async serviceFiles(service) {
+      takeFailure();
+      return [
+        { path: "keys/0", content: `${service}-${SECRET_VALUE}`, secret: "KeyRepo", version: 2 },
+      ];
+    },
     castellanMapping: (service) =>
       `[database]\nconnection = ${service === "nova" ? "NovaPassword" : "NeutronPassword"}\n`,
     castellanConfig: (service, { roleId }) =>

@@ -22,8 +22,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
+import {
+  parseShowStat,
+  runtimeCommand,
+  type ServerStat,
+} from "../../drivers/load-balancers/haproxy/index.js";
 import { freePort, waitFor } from "./ports.js";
 import { killAndWait } from "./server-reaper.js";
 import { launchOnFreePorts, makeServerDir, type ServerDir } from "./servers.js";
@@ -48,25 +52,7 @@ export interface HaproxyBackendSpec {
 
 export type ServerState = "ready" | "drain" | "maint";
 
-/** One server's line of `show stat`. */
-export interface ServerStat {
-  backend: string;
-  server: string;
-  /** Current sessions on the server. */
-  scur: number;
-  /** Sessions it took so far. */
-  stot: number;
-  /** "UP", "DOWN", "DRAIN", "MAINT", "UP 1/2" (going down), "DOWN 1/2" (going up), "no check"... */
-  status: string;
-  /** The server's weight as `show stat` reports it (HAProxy 2.6 still says 1 while DRAIN). */
-  weight: number;
-  /** Connection errors and retries/redispatches HAProxy did on this server. */
-  econ: number;
-  wretr: number;
-  wredis: number;
-  /** Responses by class, e.g. hrsp_5xx. */
-  hrsp5xx: number;
-}
+export type { ServerStat };
 
 export interface HaproxyServer {
   readonly dir: string;
@@ -201,55 +187,7 @@ function alerts(log: string): string {
   return lines.slice(-3).join(" | ") || "(haproxy logged no error)";
 }
 
-/** One command on the stats socket (non-interactive: HAProxy answers and closes). */
-export function runtimeCommand(socket: string, line: string, timeoutMs = 5_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const conn = connect({ path: socket });
-    let answer = "";
-    const timer = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`haproxy runtime API: no answer to "${line}" in ${timeoutMs} ms`));
-    }, timeoutMs);
-    conn.setEncoding("utf8");
-    conn.on("data", (chunk: string) => {
-      answer += chunk;
-    });
-    conn.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    conn.once("close", () => {
-      clearTimeout(timer);
-      resolve(answer);
-    });
-    conn.end(`${line}\n`);
-  });
-}
-
-/** `show stat` CSV: the header line names the columns ("# pxname,svname,qcur,..."). */
-export function parseShowStat(csv: string): ServerStat[] {
-  const [header, ...rows] = csv.split("\n").filter((l) => l.trim() !== "");
-  if (!header?.startsWith("# "))
-    throw new Error(`unexpected "show stat" answer: ${csv.slice(0, 200)}`);
-  const columns = header.slice(2).split(",");
-  const index = (name: string) => columns.indexOf(name);
-  const num = (cells: string[], name: string) => Number(cells[index(name)] || 0);
-  return rows
-    .map((row) => row.split(","))
-    .filter((cells) => cells[1] !== "FRONTEND" && cells[1] !== "BACKEND")
-    .map((cells) => ({
-      backend: cells[index("pxname")] ?? "",
-      server: cells[index("svname")] ?? "",
-      scur: num(cells, "scur"),
-      stot: num(cells, "stot"),
-      status: cells[index("status")] ?? "",
-      weight: num(cells, "weight"),
-      econ: num(cells, "econ"),
-      wretr: num(cells, "wretr"),
-      wredis: num(cells, "wredis"),
-      hrsp5xx: num(cells, "hrsp_5xx"),
-    }));
-}
+export { parseShowStat, runtimeCommand };
 
 function handle(
   child: ChildProcess,

@@ -33,6 +33,7 @@ const ROLLING: RollingPolicy = {
   maxParallel: 1,
   pauseSeconds: 0,
   timeoutSeconds: 60,
+  confirmFetch: false,
 };
 
 const tempDir = useTempDirs("restarters-");

@@ -292,7 +292,9 @@ ${CONSUMERS.map(
       }
     });
 
-    it("rotates RabbitMQ in alternating mode with 0 failed logins; the previous user still works", async () => {
+    // Each rabbitmqctl call boots an Erlang VM: apply, verify, retire and the refusal check take
+    // a dozen of them.
+    it("rotates RabbitMQ in alternating mode with 0 failed logins; the previous user is refused at the end", async () => {
       const { code, stderr, views } = await rotate(["NotifyPassword", "--yes"]);
       expect(code, stderr).toBe(0);
       expect(views[0]).toMatchObject({ status: "done", toVersion: 2 });
@@ -300,7 +302,7 @@ ${CONSUMERS.map(
       expect(failures().amqp).toBe(0);
       const current = await storedSecret("NotifyPassword");
       expect(await mq.canLogin("notify_b", current.value)).toBe(true);
-      expect(await mq.canLogin("notify_a", initial.NotifyPassword)).toBe(true);
+      expect(await mq.canLogin("notify_a", initial.NotifyPassword)).toBe(false);
       for (const service of CONSUMERS) {
         const url = await served(service, "DEFAULT", "transport_url");
         expect(url.startsWith(`rabbit://notify_b:${current.value}@`)).toBe(true);
@@ -311,7 +313,7 @@ ${CONSUMERS.map(
       const argv = mq.recordedArgv().flat().join(" ");
       expect(argv.includes(current.value)).toBe(false);
       expect(argv.includes(initial.NotifyPassword)).toBe(false);
-    });
+    }, 180_000);
 
     it("rotates RabbitMQ in single mode: the old password refused, the new one accepted", async () => {
       const { code, stderr, views } = await rotate(["RpcPassword", "--yes"]);

@@ -46,6 +46,7 @@ export function createCastellanSource(options: {
         ...(spec.type === "multi_string" && { values }),
         location,
         version,
+        versions: Object.fromEntries(versions),
       };
     },
   };

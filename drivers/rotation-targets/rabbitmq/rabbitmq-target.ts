@@ -8,11 +8,11 @@
  * - `alternating` (AWS Secrets Manager's alternating-users strategy): two users take turns.
  *   The active user for secret version v is `users[(v - 1) % 2]`; `apply` sets `next` on the
  *   other one, creating it if needed, and gives it exactly the active user's tags and
- *   permissions. `retire` leaves the previous user as it is: its credentials keep working for
- *   one more rotation period (consumers not yet restarted are not locked out) and are replaced
- *   when the next rotation comes back to it. `rollback` has nothing to undo: the active user
- *   was never touched. Consumers must take the user name from the same version as the
- *   password (`alternatingUser`).
+ *   permissions. `retire` (after every consumer restarted on the new user) clears the previous
+ *   user's password, so the old credential stops working; the next rotation sets a new one on
+ *   it. `rollback` clears the standby's password again: the active user was never touched.
+ *   Consumers must take the user name from the same version as the password
+ *   (`alternatingUser`).
  *
  * `accepts` asks the node (`authenticate_user`: exit 0 accepted, 65 refused); the steps rely
  * on the engine calling it after each of them rather than on rabbitmqctl's exit codes.
@@ -153,11 +153,19 @@ export class AlternatingUsersTarget extends RabbitmqTarget {
     await copyGrants(this.ctl, from, to ?? { user: standby, tags: [] });
   }
 
-  async retire(_values: RotationValues): Promise<void> {
-    // The previous user keeps its password for one more period (see the file comment).
+  async retire(values: RotationValues): Promise<void> {
+    await this.clear(alternatingUser(this.users, values.currentVersion));
   }
 
-  async rollback(_values: RotationValues): Promise<void> {
+  async rollback(values: RotationValues): Promise<void> {
     // apply only touched the standby user; the active one still has `current`.
+    await this.clear(alternatingUser(this.users, values.currentVersion + 1));
+  }
+
+  private async clear(user: string): Promise<void> {
+    // A user that does not exist accepts no password either.
+    if (await this.ctl.clearPassword(user)) {
+      this.context.log?.("rabbitmq password cleared", { user });
+    }
   }
 }

@@ -140,6 +140,12 @@ export class Rabbitmqctl {
     return code === EXIT.ok;
   }
 
+  /** Removes `user`'s password: it can no longer log in with one. False: no such user. */
+  async clearPassword(user: string): Promise<boolean> {
+    const { code } = await this.run(["clear_password", user], [EXIT.ok, EXIT.noUser]);
+    return code === EXIT.ok;
+  }
+
   async addUser(user: string, password: string): Promise<void> {
     await this.run(["add_user", user], [EXIT.ok], password);
   }

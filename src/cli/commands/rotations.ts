@@ -33,7 +33,11 @@ export function rotationsCommand(context: CliContext) {
         process.stdout.write(`${summary(view)}\n`);
         for (const entry of view.history) process.stdout.write(`  ${entry.at}  ${entry.step}\n`);
         process.stdout.write(`  consumers: ${view.consumers.join(", ") || "none"}\n`);
-        process.stdout.write(`  restarted: ${view.restarted.join(", ") || "none"}\n`);
+        process.stdout.write(`  restarted: ${view.restarted.length === 0 ? "none" : ""}\n`);
+        for (const unit of view.restarted) {
+          const fetched = view.fetched?.[unit];
+          process.stdout.write(`    ${unit}${fetched ? `: ${fetched}` : ""}\n`);
+        }
         return;
       }
       const answer = await broker.json<{ rotations: RotationView[]; schedules: ScheduleView[] }>(

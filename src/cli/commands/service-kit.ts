@@ -11,7 +11,9 @@ import {
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { castellanConf, type KitContext, osloSourcesConf } from "../kit-files.js";
+import { writeServiceFiles } from "../service-files.js";
 import { stateDirOption } from "../shared-options.js";
+import type { ServiceFilesAnswer } from "./files.js";
 
 export const KIT_FILES = {
   ca: "ca.pem",
@@ -22,6 +24,8 @@ export const KIT_FILES = {
   osloSources: "oslo-sources.conf",
   /** Only when the Vault has its own private CA (an external Vault with VAULT_CACERT). */
   vaultCa: "vault-ca.pem",
+  /** Only when the service has `files` (key repositories): `strongroom files` refreshes it. */
+  files: "files",
 } as const;
 
 export function serviceKitCommand(context: CliContext) {
@@ -89,9 +93,15 @@ export function serviceKitCommand(context: CliContext) {
       writeFileAtomic(paths.castellanConf, castellanConf(kit, credentials));
       writeFileAtomic(paths.mapping, mapping);
       writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(kit));
+      const { files } = await broker.json<ServiceFilesAnswer>("GET", brokerPath("files", service));
+      const fileDir = join(out, KIT_FILES.files);
+      if (files.length > 0) writeServiceFiles(fileDir, files);
       process.stdout.write(
         `wrote the ${service} kit to ${out}\n` +
-          `use it with: --config-file ${join(out, KIT_FILES.osloSources)}\n`,
+          `use it with: --config-file ${join(out, KIT_FILES.osloSources)}\n` +
+          (files.length > 0
+            ? `its key files are in ${fileDir} (refresh: strongroom files ${service} --out ${fileDir})\n`
+            : ""),
       );
     });
 }

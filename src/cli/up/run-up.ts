@@ -17,6 +17,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { createFetchLog } from "../../broker/fetch-log.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import {
   type Manifest,
@@ -148,6 +149,7 @@ export async function runUp(
     env: options.env.osloOverrides,
   });
   const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
+  const fetches = createFetchLog();
   const broker = createBrokerService({
     manifest,
     keyManager,
@@ -156,6 +158,7 @@ export async function runUp(
     ...(session.caFile && { caFile: session.caFile }),
     kvMount,
     records,
+    fetches,
   });
 
   let seed: SeedReport | undefined;
@@ -173,6 +176,7 @@ export async function runUp(
     records,
     registry,
     commit: (secret, value, expected) => broker.commitSecret(secret, value, expected),
+    fetches,
     stateDir: dir.path,
     log: (level, event, fields) => log[level](fields ?? {}, event),
     ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Static } from "typebox";
 import type { BrokerService, ResolvedOption } from "../../broker/broker-service.js";
+import { fetcherOf } from "../auth.js";
 import { NotFoundError } from "../error-codes.js";
 import { SERVICE_SECURITY } from "../openapi.js";
 import {
@@ -86,7 +87,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
       requireKnownService(broker, service);
       // Null prototype: group and option names come from the manifest and may be "__proto__".
       const groups: Record<string, Record<string, OptionAnswerType>> = Object.create(null);
-      for (const answer of await broker.serviceOptions(service)) {
+      for (const answer of await broker.serviceOptions(service, fetcherOf(request))) {
         groups[answer.group] ??= Object.create(null);
         (groups[answer.group] as Record<string, OptionAnswerType>)[answer.option] = answer;
       }
@@ -114,7 +115,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
     async (request, reply) => {
       const { service } = request.params;
       requireKnownService(broker, service);
-      const ini = await broker.renderIni(service);
+      const ini = await broker.renderIni(service, fetcherOf(request));
       return reply.type(TEXT_PLAIN).send(ini);
     },
   );

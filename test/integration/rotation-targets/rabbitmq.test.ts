@@ -128,7 +128,7 @@ describeWithServers(["rabbitmq"], "the rabbitmq rotation target (private RabbitM
     expect(await mq.canLogin("padded", "padded-v1")).toBe(true);
   });
 
-  it("alternating: apply creates the other user with the same grants; the old user keeps working", async () => {
+  it("alternating: apply creates the other user with the same grants; the old user works until retire", async () => {
     await ctl(["add_user", "app_a"], `${value("app-v1")}\n`);
     await ctl(["set_user_tags", "app_a", "monitoring"]);
     await ctl(["set_permissions", "-p", "/", "app_a", ".*", ".*", ".*"]);
@@ -154,8 +154,12 @@ describeWithServers(["rabbitmq"], "the rabbitmq rotation target (private RabbitM
     expect(await app.accepts("app-v2")).toBe(true);
     expect(await app.accepts("app-v2", 2)).toBe(true);
     expect(await app.accepts("app-v2", 1)).toBe(false);
+    expect(await mq.canLogin("app_a", "app-v1")).toBe(true); // until the consumers moved
     await app.retire(first);
-    expect(await mq.canLogin("app_a", "app-v1")).toBe(true); // one more period
+    await app.retire(first);
+    expect(await mq.canLogin("app_a", "app-v1")).toBe(false);
+    expect(await app.accepts("app-v1")).toBe(false);
+    expect(await mq.canLogin("app_b", "app-v2")).toBe(true);
 
     // Second rotation: version 2 (app_b) is active, app_a gets v3 and app_b's grants, which
     // changed in the meantime; app_a's extra grant goes.
@@ -172,6 +176,7 @@ describeWithServers(["rabbitmq"], "the rabbitmq rotation target (private RabbitM
     expect(topics).toEqual([]);
     await app.rollback(second);
     expect(await app.accepts("app-v2")).toBe(true);
+    expect(await app.accepts("app-v3")).toBe(false);
     expect(alternatingUser(["app_a", "app_b"], 3)).toBe("app_a");
   });
 

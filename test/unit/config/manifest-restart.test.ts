@@ -25,6 +25,7 @@ describe("restart, health and rolling stanzas", () => {
       maxParallel: 3,
       pauseSeconds: 0,
       timeoutSeconds: 90,
+      confirmFetch: true,
     });
   });
 

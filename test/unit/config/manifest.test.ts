@@ -126,6 +126,7 @@ describe("the TripleO example manifest", () => {
       maxParallel: 1,
       pauseSeconds: 5,
       timeoutSeconds: 300,
+      confirmFetch: true,
     });
   });
 
@@ -216,7 +217,7 @@ describe("manifest errors", () => {
       ),
     ).toEqual(["m.yaml:5:40: must not be empty"]);
     expect(problemsOf(lines(...HEAD, "secrets:", "  A:", "    target: { kind: ldap }"))).toEqual([
-      "m.yaml:5:21: must be one of: mariadb, rabbitmq, command, none",
+      "m.yaml:5:21: must be one of: mariadb, rabbitmq, keystone, command, none",
     ]);
   });
 
@@ -402,6 +403,7 @@ describe("shorthands and defaults", () => {
       maxParallel: 1,
       pauseSeconds: 0,
       timeoutSeconds: 300,
+      confirmFetch: true,
     });
   });
 });

@@ -85,6 +85,7 @@ services:
       raw: '{"/k/0":{"content":"a"}}',
       location: { source: "castellan", detail: "Keys" },
       version: 1,
+      versions: { Keys: 1 },
     });
     expect((await source.lookup("keystone", "fernet", "both"))?.location.detail).toBe("Pw,Keys");
     expect(await source.lookup("keystone", "fernet", "missing")).toBeUndefined();

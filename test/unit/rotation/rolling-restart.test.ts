@@ -24,6 +24,7 @@ const ROLLING: RollingPolicy = {
   maxParallel: 1,
   pauseSeconds: 0,
   timeoutSeconds: 300,
+  confirmFetch: false,
 };
 
 /** `body` runs in `sh` with $0 = the service, $1 = the work dir, $2 = `partner` (when given). */

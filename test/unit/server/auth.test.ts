@@ -30,6 +30,8 @@ const MATRIX: Array<[string, string, number, number]> = [
   ["GET", "/v1/castellan/nova/mapping.conf", 200, 200],
   ["GET", "/v1/castellan/neutron/mapping.conf", 200, 403],
   ["GET", "/v1/castellan/nova/castellan.conf", 200, 403],
+  ["GET", "/v1/files/nova", 200, 200],
+  ["GET", "/v1/files/neutron", 200, 403],
   ["GET", "/v1/secrets", 200, 403],
   ["PUT", "/v1/secrets/NovaPassword", 200, 403],
   ["POST", "/v1/seed", 200, 403],

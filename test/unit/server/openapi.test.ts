@@ -52,6 +52,7 @@ describe("OpenAPI document", () => {
         "GET /v1/config/{service}.conf",
         "GET /v1/castellan/{service}/mapping.conf",
         "GET /v1/castellan/{service}/castellan.conf",
+        "GET /v1/files/{service}",
         "GET /v1/secrets",
         "PUT /v1/secrets/{name}",
         "POST /v1/seed",
@@ -85,7 +86,7 @@ describe("OpenAPI document", () => {
         expect(op.responses["4XX"] ?? op.responses["4xx"], where).toBeDefined();
       }
     }
-    expect(ids.size).toBe(15);
+    expect(ids.size).toBe(16);
   });
 
   it("documents the text routes as text/plain", () => {
