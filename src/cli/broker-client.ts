@@ -25,16 +25,35 @@ export function connectBroker(stateDirPath: string): BrokerClient {
   const dir = StateDir.open(stateDirPath);
   const state = dir.readState()!;
   const operator = identityFiles({ kind: "operator" });
-  const tls = {
+  const client = createBrokerClient({
+    url: state.broker.url,
     ca: dir.read(STATE_FILES.caCert),
-    cert: dir.has(operator.cert) ? dir.read(operator.cert) : undefined,
-    key: dir.has(operator.key) ? dir.read(operator.key) : undefined,
-  };
-  const token = dir.readText(STATE_FILES.operatorToken).trim();
+    ...(dir.has(operator.cert) && { cert: dir.read(operator.cert), key: dir.read(operator.key) }),
+    token: dir.readText(STATE_FILES.operatorToken).trim(),
+  });
+  return { state, dir, ...client };
+}
 
+export interface BrokerConnection {
+  url: string;
+  ca: Buffer;
+  /** A client certificate and key (a service's kit identity, or the operator's). */
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+}
+
+/** An HTTPS client for the broker at `url`, from any identity (state dir or service kit). */
+export function createBrokerClient(
+  connection: BrokerConnection,
+): Pick<BrokerClient, "send" | "json" | "text"> {
+  const tls = {
+    ca: connection.ca,
+    ...(connection.cert && connection.key && { cert: connection.cert, key: connection.key }),
+  };
   const send = (method: string, path: string, body?: unknown) =>
     new Promise<BrokerResponse>((resolve, reject) => {
-      const url = new URL(path, state.broker.url);
+      const url = new URL(path, connection.url);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), "utf8");
       const req = request(
         url,
@@ -42,7 +61,7 @@ export function connectBroker(stateDirPath: string): BrokerClient {
           method,
           ...tls,
           headers: {
-            authorization: `Bearer ${token}`,
+            ...(connection.token && { authorization: `Bearer ${connection.token}` }),
             accept: "application/json, text/plain",
             ...(payload
               ? { "content-type": "application/json", "content-length": payload.length }
@@ -64,7 +83,7 @@ export function connectBroker(stateDirPath: string): BrokerClient {
         },
       );
       req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", (error: NodeJS.ErrnoException) => reject(unreachable(state, error)));
+      req.on("error", (error: NodeJS.ErrnoException) => reject(unreachable(connection.url, error)));
       req.end(payload);
     });
 
@@ -75,8 +94,6 @@ export function connectBroker(stateDirPath: string): BrokerClient {
   };
 
   return {
-    state,
-    dir,
     send,
     async json<T>(method: string, path: string, body?: unknown) {
       return JSON.parse((await checked(method, path, body)).text) as T;
@@ -109,10 +126,10 @@ function brokerError(response: BrokerResponse): StrongroomError {
   });
 }
 
-function unreachable(state: BrokerState, error: NodeJS.ErrnoException): StrongroomError {
+function unreachable(url: string, error: NodeJS.ErrnoException): StrongroomError {
   const why = error.code === "ECONNREFUSED" ? "connection refused" : (error.code ?? error.message);
   return new StrongroomError(
     "STRONGROOM_ERR_BROKER_DOWN",
-    `the broker at ${state.broker.url} is not reachable (${why}): is \`strongroom up\` running?`,
+    `the broker at ${url} is not reachable (${why}): is \`strongroom up\` running?`,
   );
 }

@@ -186,6 +186,36 @@ describe("strongroom up", () => {
     expect(result.stdout).not.toMatch(/secret_id|[0-9a-f]{8}-[0-9a-f]{4}-/);
   });
 
+  it("a kit carries the service's key files; `files --kit` refreshes them as that service only", async () => {
+    const keystoneKit = join(root, "keystone-kit");
+    const kit = await runCli(stateDir, ["service-kit", "keystone", "--out", keystoneKit]);
+    expect(kit.code, kit.stderr).toBe(0);
+    const files = join(keystoneKit, "files");
+    expect(readdirSync(join(files, "fernet-keys")).sort()).toEqual(["0", "1"]);
+    expect(readdirSync(join(files, "credential-keys")).sort()).toEqual(["0", "1"]);
+    expect(statSync(join(files, "fernet-keys")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(files, "fernet-keys", "0")).mode & 0o777).toBe(0o600);
+    const seeded = parseYaml(readFileSync(EXAMPLE_PASSWORDS, "utf8")).parameter_defaults as Record<
+      string,
+      unknown
+    >;
+    const credential = readFileSync(join(files, "credential-keys", "1"), "utf8");
+    expect(credential === seeded["KeystoneCredential1"]).toBe(true);
+
+    rmSync(join(files, "fernet-keys", "1"));
+    const refresh = await runCli(stateDir, ["files", "keystone", "--kit", keystoneKit, "--json"]);
+    expect(refresh.code, refresh.stderr).toBe(0);
+    expect(JSON.parse(refresh.stdout).files.map((f: { path: string }) => f.path)).toContain(
+      "fernet-keys/1",
+    );
+    expect(readdirSync(join(files, "fernet-keys")).sort()).toEqual(["0", "1"]);
+    expect(refresh.stdout.includes(credential)).toBe(false);
+
+    const other = await runCli(stateDir, ["files", "nova", "--kit", keystoneKit]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^STRONGROOM_ERR_FORBIDDEN: /);
+  });
+
   it("`status --json` describes the running deployment", async () => {
     const result = await runCli(stateDir, ["status", "--json"]);
     expect(result.code).toBe(0);

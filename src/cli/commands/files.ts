@@ -1,7 +1,10 @@
+import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
+import { usageError } from "../../lib/errors.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
+import { connectWithKit, KIT_FILES } from "../kit-connection.js";
 import { writeServiceFiles } from "../service-files.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
@@ -21,23 +24,35 @@ export function filesCommand(context: CliContext) {
         "nothing is printed but the file names.",
     )
     .argument("<service>", "service name from the manifest, e.g. keystone")
-    .requiredOption("--out <dir>", "directory that holds the service's files (created 0700)")
+    .option(
+      "--out <dir>",
+      "directory that holds the service's files (created 0700); default with --kit: KIT/files",
+    )
+    .option(
+      "--kit <dir>",
+      "on a service node: authenticate with the service's kit (its mTLS identity) instead of the operator's state dir",
+    )
     .addOption(stateDirOption())
     .addOption(jsonOption())
     .addHelpText(
       "after",
       "\nExamples:\n" +
         "  strongroom files keystone --out /etc/keystone/strongroom/files\n" +
+        "  strongroom files keystone --kit /etc/keystone/strongroom      # on the node, as keystone\n" +
         "  # keystone.conf: [fernet_tokens] key_repository = /etc/keystone/strongroom/files/fernet-keys\n",
     )
     .action(async (service, options) => {
-      const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
+      const out = options.out ?? (options.kit && join(options.kit, KIT_FILES.files));
+      if (!out) throw usageError("files: give --out DIR (or --kit DIR, whose files/ it refreshes)");
+      const broker = options.kit
+        ? connectWithKit(options.kit)
+        : connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const answer = await broker.json<ServiceFilesAnswer>("GET", brokerPath("files", service));
-      const written = writeServiceFiles(options.out, answer.files);
+      const written = writeServiceFiles(out, answer.files);
       if (options.json) {
         printJson({
           service,
-          out: options.out,
+          out,
           files: answer.files.map(({ path, secret, version }) => ({ path, secret, version })),
         });
         return;
@@ -45,7 +60,7 @@ export function filesCommand(context: CliContext) {
       process.stdout.write(
         written.length === 0
           ? `${service} has no files\n`
-          : `wrote ${written.length} file(s) of ${service} to ${options.out}: ${written.join(", ")}\n`,
+          : `wrote ${written.length} file(s) of ${service} to ${out}: ${written.join(", ")}\n`,
       );
     });
 }

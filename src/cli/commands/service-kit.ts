@@ -10,23 +10,11 @@ import {
 } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
+import { KIT_FILES } from "../kit-connection.js";
 import { castellanConf, type KitContext, osloSourcesConf } from "../kit-files.js";
 import { writeServiceFiles } from "../service-files.js";
 import { stateDirOption } from "../shared-options.js";
 import type { ServiceFilesAnswer } from "./files.js";
-
-export const KIT_FILES = {
-  ca: "ca.pem",
-  clientCert: "client.pem",
-  clientKey: "client.key",
-  castellanConf: "castellan.conf",
-  mapping: "secrets_mapping.conf",
-  osloSources: "oslo-sources.conf",
-  /** Only when the Vault has its own private CA (an external Vault with VAULT_CACERT). */
-  vaultCa: "vault-ca.pem",
-  /** Only when the service has `files` (key repositories): `strongroom files` refreshes it. */
-  files: "files",
-} as const;
 
 export function serviceKitCommand(context: CliContext) {
   return new Command("service-kit")
@@ -100,7 +88,7 @@ export function serviceKitCommand(context: CliContext) {
         `wrote the ${service} kit to ${out}\n` +
           `use it with: --config-file ${join(out, KIT_FILES.osloSources)}\n` +
           (files.length > 0
-            ? `its key files are in ${fileDir} (refresh: strongroom files ${service} --out ${fileDir})\n`
+            ? `its key files are in ${fileDir} (refresh: strongroom files ${service} --kit ${out})\n`
             : ""),
       );
     });
