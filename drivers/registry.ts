@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Manifest } from "../src/config/manifest.js";
-import { StrongroomError } from "../src/lib/errors.js";
+import { ERRORS } from "../src/lib/errors.js";
 import { driver as castellanSource } from "./config-sources/castellan/index.js";
 import { driver as environmentSource } from "./config-sources/environment/index.js";
 import { driver as iniSource } from "./config-sources/ini/index.js";
@@ -46,7 +46,7 @@ export const BUILT_IN_DRIVERS: readonly Driver[] = [
 ];
 
 const driverError = (message: string, cause?: unknown) =>
-  new StrongroomError("STRONGROOM_ERR_DRIVER", message, { statusCode: 400, exitCode: 2, cause });
+  ERRORS.STRONGROOM_ERR_DRIVER(message, { cause });
 
 export interface DriverRegistry {
   /** Adds a driver; a name already taken for that kind is an error. */

@@ -3,21 +3,26 @@
  * checks it too, but a driver can be used without a manifest), `{service}` substitution, and
  * running a restart command with one-line errors.
  */
-import { configError, StrongroomError } from "../../src/lib/errors.js";
+import { configError, ERRORS, StrongroomError } from "../../src/lib/errors.js";
 import { describeExit, type RunArgvResult, runArgv, showArgv } from "../../src/lib/run-argv.js";
 
 export type Stanza = Readonly<Record<string, unknown>>;
 
 export const restartError = (message: string, cause?: unknown) =>
-  new StrongroomError("STRONGROOM_ERR_RESTART", message, { cause });
+  ERRORS.STRONGROOM_ERR_RESTART(message, { cause });
 
 export const SERVICE_PLACEHOLDER = "{service}";
 
 export const withService = (template: string, service: string): string =>
   template.replaceAll(SERVICE_PLACEHOLDER, service);
 
-/** A stanza mistake; `validate` returns its message, `create` throws it as a config error. */
-export class StanzaProblem extends Error {}
+/** A stanza mistake (STRONGROOM_ERR_CONFIG); `validate` returns its message, `create` throws it
+ * with the service named. */
+export class StanzaProblem extends StrongroomError {
+  constructor(reason: string) {
+    super(ERRORS.STRONGROOM_ERR_CONFIG.code, reason);
+  }
+}
 
 /** Parses a stanza with `parse`: undefined when it is fine, else the problem. */
 export function stanzaProblem(parse: () => unknown): string | undefined {
@@ -36,7 +41,7 @@ export function parseStanza<T>(service: string, driver: string, parse: () => T):
     return parse();
   } catch (error) {
     if (!(error instanceof StanzaProblem)) throw error;
-    throw configError(`service "${service}": ${driver} restarter: ${error.message}`);
+    throw configError(`service "${service}": ${driver} restarter: ${error.message}`, error);
   }
 }
 

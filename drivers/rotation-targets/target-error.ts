@@ -1,8 +1,7 @@
-import { StrongroomError } from "../../src/lib/errors.js";
+import { ERRORS } from "../../src/lib/errors.js";
 
 /** A rotation target refused or failed a step. One line, never a secret value. */
-export const targetError = (message: string) =>
-  new StrongroomError("STRONGROOM_ERR_TARGET", message, { statusCode: 502 });
+export const targetError = (message: string) => ERRORS.STRONGROOM_ERR_TARGET(message);
 
 /** `text` with every occurrence of the given values replaced, for messages built from output. */
 export function redact(text: string, values: readonly string[]): string {

@@ -10,7 +10,7 @@ import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { manifestOptions } from "../config/option-templates.js";
 import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "../config/render.js";
 import { mapLimit } from "../lib/concurrency.js";
-import { StrongroomError, usageError } from "../lib/errors.js";
+import { ERRORS, usageError } from "../lib/errors.js";
 import { renderedPath } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
 import type { BrokerService, Fetcher, SecretMetadata } from "./broker-service.js";
@@ -78,13 +78,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
   };
 
   const unknownService = (service: string) =>
-    new StrongroomError(
-      "STRONGROOM_ERR_UNKNOWN_SERVICE",
-      `no service "${service}" in the manifest`,
-      {
-        statusCode: 404,
-      },
-    );
+    ERRORS.STRONGROOM_ERR_UNKNOWN_SERVICE(`no service "${service}" in the manifest`);
 
   const requireService = (service: string) => {
     const spec = manifest.services.get(service);

@@ -12,7 +12,7 @@ import {
   secretText,
 } from "../config/option-templates.js";
 import { iniProblem } from "../config/render.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 
 export async function checkDeliverable(
   manifest: Manifest,
@@ -39,10 +39,8 @@ export async function checkDeliverable(
     )) {
       const problem = iniProblem(value);
       if (problem) {
-        throw new StrongroomError(
-          "STRONGROOM_ERR_VALUE_UNDELIVERABLE",
+        throw ERRORS.STRONGROOM_ERR_VALUE_UNDELIVERABLE(
           `${service} [${group}] ${option}: ${problem}`,
-          { statusCode: 422 },
         );
       }
     }

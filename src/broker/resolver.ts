@@ -8,7 +8,7 @@ import type { ConfigSource, KeyManager } from "../../drivers/types.js";
 import type { Manifest, OptionSpec } from "../config/manifest.js";
 import { manifestOptions, secretsOfOption } from "../config/option-templates.js";
 import { parseOptionValue } from "../config/oslo-types.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import type { ResolvedOption } from "./broker-service.js";
 
 export interface ResolvedEntry {
@@ -39,11 +39,7 @@ export interface ResolverOptions {
 const UNSET = { source: "none", detail: "" } as const;
 
 export const unknownOption = (service: string, group: string, option: string) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_UNKNOWN_OPTION",
-    `${service} has no option [${group}] ${option}`,
-    { statusCode: 404 },
-  );
+  ERRORS.STRONGROOM_ERR_UNKNOWN_OPTION(`${service} has no option [${group}] ${option}`);
 
 /** Manifest defaults are in oslo's string form; a multi_string's list was comma-joined. */
 const defaultValues = (spec: OptionSpec): string[] | undefined =>

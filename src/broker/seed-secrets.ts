@@ -7,15 +7,9 @@
 import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
 import { mapLimit } from "../lib/concurrency.js";
-import { StrongroomError, usageError } from "../lib/errors.js";
+import { ERRORS, usageError } from "../lib/errors.js";
 import { createGenerator } from "../seed/generators.js";
-import {
-  parseSeedInput,
-  planSeed,
-  SEED_FORMATS,
-  type SeedFormat,
-  SeedInputError,
-} from "../seed/inputs.js";
+import { parseSeedInput, planSeed, SEED_FORMATS, type SeedFormat } from "../seed/inputs.js";
 import type { SeedReport } from "./broker-service.js";
 
 export interface SeedRequest {
@@ -46,15 +40,7 @@ function parseInput(request: SeedRequest) {
   ) {
     throw usageError(`unknown seed format "${request.format}" (known: ${SEED_FORMATS.join(", ")})`);
   }
-  try {
-    return parseSeedInput(request.text, request.file, request.format as SeedFormat | undefined);
-  } catch (err) {
-    if (!(err instanceof SeedInputError)) throw err;
-    throw new StrongroomError("STRONGROOM_ERR_SEED_INPUT", err.message, {
-      statusCode: 400,
-      cause: err,
-    });
-  }
+  return parseSeedInput(request.text, request.file, request.format as SeedFormat | undefined);
 }
 
 export async function seedSecrets(deps: SeedDeps, request: SeedRequest): Promise<SeedReport> {
@@ -105,8 +91,7 @@ async function rollBack(
     }
   });
   if (failed.length > 0) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_SEED_ROLLBACK",
+    throw ERRORS.STRONGROOM_ERR_SEED_ROLLBACK(
       `seeding failed and ${failed.length} of the ${written.length} secrets written could not be removed: ${failed.sort().join(", ")}`,
       { cause },
     );

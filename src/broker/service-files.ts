@@ -7,13 +7,12 @@
 import { posix } from "node:path";
 import type { KeyManager } from "../../drivers/types.js";
 import type { ServiceSpec } from "../config/manifest.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import type { ServiceFileContent } from "./broker-service.js";
 
 const FILE_NAME = /^[A-Za-z0-9_.-]+$/;
 
-const undeliverable = (message: string) =>
-  new StrongroomError("STRONGROOM_ERR_VALUE_UNDELIVERABLE", message, { statusCode: 422 });
+const undeliverable = (message: string) => ERRORS.STRONGROOM_ERR_VALUE_UNDELIVERABLE(message);
 
 export async function renderServiceFiles(
   spec: ServiceSpec,
@@ -23,10 +22,8 @@ export async function renderServiceFiles(
   for (const file of spec.files) {
     const stored = await keyManager.get(file.secret);
     if (!stored) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_UNKNOWN_SECRET",
+      throw ERRORS.STRONGROOM_ERR_UNKNOWN_SECRET(
         `${spec.name}: ${file.secret} has no value in the store yet`,
-        { statusCode: 404 },
       );
     }
     const { value, version } = stored;

@@ -9,7 +9,7 @@
  * the bundle format (docs/bundle-format.md); this file only defines their content.
  */
 import { DEPLOYMENT_NAME_PATTERN, SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 
 export interface ServiceIdentityRecord {
   service: string;
@@ -74,7 +74,7 @@ export function encodeRecord(record: BundleRecord): Uint8Array {
 }
 
 const invalid = (index: number, reason: string) =>
-  new StrongroomError("STRONGROOM_ERR_BUNDLE_CONTENT", `bundle record ${index + 1}: ${reason}`);
+  ERRORS.STRONGROOM_ERR_BUNDLE_CONTENT(`bundle record ${index + 1}: ${reason}`);
 
 type Checked = Record<string, unknown>;
 

@@ -1,15 +1,15 @@
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 
 /** What went wrong with a bundle or a bundle key; each kind has its own stable code. */
 export const BUNDLE_ERROR_CODES = {
-  corrupt: "STRONGROOM_ERR_BUNDLE_CORRUPT",
-  truncated: "STRONGROOM_ERR_BUNDLE_TRUNCATED",
-  signature: "STRONGROOM_ERR_BUNDLE_SIGNATURE",
-  notRecipient: "STRONGROOM_ERR_BUNDLE_NOT_RECIPIENT",
-  version: "STRONGROOM_ERR_BUNDLE_VERSION",
-  io: "STRONGROOM_ERR_BUNDLE_IO",
-  input: "STRONGROOM_ERR_BUNDLE_INPUT",
-  key: "STRONGROOM_ERR_KEY",
+  corrupt: ERRORS.STRONGROOM_ERR_BUNDLE_CORRUPT.code,
+  truncated: ERRORS.STRONGROOM_ERR_BUNDLE_TRUNCATED.code,
+  signature: ERRORS.STRONGROOM_ERR_BUNDLE_SIGNATURE.code,
+  notRecipient: ERRORS.STRONGROOM_ERR_BUNDLE_NOT_RECIPIENT.code,
+  version: ERRORS.STRONGROOM_ERR_BUNDLE_VERSION.code,
+  io: ERRORS.STRONGROOM_ERR_BUNDLE_IO.code,
+  input: ERRORS.STRONGROOM_ERR_BUNDLE_INPUT.code,
+  key: ERRORS.STRONGROOM_ERR_KEY.code,
 } as const;
 
 export type BundleErrorKind = keyof typeof BUNDLE_ERROR_CODES;
@@ -21,8 +21,8 @@ export type BundleErrorKind = keyof typeof BUNDLE_ERROR_CODES;
 export class BundleError extends StrongroomError {
   readonly kind: BundleErrorKind;
 
-  constructor(kind: BundleErrorKind, message: string, options: { cause?: unknown } = {}) {
-    super(BUNDLE_ERROR_CODES[kind], message, { statusCode: 400, exitCode: 1, ...options });
+  constructor(kind: BundleErrorKind, message: string, options: ErrorOptions = {}) {
+    super(BUNDLE_ERROR_CODES[kind], message, options);
     this.name = "BundleError";
     this.kind = kind;
   }

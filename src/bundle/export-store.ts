@@ -8,7 +8,7 @@ import type { Writable } from "node:stream";
 import { ManifestError, parseManifest, secretsReferencedBy } from "../config/manifest.js";
 import { DEPLOYMENT_NAME_PATTERN } from "../config/manifest-schema.js";
 import { mapOrdered } from "../lib/concurrency.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, usageError } from "../lib/errors.js";
 import { STATE_FILES, type StateDir } from "../state/state-dir.js";
 import {
   DEPLOYMENT_KEYS,
@@ -133,13 +133,10 @@ export async function ensureBrokerSigner(dir: StateDir): Promise<BundleKeyPair> 
   return pair;
 }
 
-const badRequest = (code: string, message: string) =>
-  new StrongroomError(code, message, { statusCode: 400, exitCode: 2 });
-
 function parseRecipients(encoded: readonly string[]): BundlePublicKey[] {
-  if (encoded.length === 0) throw badRequest("STRONGROOM_ERR_USAGE", "name at least one recipient");
+  if (encoded.length === 0) throw usageError("name at least one recipient");
   if (encoded.length > MAX_RECIPIENTS) {
-    throw badRequest("STRONGROOM_ERR_USAGE", `at most ${MAX_RECIPIENTS} recipients`);
+    throw usageError(`at most ${MAX_RECIPIENTS} recipients`);
   }
   // Duplicates are left to the writer, which seals to each fingerprint once.
   return encoded.map((text, index) => parsePublicKey(text, `recipient ${index + 1}`));
@@ -147,10 +144,7 @@ function parseRecipients(encoded: readonly string[]): BundlePublicKey[] {
 
 function checkDeployment(deployment: string): string {
   if (!DEPLOYMENT_NAME_PATTERN.test(deployment)) {
-    throw badRequest(
-      "STRONGROOM_ERR_USAGE",
-      `invalid deployment name "${deployment.slice(0, 100)}"`,
-    );
+    throw usageError(`invalid deployment name "${deployment.slice(0, 100)}"`);
   }
   return deployment;
 }
@@ -172,10 +166,8 @@ export async function planExport(
   const stored = (await kv.read(deploymentPath(deployment, DEPLOYMENT_KEYS.manifest)))?.data;
   const yaml = stored?.["yaml"];
   if (typeof yaml !== "string") {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_UNKNOWN_DEPLOYMENT",
+    throw ERRORS.STRONGROOM_ERR_UNKNOWN_DEPLOYMENT(
       `no deployment "${deployment}" in this broker's Vault`,
-      { statusCode: 404, exitCode: 2 },
     );
   }
   const file = basename(typeof stored?.["file"] === "string" ? stored["file"] : "manifest.yaml");
@@ -206,8 +198,7 @@ function parseStoredManifest(yaml: string, file: string, deployment: string) {
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
   }
-  throw new StrongroomError(
-    "STRONGROOM_ERR_BUNDLE_CONTENT",
+  throw ERRORS.STRONGROOM_ERR_BUNDLE_CONTENT(
     `the manifest stored for deployment "${deployment}" is not valid for it`,
   );
 }
@@ -241,10 +232,8 @@ interface SecretMetadata extends KvMetadata {
 async function readSecret(kv: KvV2, path: string, name: string): Promise<SecretRecord> {
   const metadata = (await kv.metadata(path)) as SecretMetadata | undefined;
   if (!metadata) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_EXPORT_CHANGED",
+    throw ERRORS.STRONGROOM_ERR_EXPORT_CHANGED(
       `secret ${name} was removed during the export: export again`,
-      { statusCode: 409 },
     );
   }
   const versions: SecretVersionRecord[] = [];

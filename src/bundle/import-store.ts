@@ -4,7 +4,7 @@
  * stream from the reader into a bounded window of writes: memory does not grow with the store.
  */
 import { forEachLimit } from "../lib/concurrency.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { secretPath } from "../vault/kv-layout.js";
 import { KvV2 } from "../vault/kv-v2.js";
 import type { VaultClient } from "../vault/vault-client.js";
@@ -23,8 +23,7 @@ const TOMBSTONE = {
   strongroom: "version not exported (deleted, destroyed or pruned at the source)",
 };
 
-const contentError = (message: string) =>
-  new StrongroomError("STRONGROOM_ERR_BUNDLE_CONTENT", message);
+const contentError = (message: string) => ERRORS.STRONGROOM_ERR_BUNDLE_CONTENT(message);
 
 export interface BundleContents {
   deployment: DeploymentRecord;
@@ -139,8 +138,7 @@ export async function writeSecret(target: ImportTarget, secret: SecretRecord): P
     const kept = byNumber.get(version);
     const written = await kv.write(path, kept?.data ?? TOMBSTONE, version - 1);
     if (written !== version) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_IMPORT_VERSION",
+      throw ERRORS.STRONGROOM_ERR_IMPORT_VERSION(
         `${path}: Vault numbered version ${version} as ${written}`,
       );
     }

@@ -1,5 +1,5 @@
 import { request } from "node:https";
-import { StrongroomError } from "../lib/errors.js";
+import { BrokerAnswerError, ERRORS, type StrongroomError } from "../lib/errors.js";
 import { type BrokerState, identityFiles, STATE_FILES, StateDir } from "../state/state-dir.js";
 
 export interface BrokerResponse {
@@ -110,7 +110,7 @@ export function brokerPath(...segments: string[]): string {
 }
 
 function brokerError(response: BrokerResponse): StrongroomError {
-  let code = "STRONGROOM_ERR_BROKER";
+  let code: string | undefined;
   let message = `the broker answered HTTP ${response.status}`;
   try {
     const body = JSON.parse(response.text) as { error?: { code?: string; message?: string } };
@@ -119,17 +119,12 @@ function brokerError(response: BrokerResponse): StrongroomError {
   } catch {
     // not JSON: keep the status line
   }
-  const usage = response.status === 400 || response.status === 404;
-  return new StrongroomError(code, message, {
-    statusCode: response.status,
-    exitCode: usage ? 2 : 1,
-  });
+  return new BrokerAnswerError(response.status, code, message);
 }
 
 function unreachable(url: string, error: NodeJS.ErrnoException): StrongroomError {
   const why = error.code === "ECONNREFUSED" ? "connection refused" : (error.code ?? error.message);
-  return new StrongroomError(
-    "STRONGROOM_ERR_BROKER_DOWN",
+  return ERRORS.STRONGROOM_ERR_BROKER_DOWN(
     `the broker at ${url} is not reachable (${why}): is \`strongroom up\` running?`,
   );
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 import { ManifestBuilder } from "./manifest-builder.js";
 import { ManifestSchema, type RawManifest } from "./manifest-schema.js";
 import { isRecord, schemaProblems, stanzaProblems } from "./manifest-shape.js";
@@ -10,9 +11,10 @@ export type { GeneratorSpec, OptionType } from "./manifest-schema.js";
 export type * from "./manifest-types.js";
 export type { Problem } from "./yaml-source.js";
 
-export class ManifestError extends Error {
+/** A manifest that cannot be used: STRONGROOM_ERR_CONFIG, each problem with its file and line. */
+export class ManifestError extends StrongroomError {
   constructor(readonly problems: readonly Problem[]) {
-    super(formatProblems(problems));
+    super(ERRORS.STRONGROOM_ERR_CONFIG.code, formatProblems(problems));
     this.name = "ManifestError";
   }
 }

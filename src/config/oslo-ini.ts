@@ -7,7 +7,7 @@
  * it reads many legal oslo files differently (test/unit/config/oslo-ini.test.ts shows cases).
  * Correctness to oslo wins, so this is a straight port of oslo's parser.
  */
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { pyLstrip, pyRstrip, pyStrip, pyTextLines } from "./python-text.js";
 
 export interface IniAssignment {
@@ -28,9 +28,7 @@ export const normalizeGroupName = (group: string): string =>
   group === "DEFAULT" ? group : group.toLowerCase();
 
 const syntaxError = (file: string, line: number, reason: string) =>
-  new StrongroomError("STRONGROOM_ERR_INI_SYNTAX", `${file}:${line}: ${reason}`, {
-    statusCode: 400,
-  });
+  ERRORS.STRONGROOM_ERR_INI_SYNTAX(`${file}:${line}: ${reason}`);
 
 /** oslo's `_split_key_value`: the first of `:` or `=` separates; the value loses one pair of
  * surrounding quotes (a lone quote character counts as a pair, as `value[0] == value[-1]`). */

@@ -3,7 +3,7 @@
  * oslo-castellan.md §1.8), so a lookup answers what the service itself would read.
  * test/compat/oslo-types.test.ts compares these functions with the real library.
  */
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import type { OptionType } from "./manifest.js";
 import { hostAddressProblem, hostnameProblem, ipAddressProblem, uriProblem } from "./oslo-net.js";
 import { PythonValueError, pyFloat, pyInt, pyIsBlank, pyStrip } from "./python-text.js";
@@ -30,8 +30,8 @@ export interface OptionRef {
   option: string;
 }
 
-/** A value oslo.config's type would reject; the reason never quotes the value. */
-export class OsloValueError extends Error {}
+/** A value oslo.config's type would reject (its types raise ValueError); never quotes the value. */
+export class OsloValueError extends PythonValueError {}
 
 const PORT_MIN = 0;
 const PORT_MAX = 65535;
@@ -39,23 +39,11 @@ const TRUE_VALUES = ["true", "1", "on", "yes"];
 const FALSE_VALUES = ["false", "0", "off", "no"];
 
 function integer(raw: string): number | string | null {
-  if (pyIsBlank(raw)) return null;
-  try {
-    return pyInt(raw);
-  } catch (err) {
-    if (err instanceof PythonValueError) throw new OsloValueError(err.message);
-    throw err;
-  }
+  return pyIsBlank(raw) ? null : pyInt(raw);
 }
 
 function float(raw: string): number | null {
-  if (pyIsBlank(raw)) return null;
-  try {
-    return pyFloat(raw);
-  } catch (err) {
-    if (err instanceof PythonValueError) throw new OsloValueError(err.message);
-    throw err;
-  }
+  return pyIsBlank(raw) ? null : pyFloat(raw);
 }
 
 function port(raw: string): number | null {
@@ -132,7 +120,7 @@ const PARSERS: Record<Exclude<OptionType, "multi_string">, (raw: string) => unkn
   uri: checked(uriProblem),
 };
 
-/** Parses one raw string; throws OsloValueError. `multi_string` items are plain strings. */
+/** Parses one raw string; throws a PythonValueError. `multi_string` items are plain strings. */
 export function parseOsloType(type: OptionType, raw: string): unknown {
   return type === "multi_string" ? raw : PARSERS[type](raw);
 }
@@ -150,11 +138,11 @@ export function parseOptionValue(
     if (type === "multi_string") return typeof raw === "string" ? [raw] : [...raw];
     return parseOsloType(type, typeof raw === "string" ? raw : (raw.at(-1) ?? ""));
   } catch (err) {
-    if (!(err instanceof OsloValueError)) throw err;
-    throw new StrongroomError(
-      "STRONGROOM_ERR_OPTION_TYPE",
+    // The same code, located: the parsers know the value only.
+    if (!(err instanceof PythonValueError)) throw err;
+    throw ERRORS.STRONGROOM_ERR_OPTION_TYPE(
       `${where.service} [${where.group}] ${where.option}: not a valid ${OSLO_TYPE_NAMES[type]} (${err.message})`,
-      { statusCode: 422 },
+      { cause: err },
     );
   }
 }

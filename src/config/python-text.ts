@@ -3,6 +3,7 @@
  * agree with it character for character: `str.strip()` and friends (Unicode whitespace, not
  * JavaScript's `trim()` set), universal-newline line splitting, `int()` and `float()`.
  */
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 
 /** Characters for which Python's `str.isspace()` is true. */
 const WS =
@@ -64,7 +65,12 @@ const FLOAT_LITERAL = new RegExp(
 /** CPython refuses to convert longer decimal strings (sys.int_info.default_max_str_digits). */
 const MAX_INT_DIGITS = 4300;
 
-export class PythonValueError extends Error {}
+/** Python's ValueError: STRONGROOM_ERR_OPTION_TYPE; the reason never quotes the value. */
+export class PythonValueError extends StrongroomError {
+  constructor(reason: string) {
+    super(ERRORS.STRONGROOM_ERR_OPTION_TYPE.code, reason);
+  }
+}
 
 /**
  * Python's `int(s)` for a string, base 10. Integers beyond JavaScript's safe range come back

@@ -13,16 +13,14 @@
  * (The `ini` package's stringify does not fit: it backslash-escapes `;`, `#` and quotes and
  * writes newlines as `\n`, all of which oslo would read literally.)
  */
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import type { OptionRef } from "./oslo-types.js";
 import { pyStrip } from "./python-text.js";
 import { escapeOsloTemplate } from "./template.js";
 
 const undeliverable = (where: OptionRef | string, reason: string) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_VALUE_UNDELIVERABLE",
+  ERRORS.STRONGROOM_ERR_VALUE_UNDELIVERABLE(
     `${typeof where === "string" ? where : `${where.service} [${where.group}] ${where.option}`}: ${reason}`,
-    { statusCode: 422 },
   );
 
 /** Why the INI form cannot carry `value`, or undefined when it can. */

@@ -5,6 +5,7 @@
  * to: with alternating RabbitMQ users it changes with each rotation, together with the password.
  * There is no escape for a literal `{{`; no OpenStack option needs one.
  */
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 
 export type Scope = "secret" | "var" | "user";
 
@@ -36,12 +37,13 @@ export interface Template {
   parts: readonly TemplatePart[];
 }
 
-export class TemplateSyntaxError extends Error {
+/** STRONGROOM_ERR_CONFIG; the manifest reads `offset` to point at the character. */
+export class TemplateSyntaxError extends StrongroomError {
   constructor(
     reason: string,
     readonly offset: number,
   ) {
-    super(reason);
+    super(ERRORS.STRONGROOM_ERR_CONFIG.code, reason);
     this.name = "TemplateSyntaxError";
   }
 }

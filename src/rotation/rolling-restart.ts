@@ -16,6 +16,7 @@ import type {
   ServiceInstance,
   ServiceSpec,
 } from "../config/manifest-types.js";
+import { configError } from "../lib/errors.js";
 import { waitHealthy } from "./wait-healthy.js";
 
 export interface ConsumerPlan {
@@ -302,7 +303,7 @@ async function restartWith(
 ): Promise<void> {
   const driver = registry.restarter(stanza.kind);
   const problem = driver.validate?.(stanza);
-  if (problem) throw new Error(`bad ${stanza.kind} restart stanza: ${problem}`);
+  if (problem) throw configError(`bad ${stanza.kind} restart stanza: ${problem}`);
   await driver.create(stanza, { service }).restart(signal);
 }
 

@@ -13,7 +13,7 @@ import type {
   SecretValue,
 } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { isCommitted, type RotationRecord, type RotationStep } from "./rotation-record.js";
 import type { LockHolder, RotationStore } from "./rotation-store.js";
 import { createSecretTargets } from "./rotation-targets.js";
@@ -45,8 +45,7 @@ export interface RotationEngineDeps {
   now?(): Date;
 }
 
-export const rotationFailure = (message: string) =>
-  new StrongroomError("STRONGROOM_ERR_ROTATION", message, { statusCode: 409 });
+export const rotationFailure = (message: string) => ERRORS.STRONGROOM_ERR_ROTATION(message);
 
 const oneLine = (error: unknown): string => {
   const text = error instanceof Error ? error.message : String(error);

@@ -11,7 +11,7 @@ import {
   type ServiceSpec,
 } from "../config/manifest.js";
 import { ROTATION_REFUSED } from "../config/tripleo-parameters.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 
 export interface ConsumerStep {
   service: string;
@@ -37,13 +37,7 @@ export interface RotationPlan {
 }
 
 export const refusedError = (secret: string, reason: string, hint: string) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_ROTATION_REFUSED",
-    `${secret} may not rotate: ${reason}${hint}`,
-    {
-      statusCode: 409,
-    },
-  );
+  ERRORS.STRONGROOM_ERR_ROTATION_REFUSED(`${secret} may not rotate: ${reason}${hint}`);
 
 /** Throws when the secret may not rotate; returns the reason --force overrode, if any. */
 export function checkRotatable(
@@ -53,14 +47,7 @@ export function checkRotatable(
 ): string | undefined {
   const spec = manifest.secrets.get(secret);
   if (!spec) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_UNKNOWN_SECRET",
-      `no secret "${secret}" in the manifest`,
-      {
-        statusCode: 404,
-        exitCode: 2,
-      },
-    );
+    throw ERRORS.STRONGROOM_ERR_UNKNOWN_SECRET(`no secret "${secret}" in the manifest`);
   }
   const never = ROTATION_REFUSED.get(secret as never);
   if (never) throw refusedError(secret, never, " (not even with --force)");

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { createGenerator } from "../seed/generators.js";
 import { consumerPlansOf, type FetchCheck, rollingRestart } from "./rolling-restart.js";
 import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
@@ -78,17 +78,11 @@ export interface RotationServiceDeps {
 
 const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 
-const notFound = (id: string) =>
-  new StrongroomError("STRONGROOM_ERR_UNKNOWN_ROTATION", `no rotation "${id}"`, {
-    statusCode: 404,
-    exitCode: 2,
-  });
+const notFound = (id: string) => ERRORS.STRONGROOM_ERR_UNKNOWN_ROTATION(`no rotation "${id}"`);
 
 const unfinishedError = (record: RotationRecord) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_ROTATION_UNFINISHED",
+  ERRORS.STRONGROOM_ERR_ROTATION_UNFINISHED(
     `${record.secret} has an unfinished rotation ${record.id} (last step: ${record.step}): run strongroom rotate --resume ${record.id}`,
-    { statusCode: 409 },
   );
 
 /** A restarted unit counts once its service fetched a config carrying the new version. */
@@ -184,18 +178,14 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     const overridden = checkRotatable(manifest, secret, force);
     const spec = manifest.secrets.get(secret)!;
     if (spec.generator.kind === "none") {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_ROTATION_REFUSED",
+      throw ERRORS.STRONGROOM_ERR_ROTATION_REFUSED(
         `${secret} may not rotate: it has no generator (its value is operator-supplied; set it with PUT /v1/secrets/${secret})`,
-        { statusCode: 409 },
       );
     }
     const current = await keyManager.get(secret);
     if (!current) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_ROTATION_REFUSED",
+      throw ERRORS.STRONGROOM_ERR_ROTATION_REFUSED(
         `${secret} has no value in the store yet: seed it first`,
-        { statusCode: 409 },
       );
     }
     const targets = await createSecretTargets(
@@ -265,10 +255,8 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       for (const record of candidates) {
         if (!record) throw notFound(id!);
         if (isFinished(record)) {
-          throw new StrongroomError(
-            "STRONGROOM_ERR_ROTATION_FINISHED",
+          throw ERRORS.STRONGROOM_ERR_ROTATION_FINISHED(
             `rotation ${record.id} is already ${record.status}`,
-            { statusCode: 409 },
           );
         }
         if (active.has(record.id)) continue;

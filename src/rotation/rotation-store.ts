@@ -6,7 +6,7 @@
  */
 
 import { mapLimit } from "../lib/concurrency.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { DEPLOYMENT_KEYS } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
 import type { RotationRecord } from "./rotation-record.js";
@@ -32,21 +32,14 @@ export interface RotationStore {
 }
 
 export const lockedError = (secret: string, holder: LockHolder, now: number) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_ROTATION_LOCKED",
+  ERRORS.STRONGROOM_ERR_ROTATION_LOCKED(
     `${secret} is being rotated by ${holder.rotation} (broker ${holder.owner}, lock expires in ${Math.max(0, Math.ceil((holder.expiresAt - now) / 1000))} s)`,
-    { statusCode: 409 },
   );
 
 const conflict = (what: string) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_ROTATION_CONFLICT",
-    `${what} was changed by another broker: stopped here`,
-    { statusCode: 409 },
-  );
+  ERRORS.STRONGROOM_ERR_ROTATION_CONFLICT(`${what} was changed by another broker: stopped here`);
 
-const isCasMismatch = (error: unknown) =>
-  error instanceof StrongroomError && error.code === "STRONGROOM_ERR_CAS_MISMATCH";
+const isCasMismatch = (error: unknown) => ERRORS.STRONGROOM_ERR_CAS_MISMATCH.is(error);
 
 const { rotation: recordPath, lock: lockPath } = DEPLOYMENT_KEYS;
 const LIST_CONCURRENCY = 16;

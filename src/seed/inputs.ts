@@ -20,14 +20,16 @@ import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
 import type { SecretValue } from "../config/secret-value.js";
 import { ED25519_FLAG, LEGACY_PARAMETERS, UPGRADE_DEFAULTS } from "../config/tripleo-parameters.js";
 import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 import { FERNET_KEY_DIRECTORY } from "./generators.js";
 
 export const SEED_FORMATS = ["tripleo", "yaml", "json", "ini", "env"] as const;
 export type SeedFormat = (typeof SEED_FORMATS)[number];
 
-export class SeedInputError extends Error {
+/** STRONGROOM_ERR_SEED_INPUT, each problem with its file and line (never a value). */
+export class SeedInputError extends StrongroomError {
   constructor(readonly problems: readonly Problem[]) {
-    super(formatProblems(problems));
+    super(ERRORS.STRONGROOM_ERR_SEED_INPUT.code, formatProblems(problems));
     this.name = "SeedInputError";
   }
 }

@@ -1,72 +1,55 @@
-import createError from "@fastify/error";
+import {
+  ERROR_CATALOGUE,
+  ERRORS,
+  type ErrorSpec,
+  isErrorCode,
+  StrongroomError,
+} from "../lib/errors.js";
 
 /**
- * Every code the broker's HTTP API answers with, `{error:{code, message}}`. They are a public
- * contract (docs/http-api.md lists them); other STRONGROOM_ERR_* codes raised by the broker
- * itself (StrongroomError) pass through with their own status.
+ * The HTTP layer's own errors, with their fixed messages; codes, statuses and which 5xx may show
+ * their message come from the catalogue (src/lib/errors.ts). Classes, as fastify plugins
+ * (under-pressure's `customError`) make them with `new`.
  */
-export const HTTP_ERROR_CODES = {
-  STRONGROOM_ERR_VALIDATION: 400,
-  STRONGROOM_ERR_BAD_REQUEST: 400,
-  STRONGROOM_ERR_UNAUTHENTICATED: 401,
-  STRONGROOM_ERR_FORBIDDEN: 403,
-  STRONGROOM_ERR_NOT_FOUND: 404,
-  STRONGROOM_ERR_BODY_TOO_LARGE: 413,
-  STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
-  STRONGROOM_ERR_RATE_LIMITED: 429,
-  STRONGROOM_ERR_INTERNAL: 500,
-  STRONGROOM_ERR_NOT_IMPLEMENTED: 501,
-  STRONGROOM_ERR_NOT_READY: 503,
-  STRONGROOM_ERR_UNAVAILABLE: 503,
-} as const;
+export class UnauthenticatedError extends StrongroomError {
+  constructor() {
+    super(
+      ERRORS.STRONGROOM_ERR_UNAUTHENTICATED.code,
+      "authentication required: a client certificate issued by the broker's CA, or a token",
+    );
+  }
+}
 
-export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;
+export class ForbiddenError extends StrongroomError {
+  constructor() {
+    super(ERRORS.STRONGROOM_ERR_FORBIDDEN.code, "this identity may not access this resource");
+  }
+}
 
-export const UnauthenticatedError = createError<"STRONGROOM_ERR_UNAUTHENTICATED", 401, []>(
-  "STRONGROOM_ERR_UNAUTHENTICATED",
-  "authentication required: a client certificate issued by the broker's CA, or a token",
-  401,
-);
+export class NotFoundError extends StrongroomError {
+  constructor(what: string) {
+    super(ERRORS.STRONGROOM_ERR_NOT_FOUND.code, `${what} not found`);
+  }
+}
 
-export const ForbiddenError = createError<"STRONGROOM_ERR_FORBIDDEN", 403, []>(
-  "STRONGROOM_ERR_FORBIDDEN",
-  "this identity may not access this resource",
-  403,
-);
+export class RateLimitedError extends StrongroomError {
+  constructor(after: string) {
+    super(ERRORS.STRONGROOM_ERR_RATE_LIMITED.code, `rate limit exceeded, retry in ${after}`);
+  }
+}
 
-export const NotFoundError = createError<"STRONGROOM_ERR_NOT_FOUND", 404, [what: string]>(
-  "STRONGROOM_ERR_NOT_FOUND",
-  "%s not found",
-  404,
-);
+export class NotReadyError extends StrongroomError {
+  constructor() {
+    super(ERRORS.STRONGROOM_ERR_NOT_READY.code, "the broker is not ready yet");
+  }
+}
 
-export const RateLimitedError = createError<"STRONGROOM_ERR_RATE_LIMITED", 429, [after: string]>(
-  "STRONGROOM_ERR_RATE_LIMITED",
-  "rate limit exceeded, retry in %s",
-  429,
-);
+export class UnavailableError extends StrongroomError {
+  constructor() {
+    super(ERRORS.STRONGROOM_ERR_UNAVAILABLE.code, "the broker is overloaded, retry later");
+  }
+}
 
-export const NotImplementedError = createError<
-  "STRONGROOM_ERR_NOT_IMPLEMENTED",
-  501,
-  [what: string]
->("STRONGROOM_ERR_NOT_IMPLEMENTED", "%s is not implemented yet", 501);
-
-export const NotReadyError = createError<"STRONGROOM_ERR_NOT_READY", 503, []>(
-  "STRONGROOM_ERR_NOT_READY",
-  "the broker is not ready yet",
-  503,
-);
-
-export const UnavailableError = createError<"STRONGROOM_ERR_UNAVAILABLE", 503, []>(
-  "STRONGROOM_ERR_UNAVAILABLE",
-  "the broker is overloaded, retry later",
-  503,
-);
-
-/** 5xx codes whose fixed message is safe to show; any other 5xx answers "internal error". */
-export const PUBLIC_5XX_CODES: ReadonlySet<string> = new Set([
-  "STRONGROOM_ERR_NOT_IMPLEMENTED",
-  "STRONGROOM_ERR_NOT_READY",
-  "STRONGROOM_ERR_UNAVAILABLE",
-]);
+/** Whether a 5xx with this code may show its message; any other answers "internal error". */
+export const isPublic5xx = (code: string): boolean =>
+  isErrorCode(code) && (ERROR_CATALOGUE[code] as ErrorSpec).public5xx === true;

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { type HttpErrorCode, NotFoundError, PUBLIC_5XX_CODES } from "./error-codes.js";
+import { ERRORS, type ErrorFactory, isStrongroomError } from "../lib/errors.js";
+import { isPublic5xx, NotFoundError } from "./error-codes.js";
 
 export interface ErrorAnswer {
   status: number;
@@ -9,47 +10,47 @@ export interface ErrorAnswer {
 }
 
 /** fastify's own 4xx errors, answered with a fixed message: theirs may quote the request body. */
-const FASTIFY_ERRORS: Record<string, [number, HttpErrorCode, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, "STRONGROOM_ERR_BODY_TOO_LARGE", "request body too large"],
+const FASTIFY_ERRORS: Record<string, [ErrorFactory, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [ERRORS.STRONGROOM_ERR_BODY_TOO_LARGE, "request body too large"],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [
-    415,
-    "STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE",
+    ERRORS.STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE,
     "unsupported content type: send application/json",
   ],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, "STRONGROOM_ERR_VALIDATION", "the JSON body is empty"],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, "STRONGROOM_ERR_BAD_REQUEST", "the body is not valid JSON"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [ERRORS.STRONGROOM_ERR_VALIDATION, "the JSON body is empty"],
+  FST_ERR_CTP_INVALID_JSON_BODY: [ERRORS.STRONGROOM_ERR_BAD_REQUEST, "the body is not valid JSON"],
 };
 
-const isStrongroomCoded = (err: FastifyError) =>
-  typeof err.code === "string" &&
-  err.code.startsWith("STRONGROOM_ERR_") &&
-  typeof err.statusCode === "number";
+const answerWith = ({ statusCode, code }: ErrorFactory, message: string): ErrorAnswer => ({
+  status: statusCode,
+  code,
+  message,
+});
 
 /** Maps anything thrown while serving a request to the status, code and message a caller sees. */
 export function toErrorAnswer(err: FastifyError): ErrorAnswer {
   if (err.validation) {
     // ajv's messages name the field and the rule, never the value.
-    return { status: 400, code: "STRONGROOM_ERR_VALIDATION", message: err.message };
+    return answerWith(ERRORS.STRONGROOM_ERR_VALIDATION, err.message);
   }
-  if (isStrongroomCoded(err)) {
-    const status = err.statusCode as number;
-    if (status >= 500 && !PUBLIC_5XX_CODES.has(err.code)) {
+  if (isStrongroomError(err)) {
+    const status = err.statusCode;
+    if (status >= 500 && !isPublic5xx(err.code)) {
       return { status, code: err.code, message: "internal error" };
     }
     return { status, code: err.code, message: err.message };
   }
   const known = FASTIFY_ERRORS[err.code];
-  if (known) return { status: known[0], code: known[1], message: known[2] };
+  if (known) return answerWith(...known);
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    return { status, code: "STRONGROOM_ERR_BAD_REQUEST", message: "malformed request" };
+    return { status, code: ERRORS.STRONGROOM_ERR_BAD_REQUEST.code, message: "malformed request" };
   }
-  return { status: 500, code: "STRONGROOM_ERR_INTERNAL", message: "internal error" };
+  return answerWith(ERRORS.STRONGROOM_ERR_INTERNAL, "internal error");
 }
 
 function handleError(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const answer = toErrorAnswer(err);
-  if (answer.status >= 500 && !PUBLIC_5XX_CODES.has(answer.code)) {
+  if (answer.status >= 500 && !isPublic5xx(answer.code)) {
     request.log.error({ err }, "request failed");
   }
   // A text/plain route may have set its type before the failure.

@@ -6,6 +6,7 @@ import {
   SECRET_NAME_PATTERN,
   SERVICE_NAME_PATTERN,
 } from "../config/manifest-schema.js";
+import { ERRORS } from "../lib/errors.js";
 import { SEED_FORMATS } from "../seed/inputs.js";
 
 /** The seed route's own body limit: a TripleO passwords file with keys and certificates is big. */
@@ -35,7 +36,7 @@ export const ErrorBody = Type.Object(
     error: Type.Object({
       code: Type.String({
         description: "Stable STRONGROOM_ERR_* code",
-        examples: ["STRONGROOM_ERR_NOT_FOUND"],
+        examples: [ERRORS.STRONGROOM_ERR_NOT_FOUND.code],
       }),
       message: Type.String({ description: "For people; never contains a secret value" }),
     }),

@@ -26,7 +26,7 @@ import { join, resolve } from "node:path";
 import type { Static } from "typebox";
 import Type from "typebox";
 import Value from "typebox/value";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import { writeFileAtomic } from "../lib/files.js";
 
 export { syncDirectory, writeFileAtomic } from "../lib/files.js";
@@ -116,8 +116,7 @@ export class StateDir {
   /** An existing state dir; fails with a hint to run `up` when there is none. */
   static open(path: string): StateDir {
     if (!existsSync(join(path, STATE_FILES.state))) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_NO_STATE",
+      throw ERRORS.STRONGROOM_ERR_NO_STATE(
         `no strongroom state in ${path}: run \`strongroom up\` first (or pass --state-dir / ${STATE_DIR_ENV})`,
       );
     }
@@ -139,7 +138,7 @@ export class StateDir {
       return readFileSync(this.file(name));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? "error";
-      throw new StrongroomError("STRONGROOM_ERR_STATE", `cannot read ${this.file(name)} (${code})`);
+      throw ERRORS.STRONGROOM_ERR_STATE(`cannot read ${this.file(name)} (${code})`);
     }
   }
 
@@ -163,13 +162,12 @@ export class StateDir {
     try {
       parsed = JSON.parse(this.readText(STATE_FILES.state));
     } catch {
-      throw new StrongroomError("STRONGROOM_ERR_STATE", `${file} is not valid JSON`);
+      throw ERRORS.STRONGROOM_ERR_STATE(`${file} is not valid JSON`);
     }
     const [problem] = Value.Errors(BrokerStateSchema, parsed);
     if (problem) {
       const where = problem.instancePath === "" ? "the document" : problem.instancePath;
-      throw new StrongroomError(
-        "STRONGROOM_ERR_STATE",
+      throw ERRORS.STRONGROOM_ERR_STATE(
         `${file} is not a strongroom state file (${where}: ${problem.message})`,
       );
     }
@@ -185,12 +183,11 @@ export class StateDir {
   private checkPrivate(path: string): void {
     const stat = lstatSync(path);
     if (!stat.isDirectory()) {
-      throw new StrongroomError("STRONGROOM_ERR_STATE", `${path} is not a directory`);
+      throw ERRORS.STRONGROOM_ERR_STATE(`${path} is not a directory`);
     }
     if ((stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8);
-      throw new StrongroomError(
-        "STRONGROOM_ERR_STATE",
+      throw ERRORS.STRONGROOM_ERR_STATE(
         `${path} is accessible to other users (mode ${mode}): run \`chmod 700 ${path}\``,
       );
     }

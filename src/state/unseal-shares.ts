@@ -3,7 +3,7 @@
  * operator.key can open unseal.sealed, so a copy of the Vault storage plus unseal.sealed is not
  * enough to unseal: move operator.key out of the state dir to make that split real.
  */
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 import { loadSodium } from "../lib/sodium.js";
 import { STATE_FILES, type StateDir } from "./state-dir.js";
 
@@ -29,8 +29,7 @@ export async function readOperatorKeyPair(dir: StateDir): Promise<OperatorKeyPai
   if (dir.has(STATE_FILES.operatorPublicKey)) {
     const stored = decodeKey(dir, STATE_FILES.operatorPublicKey);
     if (!sodium.memcmp(stored, publicKey)) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_STATE",
+      throw ERRORS.STRONGROOM_ERR_STATE(
         `${dir.file(STATE_FILES.operatorPublicKey)} does not belong to ${dir.file(STATE_FILES.operatorSecretKey)}`,
       );
     }
@@ -58,8 +57,7 @@ export async function openUnsealShares(dir: StateDir): Promise<string[]> {
     plain = sodium.crypto_box_seal_open(sealed, publicKey, secretKey);
   } catch (error) {
     if (error instanceof StrongroomError) throw error;
-    throw new StrongroomError(
-      "STRONGROOM_ERR_STATE",
+    throw ERRORS.STRONGROOM_ERR_STATE(
       `${dir.file(STATE_FILES.unsealShares)} cannot be opened with ${dir.file(STATE_FILES.operatorSecretKey)}`,
     );
   } finally {
@@ -68,8 +66,7 @@ export async function openUnsealShares(dir: StateDir): Promise<string[]> {
   const shares = JSON.parse(sodium.to_string(plain)) as unknown;
   sodium.memzero(plain);
   if (!Array.isArray(shares) || !shares.every((s) => typeof s === "string")) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_STATE",
+    throw ERRORS.STRONGROOM_ERR_STATE(
       `${dir.file(STATE_FILES.unsealShares)} holds no unseal shares`,
     );
   }
@@ -83,6 +80,6 @@ function decodeKey(dir: StateDir, name: string): Uint8Array {
     return new Uint8Array(key);
   } catch (error) {
     if (error instanceof StrongroomError) throw error;
-    throw new StrongroomError("STRONGROOM_ERR_STATE", `${dir.file(name)} is not an X25519 key`);
+    throw ERRORS.STRONGROOM_ERR_STATE(`${dir.file(name)} is not an X25519 key`);
   }
 }

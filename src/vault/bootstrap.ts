@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { type Manifest, secretsReferencedBy } from "../config/manifest.js";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS } from "../lib/errors.js";
 import {
   DEPLOYMENT_KEYS,
   deploymentPath,
@@ -29,10 +29,7 @@ const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 function checkSegment(kind: string, name: string): string {
   if (!SAFE_SEGMENT.test(name) || name.includes("..")) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_CONFIG",
-      `${kind} name "${name}" cannot be used in a Vault path`,
-    );
+    throw ERRORS.STRONGROOM_ERR_CONFIG(`${kind} name "${name}" cannot be used in a Vault path`);
   }
   return name;
 }
@@ -95,7 +92,7 @@ export async function createOperatorToken(root: VaultClient, kvMount: string): P
   });
   const token = created?.auth?.client_token;
   if (typeof token !== "string" || token === "") {
-    throw new StrongroomError("STRONGROOM_ERR_VAULT_TOKEN", "Vault created no operator token");
+    throw ERRORS.STRONGROOM_ERR_VAULT_TOKEN("Vault created no operator token");
   }
   return token;
 }

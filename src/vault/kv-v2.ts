@@ -2,7 +2,7 @@
  * The KV v2 calls strongroom makes, through node-vault, with Vault's
  * failures turned into StrongroomErrors that name the path and the status, never a value.
  */
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, type StrongroomError } from "../lib/errors.js";
 import { kvApiPath } from "./kv-layout.js";
 import { type VaultClient, vaultStatusOf } from "./vault-client.js";
 
@@ -39,20 +39,18 @@ function reasonOf(error: unknown): string {
 
 /** A write whose expected version (`cas`) was not the current one; shared by the key managers. */
 export const casMismatchError = (what: string, cause?: unknown): StrongroomError =>
-  new StrongroomError(
-    "STRONGROOM_ERR_CAS_MISMATCH",
-    `${what}: changed concurrently (check-and-set failed)`,
-    { statusCode: 409, cause },
-  );
+  ERRORS.STRONGROOM_ERR_CAS_MISMATCH(`${what}: changed concurrently (check-and-set failed)`, {
+    cause,
+  });
 
 export function vaultFailure(operation: string, path: string, error: unknown): StrongroomError {
   const status = vaultStatusOf(error);
   const reason = reasonOf(error);
   if (status === 400 && CAS_MISMATCH.test(reason)) return casMismatchError(path, error);
-  const code = status === 403 ? "STRONGROOM_ERR_VAULT_FORBIDDEN" : "STRONGROOM_ERR_VAULT";
+  const refused =
+    status === 403 ? ERRORS.STRONGROOM_ERR_VAULT_FORBIDDEN : ERRORS.STRONGROOM_ERR_VAULT;
   const what = status === undefined ? reason : `${status} ${reason}`;
-  return new StrongroomError(code, `vault: ${operation} ${path} failed (${what})`, {
-    statusCode: status === 403 ? 403 : 502,
+  return refused(`vault: ${operation} ${path} failed (${what})`, {
     cause: error,
   });
 }

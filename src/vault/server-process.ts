@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, type StrongroomError } from "../lib/errors.js";
 import { STRONGROOM_BIN } from "../lib/paths.js";
 
 /** A Vault server process that strongroom started and must stop. */
@@ -115,8 +115,7 @@ function track(child: ChildProcess, addr: string): ServerProcess {
 }
 
 export function serverExitedError(server: ServerProcess): StrongroomError {
-  return new StrongroomError(
-    "STRONGROOM_ERR_VAULT_START",
+  return ERRORS.STRONGROOM_ERR_VAULT_START(
     `the Vault server exited during start-up: ${server.recentOutput().split("\n").pop() ?? "no output"}`,
   );
 }

@@ -1,6 +1,6 @@
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { StrongroomError } from "../lib/errors.js";
+import { ERRORS, StrongroomError } from "../lib/errors.js";
 import {
   type ServerProcess,
   serverExitedError,
@@ -87,8 +87,7 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
       progress("unsealing");
       const keys = init?.keys ?? options.unsealKeys;
       if (!keys || keys.length === 0) {
-        throw new StrongroomError(
-          "STRONGROOM_ERR_VAULT_SEALED",
+        throw ERRORS.STRONGROOM_ERR_VAULT_SEALED(
           `the Vault at ${addr} is sealed and no unseal keys were given`,
         );
       }
@@ -102,11 +101,7 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
       15_000,
       "the Vault to become active",
     );
-    if (!token)
-      throw new StrongroomError(
-        "STRONGROOM_ERR_VAULT_TOKEN",
-        `no token to set up the Vault at ${addr}`,
-      );
+    if (!token) throw ERRORS.STRONGROOM_ERR_VAULT_TOKEN(`no token to set up the Vault at ${addr}`);
 
     const client = createVaultClient({ addr, token, ca: options.ca });
     progress("mounting KV v2 and enabling AppRole");
@@ -138,7 +133,7 @@ async function startServer(
   const mode = options.mode;
   if (mode === "external") {
     if (!options.externalAddr) {
-      throw new StrongroomError("STRONGROOM_ERR_VAULT_ADDR", "--vault external needs VAULT_ADDR");
+      throw ERRORS.STRONGROOM_ERR_VAULT_ADDR("--vault external needs VAULT_ADDR");
     }
     return { kind: "external", addr: options.externalAddr.replace(/\/+$/, "") };
   }
@@ -147,8 +142,7 @@ async function startServer(
       ? undefined
       : (options.vaultBin ?? findOnPath(["vault", "bao"], options.searchPath ?? ""));
   if (mode === "binary" && !binary) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_VAULT_BIN",
+    throw ERRORS.STRONGROOM_ERR_VAULT_BIN(
       "--vault binary needs --vault-bin PATH or a vault/bao on PATH",
     );
   }
@@ -213,7 +207,7 @@ async function waitFor(
     )
       return;
     if (Date.now() > deadline) {
-      throw new StrongroomError("STRONGROOM_ERR_VAULT_TIMEOUT", `timed out waiting for ${what}`);
+      throw ERRORS.STRONGROOM_ERR_VAULT_TIMEOUT(`timed out waiting for ${what}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -226,10 +220,7 @@ async function ensureKvV2(client: VaultClient, mount: string): Promise<void> {
     | undefined;
   if (existing) {
     if (existing.type !== "kv" || existing.options?.version !== "2") {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_VAULT_MOUNT",
-        `${mount}/ is mounted but is not KV version 2`,
-      );
+      throw ERRORS.STRONGROOM_ERR_VAULT_MOUNT(`${mount}/ is mounted but is not KV version 2`);
     }
     return;
   }

@@ -48,10 +48,7 @@ export function createFakeBroker(): FakeBroker {
     async lookup(service, group, name) {
       takeFailure();
       const found = options[service]?.find((o) => o.group === group && o.option === name);
-      if (!found)
-        throw new StrongroomError("STRONGROOM_ERR_NOT_FOUND", "no such option", {
-          statusCode: 404,
-        });
+      if (!found) throw new StrongroomError("STRONGROOM_ERR_NOT_FOUND", "no such option");
       return found;
     },
     async serviceOptions(service) {

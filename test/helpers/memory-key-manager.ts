@@ -24,7 +24,7 @@ export function createMemoryKeyManager(
       return found && structuredClone(found);
     },
     async put(id, value, options) {
-      if (km.failOn.has(id)) throw new StrongroomError("STRONGROOM_ERR_TEST", `refused ${id}`);
+      if (km.failOn.has(id)) throw new StrongroomError("STRONGROOM_ERR_VAULT", `refused ${id}`);
       const versions = store.get(id) ?? [];
       const current = versions.at(-1)?.version ?? 0;
       if (options?.cas !== undefined && options.cas !== current) {

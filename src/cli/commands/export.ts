@@ -7,7 +7,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "@commander-js/extra-typings";
 import type { ExportRequest, ExportSummary } from "../../bundle/export-store.js";
-import { StrongroomError } from "../../lib/errors.js";
+import { BrokerAnswerError, ERRORS, type StrongroomError } from "../../lib/errors.js";
 import { identityFiles, resolveStateDirPath, STATE_FILES } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -104,14 +104,10 @@ async function downloadBundle(
 }
 
 const cannotWrite = (file: string, error: NodeJS.ErrnoException) =>
-  new StrongroomError(
-    "STRONGROOM_ERR_EXPORT_FILE",
-    `cannot write ${file} (${error.code ?? "error"})`,
-  );
+  ERRORS.STRONGROOM_ERR_EXPORT_FILE(`cannot write ${file} (${error.code ?? "error"})`);
 
 const cutShort = () =>
-  new StrongroomError(
-    "STRONGROOM_ERR_EXPORT_INCOMPLETE",
+  ERRORS.STRONGROOM_ERR_EXPORT_INCOMPLETE(
     "the broker ended the export before the bundle was complete (see its log)",
   );
 
@@ -173,8 +169,7 @@ function postExport(broker: BrokerClient, body: ExportRequest): Promise<Incoming
     );
     req.on("error", (error: NodeJS.ErrnoException) =>
       reject(
-        new StrongroomError(
-          "STRONGROOM_ERR_BROKER_DOWN",
+        ERRORS.STRONGROOM_ERR_BROKER_DOWN(
           `the broker at ${state.broker.url} is not reachable (${error.code ?? error.message}): is \`strongroom up\` running?`,
         ),
       ),
@@ -184,7 +179,7 @@ function postExport(broker: BrokerClient, body: ExportRequest): Promise<Incoming
 }
 
 function refusal(status: number, body: Buffer): StrongroomError {
-  let code = "STRONGROOM_ERR_BROKER";
+  let code: string | undefined;
   let message = `the broker answered HTTP ${status}`;
   try {
     const answer = JSON.parse(body.toString("utf8")) as {
@@ -195,5 +190,5 @@ function refusal(status: number, body: Buffer): StrongroomError {
   } catch {
     // not JSON: keep the status line
   }
-  return new StrongroomError(code, message, { exitCode: status === 400 || status === 404 ? 2 : 1 });
+  return new BrokerAnswerError(status, code, message);
 }

@@ -3,7 +3,7 @@
  * hold the deployment already, and a failed import removes what it wrote there.
  */
 
-import { StrongroomError } from "../../lib/errors.js";
+import { ERRORS } from "../../lib/errors.js";
 import { removeServiceAccess, revokeOwnToken } from "../../vault/bootstrap.js";
 import { DEPLOYMENT_KEYS, deploymentPath, deploymentPrefix } from "../../vault/kv-layout.js";
 import { KvV2 } from "../../vault/kv-v2.js";
@@ -16,8 +16,7 @@ export async function requireEmptyDeployment(
 ): Promise<void> {
   const existing = await new KvV2(operator, kvMount).list(`${deploymentPrefix(deployment)}/`);
   if (existing.length > 0) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_IMPORT_TARGET",
+    throw ERRORS.STRONGROOM_ERR_IMPORT_TARGET(
       `the external Vault already holds deployment "${deployment}": import into a fresh Vault`,
     );
   }

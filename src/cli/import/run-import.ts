@@ -14,13 +14,8 @@ import {
 } from "../../bundle/import-store.js";
 import { readPublicKeyFile, readSecretKeyFile } from "../../bundle/keys.js";
 import { openBundle } from "../../bundle/reader.js";
-import {
-  type Manifest,
-  ManifestError,
-  parseManifest,
-  secretsReferencedBy,
-} from "../../config/manifest.js";
-import { configError, StrongroomError } from "../../lib/errors.js";
+import { type Manifest, parseManifest, secretsReferencedBy } from "../../config/manifest.js";
+import { ERRORS } from "../../lib/errors.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { bootstrapDeployment } from "../../vault/bootstrap.js";
@@ -70,8 +65,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   const verified = await bundle.verifyAll();
   const { header } = bundle;
   if (verified.records !== header.counts["records"]) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_BUNDLE_CONTENT",
+    throw ERRORS.STRONGROOM_ERR_BUNDLE_CONTENT(
       `${options.file}: ${verified.records} records, the header says ${header.counts["records"]}`,
     );
   }
@@ -107,12 +101,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
 }
 
 function parseBundledManifest(contents: BundleContents, file: string): Manifest {
-  try {
-    return parseManifest(contents.manifest.text, file);
-  } catch (error) {
-    if (error instanceof ManifestError) throw configError(error.message, error);
-    throw error;
-  }
+  return parseManifest(contents.manifest.text, file);
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   rmSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { StrongroomError } from "../../lib/errors.js";
+import { ERRORS } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { STATE_FILES, syncDirectory } from "../../state/state-dir.js";
 
@@ -25,19 +25,17 @@ import { STATE_FILES, syncDirectory } from "../../state/state-dir.js";
 export function checkTarget(target: string, replace: boolean): boolean {
   if (!existsSync(target)) return false;
   if (!lstatSync(target).isDirectory()) {
-    throw new StrongroomError("STRONGROOM_ERR_STATE", `${target} is not a directory`);
+    throw ERRORS.STRONGROOM_ERR_STATE(`${target} is not a directory`);
   }
   if (readdirSync(target).length === 0) return false;
   if (!replace) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_STATE_NOT_EMPTY",
+    throw ERRORS.STRONGROOM_ERR_STATE_NOT_EMPTY(
       `${target} is not empty: import into a new --state-dir, or pass --replace`,
     );
   }
   const pid = runningPid(join(target, STATE_FILES.state));
   if (pid !== undefined) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_ALREADY_RUNNING",
+    throw ERRORS.STRONGROOM_ERR_ALREADY_RUNNING(
       `strongroom is running on ${target} (pid ${pid}): stop it before replacing its state`,
     );
   }
@@ -67,10 +65,7 @@ export function createStaging(target: string, cleanups: Array<() => Promise<void
     return staging;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";
-    throw new StrongroomError(
-      "STRONGROOM_ERR_STATE",
-      `cannot create a directory in ${parent} (${code})`,
-    );
+    throw ERRORS.STRONGROOM_ERR_STATE(`cannot create a directory in ${parent} (${code})`);
   }
 }
 

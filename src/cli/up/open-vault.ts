@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import { StrongroomError } from "../../lib/errors.js";
+import { ERRORS } from "../../lib/errors.js";
 import type { StatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, type StateDir } from "../../state/state-dir.js";
 import { openUnsealShares, sealUnsealShares } from "../../state/unseal-shares.js";
@@ -47,8 +47,7 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
   const mode = resolveMode(options.mode, options.previous, options.vaultBin, env.path);
   const hasOperatorToken = dir.has(STATE_FILES.operatorToken);
   if (dir.has(STATE_FILES.unsealShares) && !hasOperatorToken) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_STATE",
+    throw ERRORS.STRONGROOM_ERR_STATE(
       `${dir.path} holds an initialized Vault but no operator token (an earlier \`up\` stopped during ` +
         "bootstrap, before any secret was stored): remove the directory and run `up` again",
     );
@@ -130,8 +129,7 @@ async function checkOperatorToken(operator: VaultClient, dir: StateDir): Promise
   } catch (error) {
     const status = vaultStatusOf(error);
     if (status === 403 || status === 400) {
-      throw new StrongroomError(
-        "STRONGROOM_ERR_VAULT_TOKEN",
+      throw ERRORS.STRONGROOM_ERR_VAULT_TOKEN(
         `Vault refuses the operator token in ${dir.file(STATE_FILES.operatorToken)} (revoked, or expired ` +
           "after more than 24 h without a running broker to renew it)",
       );

@@ -19,13 +19,8 @@ import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
 import { createFetchLog } from "../../broker/fetch-log.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
-import {
-  type Manifest,
-  ManifestError,
-  parseManifest,
-  readManifestText,
-} from "../../config/manifest.js";
-import { configError, StrongroomError, usageError } from "../../lib/errors.js";
+import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
+import { configError, ERRORS, usageError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { createBrokerRotations } from "../../rotation/create-rotations.js";
 import type { RotationStep } from "../../rotation/rotation-record.js";
@@ -281,13 +276,8 @@ export function countActions(report: SeedReport): Record<string, number> {
 
 /** Read once: the parsed manifest, and its text for the copy bootstrap keeps in Vault. */
 function readManifest(file: string): { manifest: Manifest; text: string } {
-  try {
-    const text = readManifestText(file);
-    return { manifest: parseManifest(text, file), text };
-  } catch (error) {
-    if (error instanceof ManifestError) throw configError(error.message, error);
-    throw error;
-  }
+  const text = readManifestText(file);
+  return { manifest: parseManifest(text, file), text };
 }
 
 /** The manifest path state.json records, read without creating the state dir. */
@@ -325,8 +315,7 @@ function readSeed(file: string): string {
 
 function checkNotRunning(dir: StateDir, previous: BrokerState | undefined): void {
   if (previous?.pid && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
-    throw new StrongroomError(
-      "STRONGROOM_ERR_ALREADY_RUNNING",
+    throw ERRORS.STRONGROOM_ERR_ALREADY_RUNNING(
       `strongroom is already running on ${dir.path} (pid ${previous.pid}, ${previous.broker.url})`,
     );
   }

@@ -88,6 +88,9 @@ export function formatDurationSeconds(seconds: number): string {
 /**
  * Vault's "duration in seconds" field input (parseutil.ParseDurationSecond): a number of
  * seconds, a numeric string, "<n>d", or a Go duration string. Sub-second parts are dropped.
+ * The embedded Vault's one duration parser: undefined when the input is none of those, and each
+ * caller answers that its own way (the token endpoints' 400, a KV field's conversion error, a
+ * policy's parse error, a lease's fallback TTL).
  */
 export function parseDurationSeconds(raw: unknown): number | undefined {
   if (typeof raw === "number") return Number.isFinite(raw) ? Math.trunc(raw) : undefined;

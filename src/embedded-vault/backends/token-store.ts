@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { badRequest } from "../errors.js";
 import type { AuthResponse, StorageView, TokenEntry } from "../types.js";
-import { parseDurationSeconds as parseVaultDurationSeconds } from "./kv-time.js";
+import { parseDurationSeconds } from "./kv-time.js";
 
 export interface TokenCreateParams {
   id?: string;
@@ -69,23 +69,19 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-/** Vault's ParseDurationSecond (kv-time.ts), with the token endpoints' defaults: absent or
- * blank is 0, surrounding spaces are ignored, anything else unparsable is a 400. */
-export function parseDurationSeconds(value: string | number | undefined): number {
+/**
+ * A token endpoint's duration field, read by the one parser of Vault's ParseDurationSecond
+ * (kv-time.ts) with these endpoints' rules: absent or blank is 0, surrounding spaces are
+ * ignored, anything unparsable is a 400 "time: invalid duration", a negative value Vault's
+ * "<name> must be positive".
+ */
+export function nonNegativeDuration(name: string, value: string | number | undefined): number {
   if (value === undefined || value === null) return 0;
   const text = typeof value === "string" ? value.trim() : value;
-  const seconds = parseVaultDurationSeconds(text);
-  if (seconds === undefined) throw invalidDuration(String(text));
-  return seconds;
-}
-
-function invalidDuration(text: string) {
-  return badRequest(`time: invalid duration ${JSON.stringify(text.slice(0, 64))}`);
-}
-
-/** A duration field that must not be negative, with Vault's "<name> must be positive" error. */
-export function nonNegativeDuration(name: string, value: string | number | undefined): number {
-  const seconds = parseDurationSeconds(value);
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined) {
+    throw badRequest(`time: invalid duration ${JSON.stringify(String(text).slice(0, 64))}`);
+  }
   if (seconds < 0) throw badRequest(`${name} must be positive`);
   return seconds;
 }

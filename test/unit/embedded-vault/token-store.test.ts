@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createTokenBackend } from "../../../src/embedded-vault/backends/token-backend.js";
 import {
-  parseDurationSeconds,
+  nonNegativeDuration,
   TokenStore,
 } from "../../../src/embedded-vault/backends/token-store.js";
 import { VaultError } from "../../../src/embedded-vault/errors.js";
@@ -46,7 +46,7 @@ beforeEach(() => {
   root = store.createRoot(tx);
 });
 
-describe("parseDurationSeconds", () => {
+describe("token duration fields (nonNegativeDuration)", () => {
   it.each([
     ["1h30m", 5400],
     ["768h", 768 * HOUR],
@@ -59,11 +59,17 @@ describe("parseDurationSeconds", () => {
     ["", 0],
     [undefined, 0],
   ] as const)("%s → %d seconds", (input, seconds) => {
-    expect(parseDurationSeconds(input)).toBe(seconds);
+    expect(nonNegativeDuration("ttl", input)).toBe(seconds);
   });
 
   it.each(["abc", "1x", "h", "1h 2m", "--1s"])("rejects %s with 400", (input) => {
-    expect(vaultError(() => parseDurationSeconds(input)).status).toBe(400);
+    expect(vaultError(() => nonNegativeDuration("ttl", input)).status).toBe(400);
+  });
+
+  it("refuses a negative duration with Vault's message", () => {
+    const error = vaultError(() => nonNegativeDuration("ttl", "-1h"));
+    expect(error.status).toBe(400);
+    expect(error.message).toContain("ttl must be positive");
   });
 });
 

@@ -20,10 +20,7 @@ export interface TestApp {
 /** An exporter that refuses every request (the export routes' own tests use a real one). */
 const refusingExporter: BundleExporter = {
   prepare: async () => {
-    throw new StrongroomError("STRONGROOM_ERR_USAGE", "no export in this test", {
-      statusCode: 400,
-      exitCode: 2,
-    });
+    throw new StrongroomError("STRONGROOM_ERR_USAGE", "no export in this test");
   },
 };
 
