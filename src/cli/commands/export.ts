@@ -2,17 +2,19 @@ import { resolve } from "node:path";
 import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "@commander-js/extra-typings";
-import type { ExportRequest, ExportSummary } from "../../bundle/export-store.js";
+import type { Static } from "typebox";
 import { StrongroomError } from "../../lib/errors.js";
 import { writeStreamAtomic } from "../../lib/files.js";
+import type { ExportBody, ExportSummaryAnswer } from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
-/** Must match the route's trailer (src/server/routes/export-routes.ts). */
-const SUMMARY_TRAILER = "x-strongroom-export-summary";
 const PROGRESS_EVERY_MS = 1000;
+
+type ExportRequest = Static<typeof ExportBody>;
+type ExportSummary = Static<typeof ExportSummaryAnswer>;
 
 export function exportCommand(context: CliContext) {
   return new Command("export")
@@ -88,8 +90,10 @@ async function receiveBundle(
   sink: Writable,
   file: string,
 ): Promise<ExportSummary> {
+  // Loaded here, like the bundle code: the route's names for the bytes and for the summary.
+  const { BUNDLE_CONTENT_TYPE, EXPORT_SUMMARY_TRAILER } = await import("../../server/wire.js");
   const response = await broker.stream("POST", "/v1/export", body, {
-    accept: "application/octet-stream, application/json",
+    accept: `${BUNDLE_CONTENT_TYPE}, application/json`,
   });
   let diskError: NodeJS.ErrnoException | undefined;
   sink.once("error", (error) => {
@@ -98,7 +102,7 @@ async function receiveBundle(
   await pipeline(response.body, progress(), sink).catch(() => {
     throw diskError ? cannotWrite(file, diskError) : cutShort();
   });
-  const summary = response.trailer(SUMMARY_TRAILER);
+  const summary = response.trailer(EXPORT_SUMMARY_TRAILER);
   if (summary === undefined) throw cutShort();
   return JSON.parse(summary) as ExportSummary;
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
 import { isProcessAlive } from "../../lib/process-alive.js";
+import type { SecretsListAnswer } from "../../server/wire.js";
 import { modeOf, resolveStateDirPath, vaultCaFile } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -53,7 +55,7 @@ export async function collectStatus(broker: BrokerClient): Promise<StatusReport>
     .catch(() => null);
   const secrets = ready
     ? await broker
-        .json<{ secrets: unknown[] }>("GET", "/v1/secrets")
+        .json<Static<typeof SecretsListAnswer>>("GET", "/v1/secrets")
         .then((answer) => answer.secrets.length)
         .catch(() => null)
     : null;
