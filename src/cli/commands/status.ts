@@ -26,6 +26,12 @@ export function statusCommand(context: CliContext) {
     )
     .addOption(jsonOption())
     .addOption(stateDirOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  strongroom status\n" +
+        "  strongroom status --state-dir /var/lib/strongroom --json   # broker.running, vault.sealed, ...\n",
+    )
     .action(async (options) => {
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const report = await collectStatus(broker);
