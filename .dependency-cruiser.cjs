@@ -2,7 +2,9 @@
  * strongroom's import rules: each layer imports only the ones below it, and nothing is circular.
  *
  *   src/cli                              commands and the composition roots (up, import)
- *   src/server                           HTTP API over the core services
+ *   src/server                           HTTP API over the core services; its wire.ts (request
+ *                                        bodies and answers, TypeBox) is shared with src/cli and
+ *                                        loads neither fastify nor the rest of src/server
  *   src/broker  src/rotation  src/bundle the core: siblings, none imports another
  *   drivers/registry.ts                  drivers by name
  *   drivers/<kind>/<name>/               driver implementations
@@ -84,6 +86,12 @@ module.exports = {
       "^src/server/",
       "^src/(cli|vault|state|embedded-vault)/|^drivers/",
       "the HTTP layer talks to the core services, never to Vault or drivers",
+    ),
+    layer(
+      "wire-is-plain-data",
+      "^src/server/wire\\.ts$",
+      "^src/(server|cli)/|node_modules/(fastify|@fastify)/",
+      "the shapes the CLI shares with the routes load no HTTP stack",
     ),
     layer("no-tests-in-src", "^(src|drivers)/", "^test/", "test seams live in test/"),
   ],

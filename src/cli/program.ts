@@ -89,7 +89,9 @@ function reportError(error: unknown, output: { json: boolean; debug: boolean }):
       : isStrongroomError(error)
         ? error
         : internalError(error instanceof Error ? error.message : String(error), error);
-  const { code, message } = failure;
+  const { code } = failure;
+  // One line whatever the source: commander appends its "(Did you mean …?)" on a line of its own.
+  const message = failure.message.replace(/\s*\n\s*/g, " ");
   process.stderr.write(
     output.json ? `${JSON.stringify({ error: { code, message } })}\n` : `${code}: ${message}\n`,
   );

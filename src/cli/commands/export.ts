@@ -1,22 +1,20 @@
-import { closeSync, constants, createWriteStream, fchmodSync, fsyncSync, openSync } from "node:fs";
-import { rename, rm } from "node:fs/promises";
-import type { IncomingMessage } from "node:http";
-import { request } from "node:https";
 import { resolve } from "node:path";
-import { Transform } from "node:stream";
+import { Transform, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "@commander-js/extra-typings";
-import type { ExportRequest, ExportSummary } from "../../bundle/export-store.js";
-import { BrokerAnswerError, ERRORS, type StrongroomError } from "../../lib/errors.js";
-import { identityFiles, resolveStateDirPath, STATE_FILES } from "../../state/state-dir.js";
+import type { Static } from "typebox";
+import { ERRORS } from "../../lib/errors.js";
+import { writeStreamAtomic } from "../../lib/files.js";
+import type { ExportBody, ExportSummaryAnswer } from "../../server/wire.js";
+import { resolveStateDirPath } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
-/** Must match the route's trailer (src/server/routes/export-routes.ts). */
-const SUMMARY_TRAILER = "x-strongroom-export-summary";
 const PROGRESS_EVERY_MS = 1000;
-const IDLE_TIMEOUT_MS = 120_000;
+
+type ExportRequest = Static<typeof ExportBody>;
+type ExportSummary = Static<typeof ExportSummaryAnswer>;
 
 export function exportCommand(context: CliContext) {
   return new Command("export")
@@ -60,8 +58,9 @@ export function exportCommand(context: CliContext) {
 }
 
 /**
- * Streams POST /v1/export into `<out>.tmp` (0600) and renames it to `out` once the broker's
- * summary trailer proves the bundle complete; any failure removes the temporary file.
+ * Streams POST /v1/export into a temporary 0600 file beside `out`, renamed to `out` (and the
+ * directory synced) once the broker's summary trailer proves the bundle complete; any failure
+ * removes the temporary file.
  */
 async function downloadBundle(
   broker: BrokerClient,
@@ -69,38 +68,43 @@ async function downloadBundle(
   body: ExportRequest,
 ): Promise<{ file: string; bundle: ExportSummary }> {
   const file = resolve(out);
-  const temporary = `${file}.tmp`;
-  let fd: number | undefined;
+  let downloadError: unknown;
   try {
-    // No symlink is followed: a planted FILE.tmp cannot redirect the bundle elsewhere.
-    const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
-    fd = openSync(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o600);
-  } catch (error) {
-    throw cannotWrite(temporary, error as NodeJS.ErrnoException);
-  }
-  try {
-    // A leftover file keeps its mode: make it 0600 whatever was there.
-    fchmodSync(fd, 0o600);
-    const response = await postExport(broker, body);
-    const sink = createWriteStream("", { fd, autoClose: false });
-    let diskError: NodeJS.ErrnoException | undefined;
-    sink.once("error", (error) => {
-      diskError = error;
-    });
-    await pipeline(response, progress(), sink).catch(() => {
-      throw diskError ? cannotWrite(temporary, diskError) : cutShort();
-    });
-    const bundle = summaryOf(response);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    await rename(temporary, file);
+    const bundle = await writeStreamAtomic(file, (sink) =>
+      receiveBundle(broker, body, sink, file).catch((error: unknown) => {
+        downloadError = error;
+        throw error;
+      }),
+    );
     return { file, bundle };
   } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    await rm(temporary, { force: true });
-    throw error;
+    // The download says what went wrong; anything else is creating, syncing or renaming the file.
+    if (error === downloadError) throw error;
+    throw cannotWrite(file, error as NodeJS.ErrnoException);
   }
+}
+
+async function receiveBundle(
+  broker: BrokerClient,
+  body: ExportRequest,
+  sink: Writable,
+  file: string,
+): Promise<ExportSummary> {
+  // Loaded here, like the bundle code: the route's names for the bytes and for the summary.
+  const { BUNDLE_CONTENT_TYPE, EXPORT_SUMMARY_TRAILER } = await import("../../server/wire.js");
+  const response = await broker.stream("POST", "/v1/export", body, {
+    accept: `${BUNDLE_CONTENT_TYPE}, application/json`,
+  });
+  let diskError: NodeJS.ErrnoException | undefined;
+  sink.once("error", (error) => {
+    diskError = error;
+  });
+  await pipeline(response.body, progress(), sink).catch(() => {
+    throw diskError ? cannotWrite(file, diskError) : cutShort();
+  });
+  const summary = response.trailer(EXPORT_SUMMARY_TRAILER);
+  if (summary === undefined) throw cutShort();
+  return JSON.parse(summary) as ExportSummary;
 }
 
 const cannotWrite = (file: string, error: NodeJS.ErrnoException) =>
@@ -110,12 +114,6 @@ const cutShort = () =>
   ERRORS.STRONGROOM_ERR_EXPORT_INCOMPLETE(
     "the broker ended the export before the bundle was complete (see its log)",
   );
-
-function summaryOf(response: IncomingMessage): ExportSummary {
-  const trailer = response.trailers[SUMMARY_TRAILER];
-  if (!response.complete || typeof trailer !== "string") throw cutShort();
-  return JSON.parse(trailer) as ExportSummary;
-}
 
 function progress(): Transform {
   let bytes = 0;
@@ -130,65 +128,4 @@ function progress(): Transform {
       done(null, chunk);
     },
   });
-}
-
-/** The operator's request with the state dir's credentials; resolves with a 200 response. */
-function postExport(broker: BrokerClient, body: ExportRequest): Promise<IncomingMessage> {
-  const { dir, state } = broker;
-  const operator = identityFiles({ kind: "operator" });
-  const payload = Buffer.from(JSON.stringify(body), "utf8");
-  return new Promise((resolvePromise, reject) => {
-    const req = request(
-      new URL("/v1/export", state.broker.url),
-      {
-        method: "POST",
-        ca: dir.read(STATE_FILES.caCert),
-        ...(dir.has(operator.cert) && {
-          cert: dir.read(operator.cert),
-          key: dir.read(operator.key),
-        }),
-        headers: {
-          authorization: `Bearer ${dir.readText(STATE_FILES.operatorToken).trim()}`,
-          accept: "application/octet-stream, application/json",
-          "content-type": "application/json",
-          "content-length": payload.length,
-        },
-        // Between bytes: the export itself may take long, but never stalls that long.
-        timeout: IDLE_TIMEOUT_MS,
-      },
-      (response) => {
-        if (response.statusCode === 200) return resolvePromise(response);
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => reject(refusal(response.statusCode ?? 0, Buffer.concat(chunks))));
-        response.on("error", reject);
-      },
-    );
-    req.on("timeout", () =>
-      req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
-    );
-    req.on("error", (error: NodeJS.ErrnoException) =>
-      reject(
-        ERRORS.STRONGROOM_ERR_BROKER_DOWN(
-          `the broker at ${state.broker.url} is not reachable (${error.code ?? error.message}): is \`strongroom up\` running?`,
-        ),
-      ),
-    );
-    req.end(payload);
-  });
-}
-
-function refusal(status: number, body: Buffer): StrongroomError {
-  let code: string | undefined;
-  let message = `the broker answered HTTP ${status}`;
-  try {
-    const answer = JSON.parse(body.toString("utf8")) as {
-      error?: { code?: string; message?: string };
-    };
-    code = answer.error?.code ?? code;
-    message = answer.error?.message ?? message;
-  } catch {
-    // not JSON: keep the status line
-  }
-  return new BrokerAnswerError(status, code, message);
 }

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
 import { usageError } from "../../lib/errors.js";
+import type { ServiceFilesAnswer as ServiceFilesAnswerSchema } from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -8,10 +10,7 @@ import { connectWithKit, KIT_FILES } from "../kit-connection.js";
 import { writeServiceFiles } from "../service-files.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
-export interface ServiceFilesAnswer {
-  service: string;
-  files: Array<{ path: string; content: string; secret: string; version: number }>;
-}
+type ServiceFilesAnswer = Static<typeof ServiceFilesAnswerSchema>;
 
 export function filesCommand(context: CliContext) {
   return new Command("files")

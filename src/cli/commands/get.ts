@@ -1,15 +1,10 @@
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
+import type { OptionAnswer } from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
-
-interface OptionAnswer {
-  value: unknown;
-  type: string;
-  location: { source: string; detail: string };
-  version: number;
-}
 
 export function getCommand(context: CliContext) {
   return new Command("get")
@@ -32,7 +27,7 @@ export function getCommand(context: CliContext) {
     )
     .action(async (service, group, option, options) => {
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
-      const answer = await broker.json<OptionAnswer>(
+      const answer = await broker.json<Static<typeof OptionAnswer>>(
         "GET",
         brokerPath("config", service, group, option),
       );

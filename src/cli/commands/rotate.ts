@@ -1,15 +1,25 @@
 import { createInterface } from "node:readline/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
 import { usageError } from "../../lib/errors.js";
-import type { RotationPlan } from "../../rotation/rotation-plan.js";
-import type { RotationView } from "../../rotation/rotation-record.js";
+import type {
+  RotationPlanSchema,
+  RotationPlansAnswer,
+  RotationsStartedAnswer,
+  RotationViewSchema,
+  StartRotationBody,
+} from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
 const POLL_MS = 250;
+
+export type RotationView = Static<typeof RotationViewSchema>;
+type RotationPlan = Static<typeof RotationPlanSchema>;
+type StartRotation = Static<typeof StartRotationBody>;
 
 export function rotateCommand(context: CliContext) {
   return new Command("rotate")
@@ -44,12 +54,12 @@ export function rotateCommand(context: CliContext) {
         throw usageError("name at least one secret to rotate (or --resume)");
       }
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
+      const start = async (body: StartRotation) =>
+        (await broker.json<Static<typeof RotationsStartedAnswer>>("POST", "/v1/rotations", body))
+          .rotations;
       let started: RotationView[];
       if (options.resume !== undefined) {
-        const resume = options.resume === true ? "all" : options.resume;
-        started = (
-          await broker.json<{ rotations: RotationView[] }>("POST", "/v1/rotations", { resume })
-        ).rotations;
+        started = await start({ resume: options.resume === true ? "all" : options.resume });
         if (started.length === 0) {
           if (options.json) printJson({ rotations: [] });
           else process.stdout.write("no unfinished rotation\n");
@@ -57,23 +67,19 @@ export function rotateCommand(context: CliContext) {
         }
       } else {
         const force = options.force === true;
-        const { plans } = await broker.json<{ plans: RotationPlan[] }>("POST", "/v1/rotations", {
-          secrets,
-          plan: true,
-          force,
-        });
+        const planRequest: StartRotation = { secrets, plan: true, force };
+        const { plans } = await broker.json<Static<typeof RotationPlansAnswer>>(
+          "POST",
+          "/v1/rotations",
+          planRequest,
+        );
         if (options.plan) {
           if (options.json) printJson({ plans });
           else for (const plan of plans) process.stdout.write(formatPlan(plan));
           return;
         }
         if (!options.yes) await confirm(plans);
-        started = (
-          await broker.json<{ rotations: RotationView[] }>("POST", "/v1/rotations", {
-            secrets,
-            force,
-          })
-        ).rotations;
+        started = await start({ secrets, force });
       }
       const final = options.wait ? await follow(broker, started) : started;
       if (options.json) printJson({ rotations: final });

@@ -1,11 +1,11 @@
 import { Command } from "@commander-js/extra-typings";
-import type { RotationView } from "../../rotation/rotation-record.js";
-import type { ScheduleView } from "../../rotation/rotation-schedule.js";
+import type { Static } from "typebox";
+import type { RotationListAnswer } from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
-import { summary } from "./rotate.js";
+import { type RotationView, summary } from "./rotate.js";
 
 export function rotationsCommand(context: CliContext) {
   return new Command("rotations")
@@ -40,10 +40,7 @@ export function rotationsCommand(context: CliContext) {
         }
         return;
       }
-      const answer = await broker.json<{ rotations: RotationView[]; schedules: ScheduleView[] }>(
-        "GET",
-        "/v1/rotations",
-      );
+      const answer = await broker.json<Static<typeof RotationListAnswer>>("GET", "/v1/rotations");
       if (options.json) return printJson(answer);
       if (answer.rotations.length === 0) process.stdout.write("no rotations yet\n");
       for (const view of answer.rotations) {

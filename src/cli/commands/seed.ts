@@ -1,18 +1,16 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { Command, Option } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
 import { usageError } from "../../lib/errors.js";
 import { SEED_FORMATS } from "../../seed/inputs.js";
+import type { SeedAnswer as SeedAnswerSchema, SeedBody } from "../../server/wire.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
 
-export interface SeedAnswer {
-  dry_run: boolean;
-  written: number;
-  entries: Array<{ name: string; action: "keep" | "import" | "generate" | "missing" }>;
-}
+export type SeedAnswer = Static<typeof SeedAnswerSchema>;
 
 export function seedCommand(context: CliContext) {
   return new Command("seed")
@@ -44,13 +42,14 @@ export function seedCommand(context: CliContext) {
       progressLine(
         `seeding ${name} into ${broker.state.deployment} (${Math.ceil(text.length / 1024)} KiB)…`,
       );
-      const answer = await broker.json<SeedAnswer>("POST", "/v1/seed", {
+      const body: Static<typeof SeedBody> = {
         text,
         file: name,
         ...(options.format ? { format: options.format } : {}),
         generate: options.generate,
         dry_run: options.dryRun === true,
-      });
+      };
+      const answer = await broker.json<SeedAnswer>("POST", "/v1/seed", body);
       if (options.json) printJson(answer);
       else printSeedSummary(answer, name);
     });

@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
+import type { ServiceFilesAnswer } from "../../server/wire.js";
 import {
   identityFiles,
   resolveStateDirPath,
@@ -14,7 +16,6 @@ import { KIT_FILES } from "../kit-connection.js";
 import { castellanConf, type KitContext, osloSourcesConf } from "../kit-files.js";
 import { writeServiceFiles } from "../service-files.js";
 import { stateDirOption } from "../shared-options.js";
-import type { ServiceFilesAnswer } from "./files.js";
 
 export function serviceKitCommand(context: CliContext) {
   return new Command("service-kit")
@@ -81,7 +82,10 @@ export function serviceKitCommand(context: CliContext) {
       writeFileAtomic(paths.castellanConf, castellanConf(kit, credentials));
       writeFileAtomic(paths.mapping, mapping);
       writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(kit));
-      const { files } = await broker.json<ServiceFilesAnswer>("GET", brokerPath("files", service));
+      const { files } = await broker.json<Static<typeof ServiceFilesAnswer>>(
+        "GET",
+        brokerPath("files", service),
+      );
       const fileDir = join(out, KIT_FILES.files);
       if (files.length > 0) writeServiceFiles(fileDir, files);
       process.stdout.write(

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command } from "@commander-js/extra-typings";
+import type { Static } from "typebox";
 import { isProcessAlive } from "../../lib/process-alive.js";
+import type { SecretsListAnswer } from "../../server/wire.js";
 import { modeOf, resolveStateDirPath, vaultCaFile } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -24,6 +26,12 @@ export function statusCommand(context: CliContext) {
     )
     .addOption(jsonOption())
     .addOption(stateDirOption())
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  strongroom status\n" +
+        "  strongroom status --state-dir /var/lib/strongroom --json   # broker.running, vault.sealed, ...\n",
+    )
     .action(async (options) => {
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const report = await collectStatus(broker);
@@ -53,7 +61,7 @@ export async function collectStatus(broker: BrokerClient): Promise<StatusReport>
     .catch(() => null);
   const secrets = ready
     ? await broker
-        .json<{ secrets: unknown[] }>("GET", "/v1/secrets")
+        .json<Static<typeof SecretsListAnswer>>("GET", "/v1/secrets")
         .then((answer) => answer.secrets.length)
         .catch(() => null)
     : null;

@@ -1,4 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import type { CliContext } from "../context.js";
 import { DEFAULT_LISTEN } from "../listen-address.js";
@@ -63,15 +64,16 @@ export function upCommand(context: CliContext) {
       const { default: closeWithGrace } = await import("close-with-grace");
       const { createCliLogging } = await import("../logger.js");
       const { queryHints } = await import("../up/query-hints.js");
-      const { runCleanups, runUp } = await import("../up/run-up.js");
+      const { runUp } = await import("../up/run-up.js");
       const logging = createCliLogging({ level: options.logLevel });
-      const cleanups: Array<() => Promise<void>> = [];
+      // What runUp opened, closed newest first on a signal, an uncaught error or a failed start.
+      const cleanups = new CleanupStack();
       const grace = closeWithGrace(
         { delay: SHUTDOWN_GRACE_MS, logger: logging.logger },
         async ({ signal, err }) => {
           if (err) logging.logger.error({ err }, "unexpected error: shutting down");
           else logging.logger.info(`${signal ?? "exit"}: shutting down`);
-          await runCleanups(cleanups);
+          await cleanups.run();
         },
       );
       try {
@@ -93,7 +95,7 @@ export function upCommand(context: CliContext) {
         process.stdout.write(queryHints(running));
       } catch (error) {
         grace.uninstall();
-        await runCleanups(cleanups).catch(() => undefined);
+        await cleanups.run().catch(() => undefined);
         throw error;
       }
     });

@@ -15,6 +15,7 @@ import {
 import { readPublicKeyFile, readSecretKeyFile } from "../../bundle/keys.js";
 import { openBundle } from "../../bundle/reader.js";
 import { type Manifest, parseManifest, secretsReferencedBy } from "../../config/manifest.js";
+import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { ERRORS } from "../../lib/errors.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { STATE_FILES, StateDir } from "../../state/state-dir.js";
@@ -77,14 +78,15 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   parseBundledManifest(contents, `${options.file} (manifest ${contents.manifest.file})`);
   const manifest = recreatedManifest(contents, options.stateDir);
 
-  const cleanups: Array<() => Promise<void>> = [];
+  // Undo failures are not reported: the import's own failure (or the signal) is what matters.
+  const cleanups = new CleanupStack();
   const { default: closeWithGrace } = await import("close-with-grace");
-  const grace = closeWithGrace({ delay: 20_000 }, async () => undo(cleanups));
+  const grace = closeWithGrace({ delay: 20_000 }, () => cleanups.run().catch(() => {}));
   try {
     const staging = createStaging(options.stateDir, cleanups);
     const loaded = await loadIntoStaging(staging, contents, manifest, options, cleanups);
     commitStaging(staging, options.stateDir, options.replace);
-    cleanups.length = 0;
+    cleanups.clear();
     return {
       stateDir: options.stateDir,
       deployment: contents.deployment.deployment,
@@ -93,7 +95,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
       ...loaded,
     };
   } catch (error) {
-    await undo(cleanups);
+    await cleanups.run().catch(() => {});
     throw error;
   } finally {
     grace.uninstall();
@@ -128,7 +130,7 @@ async function loadIntoStaging(
   contents: BundleContents,
   manifest: Manifest,
   options: ImportOptions,
-  cleanups: Array<() => Promise<void>>,
+  cleanups: CleanupStack,
 ): Promise<Pick<ImportReport, "secrets" | "versions" | "services" | "vault">> {
   const { deployment, kvMount } = contents.deployment;
   const finalManifest = manifest.file;
@@ -146,8 +148,7 @@ async function loadIntoStaging(
     kvMount,
     log,
   });
-  const stopVault = () => session.vault.stop();
-  cleanups.push(stopVault);
+  const stopVault = cleanups.push(() => session.vault.stop());
   const { operator, vault } = session;
   if (vault.kind === "external") {
     // Registered until the state dir is in place: an external Vault outlives a failed import.
@@ -188,16 +189,11 @@ async function loadIntoStaging(
     pid: null,
   });
   // Sealed and stopped before the staging dir moves.
-  cleanups.splice(cleanups.indexOf(stopVault), 1);
+  cleanups.remove(stopVault);
   await stopVault();
   return {
     ...loaded,
     services: services.length,
     vault: { kind: vault.kind, kvMount },
   };
-}
-
-/** Runs the undo steps newest first; each is tried even when an earlier one fails. */
-async function undo(cleanups: Array<() => Promise<void>>): Promise<void> {
-  for (const step of cleanups.splice(0).reverse()) await step().catch(() => {});
 }

@@ -14,6 +14,7 @@ import {
   rmSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { ERRORS } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { STATE_FILES, syncDirectory } from "../../state/state-dir.js";
@@ -52,16 +53,16 @@ function runningPid(stateFile: string): number | undefined {
 }
 
 /** Makes the staging dir (0700) beside the target; its removal is registered in `cleanups`. */
-export function createStaging(target: string, cleanups: Array<() => Promise<void>>): string {
+export function createStaging(target: string, cleanups: CleanupStack): string {
   const parent = dirname(target);
   try {
     // mkdirSync answers the first directory it had to create: that much is ours to remove.
     const createdParent = mkdirSync(parent, { recursive: true, mode: 0o700 });
     if (createdParent) {
-      cleanups.push(async () => rmSync(createdParent, { recursive: true, force: true }));
+      cleanups.push(() => rmSync(createdParent, { recursive: true, force: true }));
     }
     const staging = mkdtempSync(join(parent, `.${basename(target)}.import-`));
-    cleanups.push(async () => rmSync(staging, { recursive: true, force: true }));
+    cleanups.push(() => rmSync(staging, { recursive: true, force: true }));
     return staging;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "error";

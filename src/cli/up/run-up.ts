@@ -20,6 +20,7 @@ import { createBrokerService } from "../../broker/create-broker-service.js";
 import { createFetchLog } from "../../broker/fetch-log.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
+import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError, ERRORS, usageError } from "../../lib/errors.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { createBrokerRotations } from "../../rotation/create-rotations.js";
@@ -72,7 +73,7 @@ export interface RunningStrongroom {
 export async function runUp(
   options: UpOptions,
   logging: { logger: Logger; options: LoggerOptions },
-  cleanups: Array<() => Promise<void>>,
+  cleanups: CleanupStack,
   hooks: UpHooks = {},
 ): Promise<RunningStrongroom> {
   const log = logging.logger;
@@ -189,7 +190,7 @@ export async function runUp(
       .write("auth/token/renew-self", {})
       .catch((err: Error) => log.warn({ err }, "operator token renewal failed"));
   }, RENEW_EVERY_MS);
-  cleanups.push(async () => clearInterval(renewal));
+  cleanups.push(() => clearInterval(renewal));
 
   const server: RunningBrokerServer = await startBrokerServer({
     deps: {
@@ -234,7 +235,7 @@ export async function runUp(
     },
     pid: process.pid,
   });
-  cleanups.push(async () => {
+  cleanups.push(() => {
     dir.writeState({ ...state, pid: null });
   });
   log.info({ url: server.address }, "broker listening (HTTPS, mTLS or token)");
@@ -246,20 +247,8 @@ export async function runUp(
     bootstrap,
     seed,
     fresh: session.fresh,
-    stop: () => runCleanups(cleanups),
+    stop: () => cleanups.run(),
   };
-}
-
-/** Runs the undo steps in reverse; every step runs even when one fails. */
-export async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
-  let first: unknown;
-  while (cleanups.length > 0) {
-    const step = cleanups.pop()!;
-    await step().catch((error: unknown) => {
-      first ??= error;
-    });
-  }
-  if (first) throw first;
 }
 
 export function countActions(report: SeedReport): Record<string, number> {

@@ -6,13 +6,12 @@ import { NotFoundError } from "../error-codes.js";
 import { SERVICE_SECURITY } from "../openapi.js";
 import {
   ERROR_RESPONSES,
-  OptionAnswer,
   OptionParams,
-  ServiceOptionsAnswer,
   ServiceParams,
   TEXT_PLAIN,
   textResponse,
 } from "../schemas.js";
+import { OptionAnswer, ServiceOptionsAnswer } from "../wire.js";
 import { requireKnownService } from "./known-service.js";
 
 type OptionAnswerType = Static<typeof OptionAnswer>;

@@ -1,32 +1,17 @@
 import { PassThrough } from "node:stream";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Static } from "typebox";
 import Type from "typebox";
-import { type BundleExporter, MAX_RECIPIENTS } from "../../bundle/export-store.js";
-import { DEPLOYMENT_NAME_PATTERN } from "../../config/manifest-schema.js";
+import type { BundleExporter } from "../../bundle/export-store.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
 import { ERROR_RESPONSES } from "../schemas.js";
-
-/** The trailer carrying the JSON summary; its absence means the bundle is incomplete. */
-export const EXPORT_SUMMARY_TRAILER = "x-strongroom-export-summary";
-export const BUNDLE_CONTENT_TYPE = "application/octet-stream";
-
-const ExportBody = Type.Object(
-  {
-    recipients: Type.Array(
-      Type.String({ minLength: 1, maxLength: 4096, description: "A recipient's `.pub` file" }),
-      { minItems: 1, maxItems: MAX_RECIPIENTS, description: "Who may open the bundle" },
-    ),
-    deployment: Type.Optional(
-      Type.String({
-        pattern: DEPLOYMENT_NAME_PATTERN.source,
-        maxLength: 100,
-        description: "Default: the broker's own deployment",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+import {
+  BUNDLE_CONTENT_TYPE,
+  EXPORT_SUMMARY_TRAILER,
+  ExportBody,
+  type ExportSummaryAnswer,
+} from "../wire.js";
 
 export const exportRoutes: FastifyPluginAsyncTypebox<{
   exporter: BundleExporter;
@@ -86,7 +71,8 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
         const summary = await done;
         // Without a summary the stream was cut; an empty trailer would read as success.
         if (!summary) throw new Error("export failed");
-        return JSON.stringify(summary);
+        const answer: Static<typeof ExportSummaryAnswer> = summary;
+        return JSON.stringify(answer);
       });
       // The type provider types replies from the schema, which describes the bytes, not a stream.
       const body = out as unknown as string;

@@ -1,25 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import Type from "typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
 import { fetcherOf } from "../auth.js";
 import { SERVICE_SECURITY } from "../openapi.js";
 import { ERROR_RESPONSES, ServiceParams } from "../schemas.js";
+import { ServiceFilesAnswer } from "../wire.js";
 import { requireKnownService } from "./known-service.js";
-
-export const ServiceFilesAnswer = Type.Object(
-  {
-    service: Type.String(),
-    files: Type.Array(
-      Type.Object({
-        path: Type.String({ description: "Relative to the service's files directory" }),
-        content: Type.String({ description: "UTF-8 text; written 0600 in 0700 directories" }),
-        secret: Type.String(),
-        version: Type.Integer(),
-      }),
-    ),
-  },
-  { description: "The files holding secrets the service needs (its manifest `files`)" },
-);
 
 export const filesRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
   app,

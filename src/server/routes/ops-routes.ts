@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Registry } from "prom-client";
 import { NotReadyError } from "../error-codes.js";
-import { ERROR_RESPONSES, StatusAnswer, textResponse } from "../schemas.js";
+import { ERROR_RESPONSES, textResponse } from "../schemas.js";
+import { StatusAnswer } from "../wire.js";
 
 export interface OpsRoutesOptions {
   ready: () => Promise<boolean>;

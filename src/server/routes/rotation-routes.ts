@@ -3,13 +3,14 @@ import { usageError } from "../../lib/errors.js";
 import type { ScheduleView } from "../../rotation/rotation-schedule.js";
 import type { RotationService } from "../../rotation/rotation-service.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
+import { ERROR_RESPONSES, RotationParams } from "../schemas.js";
 import {
   RotationListAnswer,
+  RotationPlansAnswer,
+  RotationsStartedAnswer,
   RotationViewSchema,
-  StartRotationAnswer,
   StartRotationBody,
-} from "../rotation-schemas.js";
-import { ERROR_RESPONSES, RotationParams } from "../schemas.js";
+} from "../wire.js";
 
 export interface RotationsDeps {
   rotations: RotationService;
@@ -37,7 +38,7 @@ export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
           "Secrets on TripleO's do-not-rotate list answer 409 unless `force`.",
         security: OPERATOR_SECURITY,
         body: StartRotationBody,
-        response: { 200: StartRotationAnswer, 202: StartRotationAnswer, ...ERROR_RESPONSES },
+        response: { 200: RotationPlansAnswer, 202: RotationsStartedAnswer, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {

@@ -2,13 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
-import {
-  ERROR_RESPONSES,
-  PutSecretAnswer,
-  PutSecretBody,
-  SecretParams,
-  SecretsListAnswer,
-} from "../schemas.js";
+import { ERROR_RESPONSES, SecretParams } from "../schemas.js";
+import { PutSecretAnswer, PutSecretBody, SecretsListAnswer } from "../wire.js";
 
 export const secretsRoutes: FastifyPluginAsyncTypebox<{
   broker: BrokerService;

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
-import { ERROR_RESPONSES, SEED_BODY_LIMIT, SeedAnswer, SeedBody } from "../schemas.js";
+import { ERROR_RESPONSES } from "../schemas.js";
+import { SEED_BODY_LIMIT, SeedAnswer, SeedBody } from "../wire.js";
 
 export const seedRoutes: FastifyPluginAsyncTypebox<{
   broker: BrokerService;

@@ -1,0 +1,278 @@
+/**
+ * What crosses the wire between the broker and its clients: the request bodies and the answers
+ * of the HTTP API, as TypeBox schemas. The routes validate and serialize with them (and the
+ * OpenAPI document is made from them); the CLI types what it sends and reads as
+ * `Static<typeof X>` of the same schemas, so the two cannot drift apart.
+ *
+ * Plain data: no fastify, nothing of the server (checked by .dependency-cruiser.cjs), so the CLI
+ * can import it (`import type` for the shapes) without loading the HTTP stack.
+ */
+import Type from "typebox";
+import { MAX_RECIPIENTS } from "../bundle/export-store.js";
+import {
+  DEPLOYMENT_NAME_PATTERN,
+  OPTION_TYPES,
+  SECRET_NAME_PATTERN,
+} from "../config/manifest-schema.js";
+import { ERRORS } from "../lib/errors.js";
+import { ROTATION_STEPS } from "../rotation/rotation-record.js";
+import { SEED_FORMATS } from "../seed/inputs.js";
+
+/** The seed route's own body limit: a TripleO passwords file with keys and certificates is big. */
+export const SEED_BODY_LIMIT = 8 * 1024 * 1024;
+
+// --- errors ---------------------------------------------------------------------------------
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({
+        description: "Stable STRONGROOM_ERR_* code",
+        examples: [ERRORS.STRONGROOM_ERR_NOT_FOUND.code],
+      }),
+      message: Type.String({ description: "For people; never contains a secret value" }),
+    }),
+  },
+  { description: "Error" },
+);
+
+// --- GET /healthz, /readyz ------------------------------------------------------------------
+
+export const StatusAnswer = Type.Object({ status: Type.String() });
+
+// --- GET /v1/config/... ---------------------------------------------------------------------
+
+export const Location = Type.Object({
+  source: Type.String({
+    description: "environment | ini | castellan | default | a third-party source",
+  }),
+  detail: Type.String({ description: "Variable name, file path or secret ids; never a value" }),
+});
+
+export const OptionAnswer = Type.Object({
+  value: Type.Unknown({ description: "Parsed with oslo.config's rules for `type`" }),
+  type: Type.Enum([...OPTION_TYPES]),
+  location: Location,
+  version: Type.Integer({
+    minimum: 0,
+    description: "Highest version of the secrets the value uses; 0 if none",
+  }),
+});
+
+export const ServiceOptionsAnswer = Type.Object({
+  service: Type.String(),
+  groups: Type.Record(
+    Type.String(),
+    Type.Record(Type.String(), OptionAnswer, { description: "option name → answer" }),
+    { description: "group name → options" },
+  ),
+});
+
+// --- /v1/secrets ----------------------------------------------------------------------------
+
+export const SecretMetadataAnswer = Type.Object({
+  name: Type.String(),
+  type: Type.Enum(["passphrase", "opaque"]),
+  version: Type.Integer({ minimum: 0 }),
+  created: Type.Integer({ description: "Unix seconds" }),
+  consumers: Type.Array(Type.String(), { description: "Services whose options use the secret" }),
+});
+export const SecretsListAnswer = Type.Object({ secrets: Type.Array(SecretMetadataAnswer) });
+
+export const PutSecretBody = Type.Object(
+  {
+    value: Type.String({
+      minLength: 1,
+      maxLength: 65536,
+      description: "The new value (never echoed or logged)",
+    }),
+  },
+  { additionalProperties: false },
+);
+export const PutSecretAnswer = Type.Object({
+  name: Type.String(),
+  version: Type.Integer({ minimum: 1 }),
+});
+
+// --- POST /v1/seed --------------------------------------------------------------------------
+
+export const SeedBody = Type.Object(
+  {
+    text: Type.String({ maxLength: SEED_BODY_LIMIT, description: "The input document itself" }),
+    file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: "Name used in messages and format detection",
+      }),
+    ),
+    format: Type.Optional(
+      Type.Enum([...SEED_FORMATS], { description: "Detected from file and text when absent" }),
+    ),
+    generate: Type.Optional(
+      Type.Boolean({ default: true, description: "Generate missing known parameters" }),
+    ),
+    dry_run: Type.Optional(
+      Type.Boolean({ default: false, description: "Plan only; write nothing" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const SeedAnswer = Type.Object({
+  dry_run: Type.Boolean(),
+  written: Type.Integer({ minimum: 0 }),
+  entries: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      action: Type.Enum(["keep", "import", "generate", "missing"]),
+    }),
+    { description: "One entry per secret: names and actions, never values" },
+  ),
+});
+
+// --- /v1/rotations --------------------------------------------------------------------------
+
+const SecretNameItem = Type.String({ pattern: SECRET_NAME_PATTERN.source, maxLength: 100 });
+const RotationId = Type.String({ pattern: "^[A-Za-z0-9_-]+$", maxLength: 128 });
+
+export const StartRotationBody = Type.Object(
+  {
+    secrets: Type.Optional(
+      Type.Array(SecretNameItem, {
+        minItems: 1,
+        maxItems: 100,
+        description: "Secrets to rotate, one rotation each, run one after the other",
+      }),
+    ),
+    plan: Type.Optional(Type.Boolean({ description: "Only answer what would happen" })),
+    force: Type.Optional(
+      Type.Boolean({ description: "Rotate secrets on TripleO's do-not-rotate list anyway" }),
+    ),
+    resume: Type.Optional(
+      Type.Union([RotationId, Type.Literal("all")], {
+        description: "Resume this unfinished rotation (or every one) instead",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const HistoryEntry = Type.Object({ step: Type.String(), at: Type.String() });
+
+export const RotationViewSchema = Type.Object({
+  id: Type.String(),
+  secret: Type.String(),
+  deployment: Type.String(),
+  step: Type.Enum(ROTATION_STEPS),
+  status: Type.Enum(["running", "interrupted", "failed", "done", "rolled-back"] as const, {
+    description: "interrupted: running according to the store, but no broker works on it",
+  }),
+  trigger: Type.String(),
+  forced: Type.Boolean(),
+  fromVersion: Type.Integer(),
+  toVersion: Type.Optional(Type.Integer()),
+  consumers: Type.Array(Type.String()),
+  restarted: Type.Array(Type.String(), {
+    description: "Units restarted so far: a service, or service/instance",
+  }),
+  fetched: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: "Per restarted unit: the fetch of its config that showed it took the new value",
+    }),
+  ),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  history: Type.Array(HistoryEntry),
+  error: Type.Optional(Type.Object({ step: Type.String(), message: Type.String() })),
+  rolledBack: Type.Optional(Type.String()),
+  resume: Type.Optional(Type.String({ description: "What `rotate --resume` does from here" })),
+});
+
+const TargetDescriptionSchema = Type.Object({
+  kind: Type.String(),
+  accounts: Type.Array(Type.String()),
+  overlap: Type.String(),
+});
+
+export const RotationPlanSchema = Type.Object({
+  secret: Type.String(),
+  currentVersion: Type.Integer(),
+  generator: Type.String(),
+  forced: Type.Boolean(),
+  overridden: Type.Optional(Type.String()),
+  targets: Type.Array(TargetDescriptionSchema),
+  consumers: Type.Array(
+    Type.Object({ service: Type.String(), restart: Type.String(), health: Type.String() }),
+  ),
+  restartOrder: Type.Array(Type.Array(Type.String())),
+  window: Type.String(),
+  maxRestartSeconds: Type.Number(),
+});
+
+/** 200 to `{secrets, plan: true}`: what would happen; nothing changed. */
+export const RotationPlansAnswer = Type.Object({ plans: Type.Array(RotationPlanSchema) });
+
+/** 202 to `{secrets}` and `{resume}`: the rotations started (or resumed) in the background. */
+export const RotationsStartedAnswer = Type.Object({ rotations: Type.Array(RotationViewSchema) });
+
+export const ScheduleSchema = Type.Object({
+  secret: Type.String(),
+  schedule: Type.String(),
+  next: Type.Union([Type.String(), Type.Null()]),
+  missed: Type.Optional(Type.String()),
+});
+
+export const RotationListAnswer = Type.Object({
+  rotations: Type.Array(RotationViewSchema),
+  schedules: Type.Array(ScheduleSchema),
+});
+
+// --- POST /v1/export ------------------------------------------------------------------------
+
+/** The trailer carrying the JSON summary; its absence means the bundle is incomplete. */
+export const EXPORT_SUMMARY_TRAILER = "x-strongroom-export-summary";
+export const BUNDLE_CONTENT_TYPE = "application/octet-stream";
+
+export const ExportBody = Type.Object(
+  {
+    recipients: Type.Array(
+      Type.String({ minLength: 1, maxLength: 4096, description: "A recipient's `.pub` file" }),
+      { minItems: 1, maxItems: MAX_RECIPIENTS, description: "Who may open the bundle" },
+    ),
+    deployment: Type.Optional(
+      Type.String({
+        pattern: DEPLOYMENT_NAME_PATTERN.source,
+        maxLength: 100,
+        description: "Default: the broker's own deployment",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The JSON of the EXPORT_SUMMARY_TRAILER trailer, sent once the whole bundle was written. */
+export const ExportSummaryAnswer = Type.Object({
+  deployment: Type.String(),
+  createdAt: Type.String(),
+  counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  records: Type.Integer({ minimum: 0 }),
+  bytes: Type.Integer({ minimum: 0 }),
+  recipients: Type.Array(Type.String(), { description: "Fingerprints of the recipients" }),
+  signer: Type.String({ description: "Fingerprint of the broker's signing key" }),
+  headerHash: Type.String(),
+});
+
+export const ServiceFilesAnswer = Type.Object(
+  {
+    service: Type.String(),
+    files: Type.Array(
+      Type.Object({
+        path: Type.String({ description: "Relative to the service's files directory" }),
+        content: Type.String({ description: "UTF-8 text; written 0600 in 0700 directories" }),
+        secret: Type.String(),
+        version: Type.Integer(),
+      }),
+    ),
+  },
+  { description: "The files holding secrets the service needs (its manifest `files`)" },
+);
