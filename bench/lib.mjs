@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { register } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -129,3 +130,62 @@ export async function startStorageVault(label) {
     throw error;
   }
 }
+
+/** The embedded Vault server: the one child process `strongroom up` starts. */
+export function vaultPid(upPid) {
+  const children = readFileSync(`/proc/${upPid}/task/${upPid}/children`, "utf8")
+    .trim()
+    .split(/\s+/);
+  if (children.length !== 1 || children[0] === "") {
+    throw new Error(
+      `expected one child of strongroom up (the Vault), found: ${children.join(" ")}`,
+    );
+  }
+  return Number(children[0]);
+}
+
+/**
+ * A module of test/helpers/ (TypeScript), loaded through tsx's scoped loader: read-only reuse of
+ * the harnesses the integration and compat tests run (strongroom up, Debian Python, MariaDB,
+ * Placement). Nothing is registered globally.
+ */
+export async function testHelper(path) {
+  stubVitest();
+  const { tsImport } = await import("tsx/esm/api");
+  return tsImport(`${ROOT}test/helpers/${path}`, import.meta.url);
+}
+
+/**
+ * Some helpers import test/helpers/describe-needing.ts, which imports vitest's `describe` and
+ * `it`; vitest refuses to load outside its runner. Outside vitest, "vitest" resolves to a stub
+ * whose functions throw: the bench uses no suite helper. (The trailing `//` keeps a query a
+ * loader may append to the data: URL inside a comment.)
+ */
+let vitestStubbed = false;
+function stubVitest() {
+  if (vitestStubbed) return;
+  vitestStubbed = true;
+  const stub = [
+    'const no = () => { throw new Error("vitest is not running (bench)"); };',
+    "export const describe = Object.assign(no, { skip: no });",
+    "export const it = no;",
+    "export const expect = no;",
+    "//",
+  ].join("\n");
+  const hooks = [
+    "export async function resolve(specifier, context, next) {",
+    '  if (specifier !== "vitest") return next(specifier, context);',
+    `  return { url: ${JSON.stringify(`data:text/javascript,${encodeURIComponent(stub)}`)}, format: "module", shortCircuit: true };`,
+    "}",
+  ].join("\n");
+  register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+}
+
+/** Nearest-rank percentile (p in 0..100) of a list of numbers. */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Rounded to `digits` decimals, as a number. */
+export const round = (value, digits = 1) => Number(value.toFixed(digits));

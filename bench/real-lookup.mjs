@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, freePort, load, loadWithCpu, ROOT, startProcess } from "./lib.mjs";
+import { BIN, freePort, load, loadWithCpu, ROOT, startProcess, vaultPid } from "./lib.mjs";
 import { selfSignedCertificate } from "./self-signed-cert.mjs";
 
 const ROUNDS = 5;
@@ -129,19 +129,6 @@ const request = (side) => ({
   ...(side.headers && { headers: side.headers }),
   ...(side.tlsOptions && { tlsOptions: side.tlsOptions }),
 });
-
-/** The embedded Vault server: the one child process `strongroom up` starts. */
-function vaultPid(upPid) {
-  const children = readFileSync(`/proc/${upPid}/task/${upPid}/children`, "utf8")
-    .trim()
-    .split(/\s+/);
-  if (children.length !== 1 || children[0] === "") {
-    throw new Error(
-      `expected one child of strongroom up (the Vault), found: ${children.join(" ")}`,
-    );
-  }
-  return Number(children[0]);
-}
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const medianRun = (runs) => {

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
 // DESIGN.md; each figure sits next to the baseline it is compared with, measured in this run.
-// BENCH_ONLY=vault,seed,lookup,broker-http,rotation,bundle,export-import limits the run; BENCH_DURATION sets seconds per load.
+// BENCH_ONLY=vault,seed,lookup,broker-http,oslo-load,placement-start,rotation,bundle,export-import limits the run;
+// BENCH_DURATION sets seconds per load; BENCH_OSLO_ROUNDS (30) and BENCH_PLACEMENT_ROUNDS (5) the rounds
+// of oslo-load (real oslo.config, remote_file vs castellan) and placement-start (a real Placement).
 // export-import: the real export and import of BENCH_EXPORT_SECRETS (default 100,000) secrets through Vault (minutes).
 import { cpus, loadavg } from "node:os";
 import { benchBrokerLookup } from "./broker-lookup.mjs";
 import { benchBundle } from "./bundle.mjs";
 import { benchEmbeddedVault } from "./embedded-vault.mjs";
 import { benchExportImport } from "./export-import.mjs";
+import { benchOsloLoad } from "./oslo-load.mjs";
+import { benchPlacementStart } from "./placement-start.mjs";
 import { benchRealLookup } from "./real-lookup.mjs";
 import { benchRotation } from "./rotation.mjs";
 import { benchSeed } from "./seed.mjs";
@@ -38,6 +42,20 @@ if (wanted("lookup")) {
 if (wanted("broker-http")) {
   progress("broker HTTP layer vs bare fastify (constant broker)");
   results.broker_http_layer = await benchBrokerLookup({ duration });
+}
+if (wanted("oslo-load")) {
+  progress(
+    "nova's config load with the real oslo.config: remote_file via the broker vs castellan from Vault",
+  );
+  results.oslo_load = await benchOsloLoad({ rounds: Number(process.env.BENCH_OSLO_ROUNDS ?? 30) });
+}
+if (wanted("placement-start")) {
+  progress(
+    "a real Placement's start to first 200: config from strongroom vs a local placement.conf",
+  );
+  results.placement_start = await benchPlacementStart({
+    rounds: Number(process.env.BENCH_PLACEMENT_ROUNDS ?? 5),
+  });
 }
 if (wanted("rotation")) {
   progress("rotation overhead per secret (no-op target and restarts)");
