@@ -18,7 +18,7 @@ const CHUNK_SIZE = 64 * 1024;
 const MB = 1024 * 1024;
 
 /**
- * Target (DESIGN.md): 100,000 secrets export and import stream at ≥ 0.5 × raw libsodium
+ * Target: 100,000 secrets export and import stream at ≥ 0.5 × raw libsodium
  * secretstream speed with peak RSS ≤ 200 MB. "Raw" is crypto_secretstream push (seal) and pull
  * (open) alone over as many 64 KiB chunks as the records fill, in memory. writeBundle's time
  * includes making the synthetic records, measured on its own too; a second baseline (the same

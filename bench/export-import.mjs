@@ -45,7 +45,7 @@ const TOKEN_ENV = "BENCH_SOURCE_VAULT_TOKEN";
 const LOAD_CONCURRENCY = 128;
 
 /**
- * Targets (DESIGN.md, issue 5): export and import of 100,000 secrets in bounded memory (peak RSS
+ * Targets: export and import of 100,000 secrets in bounded memory (peak RSS
  * ≤ 200 MB) at ≥ 0.5 × raw libsodium secretstream. Throughput ratios compare times over the same
  * bytes: the bundle's plaintext (records + 4-byte length prefixes), sealed (export) or opened
  * (import) in chunks of the bundle's chunk size with bare crypto_secretstream push/pull, in memory.

@@ -3,7 +3,7 @@
 // oslo-sources.conf: oslo's `remote_file` source over mTLS, one HTTPS request for the rendered
 // INI) against the same options through oslo's `castellan` source reading each secret straight
 // from Vault with the kit's AppRole (what a service does without strongroom).
-// Target (DESIGN.md): remote_file through the broker ≥ 5 × faster, same run.
+// Target: remote_file through the broker ≥ 5 × faster, same run.
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
-// DESIGN.md; each figure sits next to the baseline it is compared with, measured in this run.
+// README "Benchmarks"; each figure sits next to the baseline it is compared with, measured in this run.
 // BENCH_ONLY=vault,seed,lookup,broker-http,oslo-load,placement-start,rotation,bundle,export-import limits the run;
 // BENCH_DURATION sets seconds per load; BENCH_OSLO_ROUNDS (30) and BENCH_PLACEMENT_ROUNDS (5) the rounds
 // of oslo-load (real oslo.config, remote_file vs castellan) and placement-start (a real Placement).

@@ -1,6 +1,6 @@
 /**
- * Option values parsed exactly as oslo.config 9.0.0's `types.py` parses them (reference
- * oslo-castellan.md §1.8), so a lookup answers what the service itself would read.
+ * Option values parsed exactly as oslo.config 9.0.0's `types.py` parses them, so a lookup
+ * answers what the service itself would read.
  * test/compat/oslo-types.test.ts compares these functions with the real library.
  */
 import { ERRORS } from "../lib/errors.js";

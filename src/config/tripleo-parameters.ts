@@ -1,7 +1,7 @@
 /**
  * TripleO's deployment password parameters, as data. Source: openstack-archive/tripleo-common
  * `tripleo_common/constants.py` and `tripleo_common/utils/passwords.py`, final state before
- * the repository was retired (see /work/shared/reference/tripleo-rotation.md §1).
+ * the repository was retired.
  */
 import type { GeneratorSpec } from "./manifest-schema.js";
 

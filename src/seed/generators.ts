@@ -1,6 +1,6 @@
 /**
- * Secret generators reproducing TripleO's `tripleo_common/utils/passwords.py` rules
- * (see /work/shared/reference/tripleo-rotation.md §1.2).
+ * Secret generators reproducing the rules of TripleO's `tripleo_common/utils/passwords.py`
+ * (openstack-archive/tripleo-common, its final state).
  */
 import { createHmac, generateKeyPairSync, randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { GeneratorSpec } from "../config/manifest-schema.js";

@@ -278,7 +278,7 @@ const INI_PROBLEMS: Record<IniProblemKind, string> = {
   "empty-key": "empty name",
 };
 
-/** oslo.config's INI rules (reference oslo-castellan.md §1.7), by the one parser that has
+/** oslo.config's INI rules (its `iniparser.py`), by the one parser that has
  * them, with every problem reported; only [secrets] holds secrets. */
 function parseIni(text: string, input: SeedInput): Problem[] {
   const problems: Problem[] = [];

@@ -1,6 +1,7 @@
 /**
- * The Castellan record (reference oslo-castellan.md §3.4): what castellan's Vault key manager
- * stores and reads back, so a real castellan client can read strongroom's secrets.
+ * The Castellan record: what castellan's Vault key manager (castellan/key_manager/
+ * vault_key_manager.py) stores and reads back, so a real castellan client reads strongroom's
+ * secrets.
  */
 import type { SecretValue } from "../config/secret-value.js";
 

@@ -1,6 +1,6 @@
 /**
  * Where strongroom keeps things in Vault, identical on the embedded server and a real Vault
- * (DESIGN.md "KV layout"). The one place that spells it: every KV path and every policy or
+ * (README "Configuration"). The one place that spells it: every KV path and every policy or
  * AppRole name strongroom uses comes from here.
  *
  *   <mount>/data/strongroom/<deployment>/secrets/<Name>                  Castellan records

@@ -4,7 +4,7 @@
  * test/compat/castellan_kv.py run with /usr/bin/python3. The script prints one JSON object
  * with a result per check; every check must be "ok".
  *
- * castellan's wire format (oslo-castellan.md §3): POST {mount}/data/<uuid hex> with
+ * castellan's wire format (its vault_key_manager.py): POST {mount}/data/<uuid hex> with
  * {"data": {type, value (hex), algorithm, bit_length, name, created}}, GET/DELETE the same
  * path, GET {mount}/metadata/?list=true, POST auth/approle/login.
  */

@@ -5,6 +5,7 @@
  * itself splits it into characters, which no one wants).
  */
 import { osloDest } from "../../../src/config/render.js";
+import { configError } from "../../../src/lib/errors.js";
 import type { ConfigSource, ConfigSourceDriver } from "../../types.js";
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -12,7 +13,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export const environmentVariableName = (group: string, option: string): string =>
   `OS_${group.toUpperCase()}__${osloDest(option).toUpperCase()}`;
 
-export function createEnvironmentSource(env: Environment = process.env): ConfigSource {
+export function createEnvironmentSource(env: Environment): ConfigSource {
   return {
     driver: "environment",
     async lookup(_service, group, option) {
@@ -30,8 +31,10 @@ export const driver: ConfigSourceDriver = {
   name: "environment",
   async create(config) {
     const env = config["env"];
-    return createEnvironmentSource(
-      typeof env === "object" && env !== null ? (env as Environment) : process.env,
-    );
+    // The composition root hands the environment it read at start (src/cli/environment.ts).
+    if (typeof env !== "object" || env === null) {
+      throw configError("the environment config source needs `env` (the variables to read)");
+    }
+    return createEnvironmentSource(env as Environment);
   },
 };

@@ -71,11 +71,12 @@ class KeystoneTarget implements RotationTarget {
       domainId,
     );
     const standbyName = alternatingUser(this.spec.users, values.currentVersion + 1);
-    const existing = await this.keystone.find(token, standbyName, domainId);
-    const standby = existing
-      ? (await this.keystone.update(token, existing, { password: values.next, enabled: true }),
-        existing)
-      : await this.keystone.create(token, standbyName, domainId, values.next);
+    let standby = await this.keystone.find(token, standbyName, domainId);
+    if (standby) {
+      await this.keystone.update(token, standby, { password: values.next, enabled: true });
+    } else {
+      standby = await this.keystone.create(token, standbyName, domainId, values.next);
+    }
     await this.keystone.copyRoles(token, active, standby);
   }
 
