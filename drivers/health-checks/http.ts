@@ -1,6 +1,9 @@
 /**
- * `http` health check: one GET, healthy when the status is `expect_status` (default 200).
- * Redirects are not followed (a service answering 300 says so with `expect_status: 300`).
+ * `http` health check: one request (GET unless `method` says HEAD or POST, with the manifest's
+ * `headers` and `body`), healthy when the status is `expect_status` (default 200). A check that
+ * proves function asks for something the service must look up, e.g. Keystone refusing a token
+ * to an unknown user with 401 (its database answers) rather than `GET /v3` (200 even when it fell
+ * back to an empty sqlite database). Redirects are not followed (a service answering 300 says so with `expect_status: 300`).
  * https:// URLs verify the server against the system CAs, or `ca_file` when given.
  */
 import { readFile } from "node:fs/promises";
@@ -19,7 +22,7 @@ export function shownUrl(url: URL): string {
 export async function probeHttp(check: HealthCheck, signal: AbortSignal): Promise<ProbeResult> {
   if (check.url === undefined) throw healthError("an http health check needs a url");
   const url = new URL(check.url);
-  const shown = shownUrl(url);
+  const shown = `${check.method && check.method !== "GET" ? `${check.method} ` : ""}${shownUrl(url)}`;
   const expected = check.expectStatus ?? DEFAULT_EXPECT_STATUS;
   let ca: Buffer | undefined;
   if (check.caFile !== undefined) {
@@ -41,13 +44,19 @@ export async function probeHttp(check: HealthCheck, signal: AbortSignal): Promis
       );
     };
     // A fresh connection each time: a pooled socket may belong to the process just restarted.
-    const req = send(url, { method: "GET", agent: false, signal, ...(ca && { ca }) }, onResponse);
+    const method = check.method ?? "GET";
+    const body = check.body === undefined ? undefined : Buffer.from(check.body);
+    const headers = {
+      ...check.headers,
+      ...(body && { "content-length": String(body.length) }),
+    };
+    const req = send(url, { method, headers, agent: false, signal, ...(ca && { ca }) }, onResponse);
     req.once("error", (error) =>
       resolve({
         ok: false,
         detail: `${shown}: ${signal.aborted ? "no answer" : errorCode(error)}`,
       }),
     );
-    req.end();
+    req.end(body);
   });
 }

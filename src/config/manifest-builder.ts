@@ -534,6 +534,9 @@ function buildHealth(raw: Record<string, unknown>, manifestDir: string): HealthC
   return {
     kind: raw.kind as HealthKind,
     ...optional("url", raw.url as string | undefined),
+    ...optional("method", raw.method as HealthCheck["method"]),
+    ...optional("headers", raw.headers as Record<string, string> | undefined),
+    ...optional("body", raw.body as string | undefined),
     ...optional("expectStatus", raw.expect_status as number | undefined),
     ...optional("caFile", caFile === undefined ? undefined : resolve(manifestDir, caFile)),
     ...optional("host", raw.host as string | undefined),

@@ -148,6 +148,16 @@ export const HEALTH_SCHEMAS = {
     {
       kind: Type.Literal("http"),
       url: Type.String({ pattern: HTTP_URL_PATTERN.source }),
+      /** A probe that proves function, e.g. a token request that must be refused with 401. */
+      method: Type.Optional(
+        Type.Union([Type.Literal("GET"), Type.Literal("HEAD"), Type.Literal("POST")]),
+      ),
+      /** Non-secret request headers (the manifest holds no secret). */
+      headers: Type.Optional(
+        Type.Record(Type.String({ pattern: "^[A-Za-z0-9-]+$" }), Type.String()),
+      ),
+      /** Request body, sent as given (set its Content-Type in `headers`). */
+      body: Type.Optional(Type.String()),
       expect_status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
       /** PEM bundle to verify an https:// service with (a deployment's internal CA). */
       ca_file: Type.Optional(NonEmpty),

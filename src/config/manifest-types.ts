@@ -110,6 +110,10 @@ export type DriverStanza = Readonly<{ kind: string } & Record<string, unknown>>;
 export interface HealthCheck {
   readonly kind: HealthKind;
   readonly url?: string;
+  /** http: GET (default), HEAD or POST. */
+  readonly method?: "GET" | "HEAD" | "POST";
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
   readonly expectStatus?: number;
   /** Absolute path of the PEM bundle that verifies an https:// health URL. */
   readonly caFile?: string;

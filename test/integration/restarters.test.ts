@@ -9,6 +9,7 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
@@ -251,6 +252,49 @@ describe("health checks", () => {
       healthy: false,
       attempts: 2,
       detail: `http://127.0.0.1:${port}/v3: ECONNREFUSED`,
+    });
+  });
+
+  it("send the method, headers and body the check names, and compare the status", async () => {
+    const seen: Array<{ method?: string; type?: string; body: string }> = [];
+    const server = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        seen.push({ method: req.method, type: req.headers["content-type"], body });
+        res.statusCode = body.includes("nobody") ? 401 : 500;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closers.push(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const check: HealthCheck = {
+      kind: "http",
+      url: `http://127.0.0.1:${port}/v3/auth/tokens`,
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: "nobody" }),
+      expectStatus: 401,
+      ...timing,
+    };
+    const signal = new AbortController().signal;
+    expect(await waitHealthy(createDriverRegistry(), check, signal)).toEqual({
+      healthy: true,
+      attempts: 1,
+      detail: `HTTP 401 from POST http://127.0.0.1:${port}/v3/auth/tokens`,
+    });
+    expect(seen).toEqual([{ method: "POST", type: "application/json", body: '{"user":"nobody"}' }]);
+    const broken = await waitHealthy(
+      createDriverRegistry(),
+      { ...check, body: JSON.stringify({ user: "somebody" }) },
+      signal,
+    );
+    expect(broken).toMatchObject({
+      healthy: false,
+      detail: `HTTP 500 from POST http://127.0.0.1:${port}/v3/auth/tokens (expected 401)`,
     });
   });
 
