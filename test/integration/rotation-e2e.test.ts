@@ -18,15 +18,8 @@ import { freePort, waitFor } from "../helpers/ports.js";
 import { DEBIAN_PYTHON, describeWithPython, REPO_ROOT } from "../helpers/python.js";
 import { type RabbitMqServer, startRabbitMq } from "../helpers/rabbitmq-server.js";
 import { describeWithServers } from "../helpers/servers.js";
-import {
-  CRASHING_UP,
-  httpsRequest,
-  operatorToken,
-  readState,
-  runCli,
-  startUp,
-  type UpHandle,
-} from "../helpers/strongroom-up.js";
+import { storedSecret as readSecret, vaultRead as readStored } from "../helpers/stored-secrets.js";
+import { CRASHING_UP, runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
 
 const FIXTURES = join(REPO_ROOT, "test", "fixtures", "rotation");
 const CONSUMERS = ["nova-api", "nova-conductor"] as const;
@@ -93,29 +86,10 @@ describeWithServers(["mariadb", "rabbitmq"], "rotation end to end", () => {
       return result.stdout.replace(/\n$/, "");
     };
 
-    /** A KV v2 entry under the deployment, straight from Vault with the operator token. */
-    const vaultRead = async (path: string, version?: number) => {
-      const state = readState(stateDir);
-      const query = version === undefined ? "" : `?version=${version}`;
-      const answer = await httpsRequest(
-        `${state.vault.addr}/v1/${state.vault.kvMount}/data/strongroom/e2e/${path}${query}`,
-        { ca: readFileSync(join(stateDir, "ca.pem")), token: operatorToken(stateDir) },
-      );
-      expect(answer.status, answer.text).toBe(200);
-      return JSON.parse(answer.text).data as {
-        data: Record<string, unknown>;
-        metadata: { version: number };
-      };
-    };
-
-    /** A secret's value (decoded from its Castellan record) and version. */
-    const storedSecret = async (name: string, version?: number) => {
-      const { data, metadata } = await vaultRead(`secrets/${name}`, version);
-      return {
-        value: Buffer.from(String(data["value"]), "hex").toString("utf8"),
-        version: metadata.version,
-      };
-    };
+    const vaultRead = (path: string, version?: number) =>
+      readStored(stateDir, "e2e", path, version);
+    const storedSecret = (name: string, version?: number) =>
+      readSecret(stateDir, "e2e", name, version);
 
     const rotate = async (args: string[]) => {
       const result = await runCli(stateDir, ["rotate", ...args, "--json"]);

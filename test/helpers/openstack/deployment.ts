@@ -12,8 +12,9 @@
  *
  * Setup, in order: MariaDB and HAProxy (frontends on free ports, servers down) → the databases
  * and the accounts of every `mariadb` target of the manifest, with the passwords file's values →
- * `strongroom up --seed` → kits → Keystone node dirs (key repositories from the passwords file,
- * local keystone.conf) → `keystone-manage db_sync` and `bootstrap` (AdminPassword; endpoints at
+ * `strongroom up --seed` → kits → Keystone node dirs (local keystone.conf; key repositories
+ * written by `strongroom files keystone --kit`) → `keystone-manage db_sync` and `bootstrap`
+ * (AdminPassword; endpoints at
  * the HAProxy frontend) → the Keystone processes, while `placement-manage db sync` runs → user
  * `placement` (PlacementPassword, admin on project `service`), service and endpoints →
  * the Placement processes → every server UP in HAProxy. `timings` holds each step's duration.
@@ -26,11 +27,12 @@ import { type MariaDbServer, startMariaDb } from "../mariadb-server.js";
 import { freePort } from "../ports.js";
 import { REPO_ROOT } from "../repo-root.js";
 import { makeServerDir } from "../servers.js";
-import { runCli, startUp, type UpHandle } from "../strongroom-up.js";
+import { BIN, CRASHING_UP, runCli, startUp, type UpHandle } from "../strongroom-up.js";
 import {
   bootstrapKeystone,
   identityAdmin,
   type KeystoneNode,
+  keyRepositories,
   keystoneManage,
   type PasswordAuth,
   prepareKeystoneNode,
@@ -77,6 +79,7 @@ export interface OpenStackDeployment {
   readonly redact: (text: string) => string;
   readonly db: MariaDbServer;
   readonly haproxy: HaproxyServer;
+  /** The broker now (restartBroker replaces it). */
   readonly up: UpHandle;
   readonly kits: Readonly<Record<Service, string>>;
   /** The HAProxy frontends. */
@@ -91,26 +94,78 @@ export interface OpenStackDeployment {
   readonly timings: Readonly<Record<string, number>>;
   readonly adminAuth: PasswordAuth;
   readonly placementAuth: PasswordAuth;
+  /** The API process `name` (keystone-0, placement-1...), as it runs now. */
+  process(name: string): WsgiProcess;
+  /**
+   * Stops the broker (SIGTERM; a crashed one is only reaped) and starts it again on the same
+   * state dir and address. `crashAt`: the new one is killed (SIGKILL) right after it persisted
+   * that rotation step.
+   */
+  restartBroker(options?: { crashAt?: string }): Promise<UpHandle>;
+  /** Starts API process `name` again (killing what is left of it), on its port, back UP in HAProxy. */
+  respawn(name: string): Promise<WsgiProcess>;
   /** Kills every process (by process group) and removes the files. Safe to call twice. */
   stop(): Promise<void>;
 }
 
-interface DeploymentPorts {
+/** One API process as the manifest's `instances` name it. */
+export interface InstanceAddress {
+  name: string;
+  port: number;
+  /** Its dir: uWSGI's master FIFO and stats socket (`run`), Keystone's `keys/`. */
+  dir: string;
+}
+
+export interface DeploymentAddresses {
   dbPort: number;
   keystoneUrl: string;
   placementUrl: string;
+  haproxySocket: string;
+  instances: Readonly<Record<Service, readonly InstanceAddress[]>>;
+  /** Each service's kit dir. */
+  kits: Readonly<Record<Service, string>>;
 }
 
-/** The example manifest with this run's addresses: variables, the MariaDB target, health URLs. */
-export function deploymentManifest(text: string, ports: DeploymentPorts): string {
+/** Arguments of the example's restart commands (programs, the kit) and what they are here. */
+const restartArguments = (kits: Readonly<Record<Service, string>>) =>
+  new Map<string, readonly string[]>([
+    ["examples/openstack/uwsgi-reload", [join(OPENSTACK_EXAMPLE, "uwsgi-reload")]],
+    ["strongroom", [process.execPath, BIN]],
+    ...SERVICES.map((s): [string, string[]] => [`/etc/${s}/strongroom`, [kits[s]]]),
+  ]);
+
+/**
+ * The example manifest with this run's addresses and paths: variables, the targets, each
+ * service's instances (port, run dir, Keystone's key dir), the HAProxy socket and the restart
+ * commands' programs.
+ */
+export function deploymentManifest(text: string, at: DeploymentAddresses): string {
   const doc = parseDocument(text);
+  const raw = doc.toJS() as {
+    services: Record<string, { restart?: { command?: string[] } } | undefined>;
+  };
   doc.setIn(["variables", "db_host"], "127.0.0.1");
-  doc.setIn(["variables", "db_port"], String(ports.dbPort));
-  doc.setIn(["variables", "keystone_url"], ports.keystoneUrl);
+  doc.setIn(["variables", "db_port"], String(at.dbPort));
+  doc.setIn(["variables", "keystone_url"], at.keystoneUrl);
   doc.setIn(["targets", "db", "host"], "127.0.0.1");
-  doc.setIn(["targets", "db", "port"], ports.dbPort);
-  doc.setIn(["services", "keystone", "health", "url"], `${ports.keystoneUrl}/v3`);
-  doc.setIn(["services", "placement", "health", "url"], `${ports.placementUrl}/`);
+  doc.setIn(["targets", "db", "port"], at.dbPort);
+  doc.setIn(["targets", "identity", "url"], `${at.keystoneUrl}/v3`);
+  const replacements = restartArguments(at.kits);
+  for (const service of SERVICES) {
+    const instances = at.instances[service].map(({ name, port, dir }) => ({
+      name,
+      port,
+      run: dir,
+      ...(service === "keystone" && { keys: keyRepositories(dir).root }),
+    }));
+    doc.setIn(["services", service, "instances"], doc.createNode(instances));
+    doc.setIn(["services", service, "load_balancer", "socket"], at.haproxySocket);
+    const argv = (raw.services[service]?.restart?.command ?? []) as string[];
+    doc.setIn(
+      ["services", service, "restart", "command"],
+      doc.createNode(argv.flatMap((arg) => replacements.get(arg) ?? [arg])),
+    );
+  }
   if (doc.errors.length > 0) throw new Error(`manifest: ${doc.errors[0]!.message}`);
   return doc.toString();
 }
@@ -168,11 +223,21 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
   };
 
   try {
-    const names = (service: Service) => Array.from({ length: count }, (_, i) => `${service}-${i}`);
-    const backendPorts = new Map<string, number>();
+    const instances = {} as Record<Service, InstanceAddress[]>;
     for (const service of SERVICES) {
-      for (const name of names(service)) backendPorts.set(name, await freePort());
+      instances[service] = [];
+      for (let i = 0; i < count; i++) {
+        const name = `${service}-${i}`;
+        instances[service].push({ name, port: await freePort(), dir: join(root, name) });
+      }
     }
+    const serviceOf = (name: string): Service => {
+      const service = SERVICES.find((s) => instances[s].some((i) => i.name === name));
+      if (!service) throw new Error(`no API process named ${name}`);
+      return service;
+    };
+    const addressOf = (name: string) => instances[serviceOf(name)].find((i) => i.name === name)!;
+
     const [db, haproxy] = await step("mariadb+haproxy", async () => {
       const [db, haproxy] = await Promise.allSettled([
         startMariaDb({ rootPassword: passwords.MysqlRootPassword }),
@@ -180,7 +245,7 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
           SERVICES.map((service) => ({
             name: service,
             check: service === "keystone" ? "/v3" : "/",
-            servers: names(service).map((name) => ({ name, port: backendPorts.get(name)! })),
+            servers: instances[service].map(({ name, port }) => ({ name, port })),
           })),
         ),
       ]);
@@ -208,12 +273,20 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
       }
     });
 
+    const kits = { keystone: join(root, "keystone-kit"), placement: join(root, "placement-kit") };
     const manifestFile = join(root, "manifest.yaml");
     writeFileSync(
       manifestFile,
-      deploymentManifest(manifestText, { dbPort: db.port, keystoneUrl, placementUrl }),
+      deploymentManifest(manifestText, {
+        dbPort: db.port,
+        keystoneUrl,
+        placementUrl,
+        haproxySocket: haproxy.socket,
+        instances,
+        kits,
+      }),
     );
-    const up = await step("strongroom up", () =>
+    let up = await step("strongroom up", () =>
       startUp(stateDir, ["--seed", passwordsFile], {
         manifest: manifestFile,
         listen: "127.0.0.1:0",
@@ -221,7 +294,6 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
     );
     stops.push(() => up.stop());
 
-    const kits = { keystone: join(root, "keystone-kit"), placement: join(root, "placement-kit") };
     await step("service kits", () =>
       Promise.all(
         SERVICES.map(async (service) => {
@@ -231,11 +303,18 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
       ),
     );
 
-    const keystoneNodes = names("keystone").map((name) =>
-      prepareKeystoneNode(join(root, name), kits.keystone, passwords),
+    const keystoneNodes = instances.keystone.map((i) => prepareKeystoneNode(i.dir, kits.keystone));
+    const placementNodes = instances.placement.map((i) =>
+      preparePlacementNode(i.dir, kits.placement),
     );
-    const placementNodes = names("placement").map((name) =>
-      preparePlacementNode(join(root, name), kits.placement),
+    await step("strongroom files keystone", () =>
+      Promise.all(
+        keystoneNodes.map(async (node) => {
+          const args = ["files", "keystone", "--kit", kits.keystone, "--out", node.keys.root];
+          const made = await runCli(stateDir, args);
+          if (made.code !== 0) throw new Error(`files keystone: ${made.stderr.trim()}`);
+        }),
+      ),
     );
     const first = keystoneNodes[0]!;
     await step("keystone-manage db_sync", () => keystoneManage(first, ["db_sync"], { redact }));
@@ -247,37 +326,37 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
       }),
     );
 
-    const keystone: WsgiProcess[] = [];
-    const placement: WsgiProcess[] = [];
-    stops.push(() => Promise.all([...keystone, ...placement].map((p) => p.kill())));
-    /** Starts one API process as HAProxy's server `name`, moved if it had to take another port. */
-    const startServer = async (
-      service: Service,
-      name: string,
-      start: (port: number) => Promise<WsgiProcess>,
-    ) => {
-      const proc = await start(backendPorts.get(name)!);
-      (service === "keystone" ? keystone : placement).push(proc);
-      if (proc.port !== backendPorts.get(name)) {
-        await haproxy.setAddress(service, name, proc.port);
+    const running = new Map<string, WsgiProcess>();
+    stops.push(() => Promise.all([...running.values()].map((p) => p.kill())));
+    /** Starts API process `name` on its port; it must get that port: the manifest names it. */
+    const startProcess = async (name: string) => {
+      const service = serviceOf(name);
+      const address = addressOf(name);
+      const index = instances[service].indexOf(address);
+      const spec = { name, port: address.port, ...procOptions };
+      const proc =
+        service === "keystone"
+          ? await startKeystone(keystoneNodes[index]!, spec)
+          : await startPlacement(placementNodes[index]!, spec);
+      running.set(name, proc);
+      if (proc.port !== address.port) {
+        throw new Error(
+          `${name} could not have port ${address.port} (taken meanwhile), which the manifest names`,
+        );
       }
       timings[`start ${name}`] = Math.round(proc.startupMs);
       return proc;
     };
     const allUp = (service: Service) =>
       Promise.all(
-        names(service).map((name) =>
+        instances[service].map(({ name }) =>
           haproxy.waitFor(service, name, (s) => s.status === "UP", { what: "UP" }),
         ),
       );
 
     await step("keystone processes + placement db sync", () =>
       Promise.all([
-        ...keystoneNodes.map((node, i) =>
-          startServer("keystone", `keystone-${i}`, (port) =>
-            startKeystone(node, { name: `keystone-${i}`, port, ...procOptions }),
-          ),
-        ),
+        ...instances.keystone.map(({ name }) => startProcess(name)),
         placementManage(placementNodes[0]!, ["db", "sync"], { redact }),
       ]),
     );
@@ -303,20 +382,13 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
     });
 
     await step("placement processes", () =>
-      Promise.all(
-        placementNodes.map((node, i) =>
-          startServer("placement", `placement-${i}`, (port) =>
-            startPlacement(node, { name: `placement-${i}`, port, ...procOptions }),
-          ),
-        ),
-      ),
+      Promise.all(instances.placement.map(({ name }) => startProcess(name))),
     );
     await step("placement UP in haproxy", () => allUp("placement"));
-    const byName = (a: WsgiProcess, b: WsgiProcess) => a.name.localeCompare(b.name);
-    keystone.sort(byName);
-    placement.sort(byName);
     timings["total"] = Math.round(performance.now() - started);
 
+    const byService = (service: Service) =>
+      instances[service].map(({ name }) => running.get(name)!);
     return {
       root,
       stateDir,
@@ -325,17 +397,48 @@ export async function startOpenStack(options: OpenStackOptions = {}): Promise<Op
       redact,
       db,
       haproxy,
-      up,
+      get up() {
+        return up;
+      },
       kits,
       keystoneUrl,
       placementUrl,
       keystoneNodes,
       placementNodes,
-      keystone,
-      placement,
+      get keystone() {
+        return byService("keystone");
+      },
+      get placement() {
+        return byService("placement");
+      },
       timings,
       adminAuth,
       placementAuth,
+      process(name) {
+        const proc = running.get(name);
+        if (!proc) throw new Error(`no API process named ${name}`);
+        return proc;
+      },
+      async restartBroker(restart = {}) {
+        await up.stop();
+        up = await startUp(stateDir, [], {
+          manifest: manifestFile,
+          listen: null,
+          ...(restart.crashAt && {
+            env: { STRONGROOM_CRASH_AT: restart.crashAt },
+            entry: CRASHING_UP,
+          }),
+        });
+        return up;
+      },
+      async respawn(name) {
+        await running.get(name)?.kill();
+        const proc = await startProcess(name);
+        const service = serviceOf(name);
+        await haproxy.setState(service, name, "ready");
+        await haproxy.waitFor(service, name, (s) => s.status === "UP", { what: "UP" });
+        return proc;
+      },
       stop: stopAll,
     };
   } catch (error) {

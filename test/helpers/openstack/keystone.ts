@@ -8,22 +8,17 @@
  * oslo.config's precedence is command line > environment > local files > config sources >
  * defaults: the local file must not set an option strongroom serves, or it would win.
  */
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
-import type { FernetKeyMap } from "./passwords.js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runLogged } from "./run-logged.js";
 import { startWsgiProcess, type WsgiProcess, type WsgiRunner } from "./wsgi-process.js";
 
 export const KEYSTONE_WSGI = "/usr/bin/keystone-wsgi-public";
 export const KEYSTONE_MANAGE = "/usr/bin/keystone-manage";
 
-export interface KeyRepositoryValues {
-  KeystoneFernetKeys: FernetKeyMap;
-  KeystoneCredential0: string;
-  KeystoneCredential1: string;
-}
-
 export interface KeyRepositories {
+  /** The dir `strongroom files keystone --out` writes (the instance's `keys` in the manifest). */
+  root: string;
   /** [fernet_tokens] key_repository (and [fernet_receipts]): files 0, 1, ... */
   fernetKeys: string;
   /** [credential] key_repository: files 0 and 1. */
@@ -31,38 +26,18 @@ export interface KeyRepositories {
 }
 
 /**
- * Writes Keystone's fernet and credential key repositories under `dir` from strongroom's values
- * (the same passwords file the test seeds): `fernet-keys/<n>` for each entry of
- * KeystoneFernetKeys (keyed by the path TripleO gives it, e.g. /etc/keystone/fernet-keys/0: the
- * file keeps its base name) and `credential-keys/0` and `/1` from KeystoneCredential0/1. Dirs
- * 0700, files 0600. Keystone's own `fernet_setup`/`credential_setup` would make new keys that
- * strongroom does not know, so they are never run.
- *
- * TODO: replaced by `strongroom files keystone --out DIR` once the broker writes these files.
+ * Where a node's key repositories live: `strongroom files keystone --out <dir>/keys` writes them
+ * there from KeystoneFernetKeys and KeystoneCredential0/1 (the manifest's keystone `files`).
+ * Keystone's own `fernet_setup`/`credential_setup` would make keys strongroom does not know, so
+ * they are never run.
  */
-export function writeKeyRepositories(dir: string, values: KeyRepositoryValues): KeyRepositories {
-  const fernetKeys = join(dir, "fernet-keys");
-  const credentialKeys = join(dir, "credential-keys");
-  const files: Array<[string, string]> = [
-    ...Object.entries(values.KeystoneFernetKeys).map(([path, { content }]): [string, string] => [
-      join(fernetKeys, basename(path)),
-      content,
-    ]),
-    [join(credentialKeys, "0"), values.KeystoneCredential0],
-    [join(credentialKeys, "1"), values.KeystoneCredential1],
-  ];
-  for (const repo of [fernetKeys, credentialKeys]) {
-    mkdirSync(repo, { recursive: true, mode: 0o700 });
-    chmodSync(repo, 0o700);
-  }
-  for (const [file, content] of files) {
-    if (!/^\d+$/.test(basename(file))) {
-      throw new Error(`a Keystone key file is named by its index, not "${basename(file)}"`);
-    }
-    writeFileSync(file, content, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
-  return { fernetKeys, credentialKeys };
+export function keyRepositories(dir: string): KeyRepositories {
+  const root = join(dir, "keys");
+  return {
+    root,
+    fernetKeys: join(root, "fernet-keys"),
+    credentialKeys: join(root, "credential-keys"),
+  };
 }
 
 export interface KeystoneNode {
@@ -93,14 +68,10 @@ export function localKeystoneConf(keys: KeyRepositories): string {
   ].join("\n");
 }
 
-/** Makes `dir` a Keystone node: key repositories and the local keystone.conf. */
-export function prepareKeystoneNode(
-  dir: string,
-  kitDir: string,
-  values: KeyRepositoryValues,
-): KeystoneNode {
+/** Makes `dir` a Keystone node: its local keystone.conf (the key files come from strongroom). */
+export function prepareKeystoneNode(dir: string, kitDir: string): KeystoneNode {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys = writeKeyRepositories(dir, values);
+  const keys = keyRepositories(dir);
   const local = join(dir, "keystone.conf");
   writeFileSync(local, localKeystoneConf(keys), { mode: 0o600 });
   return { dir, configFiles: [local, join(kitDir, "oslo-sources.conf")], keys };

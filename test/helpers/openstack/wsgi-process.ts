@@ -72,7 +72,14 @@ export interface WsgiProcess {
   kill(): Promise<void>;
 }
 
-export function uwsgiIni(script: string, port: number, threads: number): string {
+/** Where uWSGI's master FIFO and stats socket live in a process's dir (uwsgi-reload uses both). */
+export const uwsgiControl = (dir: string) => ({
+  masterFifo: join(dir, "master.fifo"),
+  stats: join(dir, "stats.sock"),
+});
+
+export function uwsgiIni(script: string, port: number, threads: number, dir: string): string {
+  const control = uwsgiControl(dir);
   return `${[
     "[uwsgi]",
     "plugins = python3",
@@ -91,6 +98,10 @@ export function uwsgiIni(script: string, port: number, threads: number): string 
     "exit-on-reload = false",
     "thunder-lock = true",
     "buffer-size = 65535",
+    // A reload (`c` written here) replaces the worker, which loads the app, and so its config,
+    // again; the stats socket tells when the new worker accepts requests.
+    `master-fifo = ${control.masterFifo}`,
+    `stats = ${control.stats}`,
     // One request per connection, as devstack runs these APIs (HAProxy opens a new one).
     "add-header = Connection: close",
     // The services log their requests themselves.
@@ -117,7 +128,7 @@ export async function startWsgiProcess(spec: WsgiProcessSpec): Promise<WsgiProce
         runner === "uwsgi"
           ? (() => {
               const ini = join(spec.dir, `${spec.name}.uwsgi.ini`);
-              writeFileSync(ini, uwsgiIni(spec.script, port, spec.threads ?? 4));
+              writeFileSync(ini, uwsgiIni(spec.script, port, spec.threads ?? 4, spec.dir));
               return [UWSGI_PROGRAM, "--ini", ini];
             })()
           : [DEBIAN_PYTHON, spec.script, "--host", "127.0.0.1", "--port", String(port)];
