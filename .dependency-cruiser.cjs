@@ -11,7 +11,8 @@
  *   drivers/types.ts                     the ports the core talks to
  *   src/vault  src/state  src/seed  src/embedded-vault
  *   src/config                           the manifest, oslo.config types and rendering
- *   src/lib                              errors, files, crypto, processes, concurrency
+ *   src/lib                              errors, files, crypto, processes, concurrency, the
+ *                                        fetch log (broker writes, rotation waits on it)
  *
  * Checked by test/unit/architecture.test.ts; `npx depcruise src drivers` prints the same.
  */

@@ -4,7 +4,13 @@
  * running a restart command with one-line errors.
  */
 import { configError, ERRORS, StrongroomError } from "../../src/lib/errors.js";
-import { describeExit, type RunArgvResult, runArgv, showArgv } from "../../src/lib/run-argv.js";
+import {
+  briefArgv,
+  describeExit,
+  type RunArgvResult,
+  runArgv,
+  showArgv,
+} from "../../src/lib/run-argv.js";
 
 export type Stanza = Readonly<Record<string, unknown>>;
 
@@ -96,6 +102,6 @@ export async function runRestartCommand(
 ): Promise<void> {
   const result = await runRestartStep(argv, what, options);
   if (result.code !== 0) {
-    throw restartError(`${what}: \`${showArgv(argv)}\` ${describeExit(result)}`);
+    throw restartError(`${what}: \`${briefArgv(argv)}\` ${describeExit(result)}`);
   }
 }

@@ -28,7 +28,7 @@ export interface SeedReport {
   written: number;
 }
 
-/** A service identity that fetched a whole config (recorded for rotations: fetch-log.ts). */
+/** A service identity that fetched a whole config (recorded for rotations: src/lib/fetch-log.ts). */
 export interface Fetcher {
   identity: string;
   via: "certificate" | "token";

@@ -11,11 +11,11 @@ import { manifestOptions } from "../config/option-templates.js";
 import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "../config/render.js";
 import { mapLimit } from "../lib/concurrency.js";
 import { ERRORS, usageError } from "../lib/errors.js";
+import type { FetchLog, FetchRecord } from "../lib/fetch-log.js";
 import { renderedPath } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
 import type { BrokerService, Fetcher, SecretMetadata } from "./broker-service.js";
 import { checkDeliverable } from "./deliverability.js";
-import type { FetchLog, FetchRecord } from "./fetch-log.js";
 import {
   castellanMappedOptions,
   type RenderedMemo,

@@ -47,6 +47,16 @@ export function lastLine(text: string, limit = LINE_LIMIT): string {
 export const showArgv = (argv: readonly string[]): string =>
   argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
+const BRIEF_ARGV_LIMIT = 80;
+
+/** argv for a one-line message whose reason must survive: the program's base name, and the
+ * arguments cut to a readable length (the full command is in the manifest). */
+export function briefArgv(argv: readonly string[]): string {
+  const [program = "", ...rest] = argv;
+  const shown = showArgv([program.split("/").at(-1) ?? program, ...rest]);
+  return shown.length > BRIEF_ARGV_LIMIT ? `${shown.slice(0, BRIEF_ARGV_LIMIT)}…` : shown;
+}
+
 /** How a command that ran to its end exited, for messages: its code and last stderr line. */
 export function describeExit(result: RunArgvResult): string {
   const exit = result.code === null ? "was killed by a signal" : `exited with code ${result.code}`;

@@ -8,6 +8,7 @@ import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
 import { ERRORS } from "../lib/errors.js";
+import type { FetchLog } from "../lib/fetch-log.js";
 import { createGenerator } from "../seed/generators.js";
 import { consumerPlansOf, type FetchCheck, rollingRestart } from "./rolling-restart.js";
 import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
@@ -49,15 +50,7 @@ export interface RotationService {
 export type SecretCommitter = RotationEngineDeps["commit"];
 
 /** What the broker saw services fetch (its fetch log): a rotation waits on it per restart. */
-export interface FetchWatch {
-  waitForFetch(
-    service: string,
-    secret: string,
-    version: number,
-    since: number,
-    signal: AbortSignal,
-  ): Promise<{ identity: string; via: string; what: string; at: number } | undefined>;
-}
+export type FetchWatch = Pick<FetchLog, "waitForFetch">;
 
 /** How long a restarted, healthy consumer may take to show its fetch (it fetches at start). */
 const FETCH_WAIT_MS = 30_000;

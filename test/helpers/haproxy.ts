@@ -20,8 +20,8 @@
  * at all, and its health checks stop. The health check marks a server down after two failed checks and up
  * after two good ones (`inter` 1 s, 250 ms while changing state).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   parseShowStat,
@@ -30,7 +30,7 @@ import {
 } from "../../drivers/load-balancers/haproxy/index.js";
 import { freePort, waitFor } from "./ports.js";
 import { killAndWait } from "./server-reaper.js";
-import { launchOnFreePorts, makeServerDir, type ServerDir } from "./servers.js";
+import { launchOnFreePorts, makeServerDir, type ServerDir, spawnToLog } from "./servers.js";
 
 export const HAPROXY_PROGRAM = "/usr/sbin/haproxy";
 
@@ -144,14 +144,11 @@ export async function startHaproxy(
         for (const b of backends) ports.set(b.name, await freePort());
         const config = join(dir.path, "haproxy.cfg");
         writeFileSync(config, haproxyConfig(dir.path, backends, ports));
-        const out = openSync(log, "a", 0o600);
-        const child = spawn(HAPROXY_PROGRAM, ["-db", "-f", config], {
+        const child = spawnToLog([HAPROXY_PROGRAM, "-db", "-f", config], {
           cwd: dir.path,
           env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" },
-          stdio: ["ignore", out, out],
-          detached: true,
+          log,
         });
-        closeSync(out);
         return {
           child,
           group: true,

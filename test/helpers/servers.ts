@@ -2,10 +2,19 @@
  * Which Debian server binaries the integration tests run (private MariaDB and RabbitMQ
  * instances), and `describeWithServers`: like describeWithPython, a missing binary fails the
  * suite under CI=true and skips it, with the reason printed, elsewhere. Also what both
- * harnesses share: their temp dir (`makeServerDir`) and start-up (`launchOnFreePorts`).
+ * harnesses share: their temp dir (`makeServerDir`), start-up (`launchOnFreePorts`) and
+ * `spawnToLog`.
  */
-import type { ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeNeeding } from "./describe-needing.js";
@@ -97,6 +106,28 @@ export function makeServerDir(prefix: string): ServerDir {
       forget();
     },
   };
+}
+
+/**
+ * Spawns `argv` in its own process group (kills take the group), stdout and stderr appended to
+ * `log` (0600) after a line naming the start; nothing reaches the test's output.
+ */
+export function spawnToLog(
+  argv: readonly string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; log: string },
+): ChildProcess {
+  const out = openSync(options.log, "a", 0o600);
+  try {
+    writeFileSync(out, `--- ${new Date().toISOString()} ${argv.join(" ")}\n`);
+    return spawn(argv[0]!, argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", out, out],
+      detached: true,
+    });
+  } finally {
+    closeSync(out);
+  }
 }
 
 /** One start of a server, on the ports `launchOnFreePorts`' `start` chose for it. */

@@ -130,8 +130,11 @@ export function runCli(stateDir: string, args: string[]): Promise<CliResult> {
       [BIN, ...args],
       { cwd: REPO_ROOT, env: childEnv(stateDir), timeout: 60_000, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        if (!error) return resolve({ code: 0, stdout, stderr });
+        if (typeof error.code === "number") return resolve({ code: error.code, stdout, stderr });
+        // Killed (a signal, the timeout) or never started: say so where a test looks.
+        const how = error.signal ? `killed by ${error.signal}` : `${error.code ?? error.message}`;
+        resolve({ code: 1, stdout, stderr: `${stderr}[runCli: strongroom ${args[0]} ${how}]` });
       },
     );
   });

@@ -13,6 +13,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type LoadReport, startApiLoad } from "../helpers/openstack/api-load.js";
 import { type OpenStackDeployment, startOpenStack } from "../helpers/openstack/deployment.js";
@@ -23,6 +25,7 @@ import {
   tokenOf,
 } from "../helpers/openstack/keystone.js";
 import { describeWithOpenStack } from "../helpers/openstack/requirements.js";
+import { uwsgiControl } from "../helpers/openstack/wsgi-process.js";
 import { freePort, waitFor } from "../helpers/ports.js";
 import { digestOf } from "../helpers/secret-digests.js";
 import { storedSecret } from "../helpers/stored-secrets.js";
@@ -41,6 +44,7 @@ interface RotationView {
   restarted: string[];
   fetched?: Record<string, string>;
   error?: { step: string; message: string };
+  rolledBack?: string;
 }
 
 describeWithOpenStack("zero-downtime rotation on real Keystone and Placement", () => {
@@ -72,7 +76,11 @@ describeWithOpenStack("zero-downtime rotation on real Keystone and Placement", (
       : ([] as RotationView[]);
     // What went wrong, for assertion messages: rotation errors never carry a value.
     const why = os.redact(
-      [result.stderr.trim(), ...views.map((v) => v.error && `${v.error.step}: ${v.error.message}`)]
+      [
+        result.stderr.trim(),
+        ...views.map((v) => v.error && `${v.error.step}: ${v.error.message}`),
+        ...views.map((v) => v.rolledBack && `rolled back: ${v.rolledBack}`),
+      ]
         .filter(Boolean)
         .join(" | "),
     );
@@ -118,6 +126,20 @@ describeWithOpenStack("zero-downtime rotation on real Keystone and Placement", (
         new RegExp(`^ini with version ${version} fetched by `),
       );
     }
+  };
+
+  /** The worker pids of an API process, from its uWSGI stats socket. */
+  const uwsgiWorkers = async (name: string) => {
+    const stats = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      createConnection(uwsgiControl(os.process(name).dir).stats)
+        .on("data", (chunk) => {
+          text += chunk.toString();
+        })
+        .on("end", () => resolve(text))
+        .on("error", reject);
+    });
+    return (JSON.parse(stats) as { workers: Array<{ pid: number }> }).workers.map((w) => w.pid);
   };
 
   const allUp = async () =>
@@ -280,6 +302,43 @@ describeWithOpenStack("zero-downtime rotation on real Keystone and Placement", (
     expect(await keystoneAccepts(beforeUser, before.value)).toBe(false);
     expect(await os.db.canLogin("placement", before.value)).toBe(false);
     expect(await os.db.canLogin("placement", after.value)).toBe(true);
+    expect(await allUp()).toEqual(ALL_UP);
+  }, 300_000);
+  it("Keystone nodes that cannot reach the broker: the restart stops before reloading (the key files cannot be refreshed), the old worker keeps its config, nothing is retired", async () => {
+    const before = await stored("KeystonePassword");
+    const workerBefore = await uwsgiWorkers("keystone-0");
+    // Both Keystone processes read the kit's sources file; keystone-0 restarts first.
+    const sources = join(os.kits.keystone, "oslo-sources.conf");
+    const original = readFileSync(sources, "utf8");
+    const deadBroker = `https://127.0.0.1:${await freePort()}/`;
+    writeFileSync(
+      sources,
+      original.replace(/(\nuri = "?)https:\/\/127\.0\.0\.1:\d+\//, `$1${deadBroker}`),
+    );
+    expect(readFileSync(sources, "utf8")).not.toBe(original);
+
+    const [failed, load] = await underLoad(() => rotate(["KeystonePassword", "--yes"]));
+    writeFileSync(sources, original);
+    expect(failed.code).not.toBe(0);
+    const view = failed.views[0]!;
+    expect(view.status).toBe("failed");
+    expect(view.restarted).toEqual([]);
+    expect(view.error?.message).toMatch(
+      /^keystone\/keystone-0: restart of keystone: `uwsgi-reload .*` exited with code 1: uwsgi-reload: \S*node exited with code 1; nothing reloaded; not restarted: keystone\/keystone-1$/,
+    );
+    expect(await uwsgiWorkers("keystone-0")).toEqual(workerBefore);
+    expect(load.failed).toEqual([]);
+    expect(await os.db.canLogin("keystone", before.value)).toBe(true);
+    // Left drained: it serves no client until the rotation is resumed.
+    expect((await os.haproxy.server("keystone", "keystone-0")).status).toBe("DRAIN");
+
+    const [resumed, resumedLoad] = await underLoad(() => rotate(["--resume", view.id]));
+    expect(resumed.code, resumed.why).toBe(0);
+    expect(resumed.views[0]).toMatchObject({ status: "done", toVersion: before.version + 1 });
+    expectFetched(resumed.views[0]!, KEYSTONE_UNITS, before.version + 1);
+    expect(resumedLoad.failed).toEqual([]);
+    expect(await uwsgiWorkers("keystone-0")).not.toEqual(workerBefore);
+    expect(await os.db.canLogin("keystone", before.value)).toBe(false);
     expect(await allUp()).toEqual(ALL_UP);
   }, 300_000);
 });

@@ -10,19 +10,30 @@
  * each setup step took (about 18 s in all on two cores).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseIni } from "ini";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createDriverRegistry } from "../../drivers/registry.js";
+import { loadManifest } from "../../src/config/manifest.js";
+import { withInstance } from "../../src/rotation/rolling-restart.js";
+import { waitHealthy } from "../../src/rotation/wait-healthy.js";
 import {
   type OpenStackDeployment,
   SERVICES,
   startOpenStack,
 } from "../helpers/openstack/deployment.js";
-import { identityAdmin, issueToken, tokenOf } from "../helpers/openstack/keystone.js";
+import {
+  identityAdmin,
+  issueToken,
+  localKeystoneConf,
+  startKeystone,
+  tokenOf,
+} from "../helpers/openstack/keystone.js";
 import { secretStrings } from "../helpers/openstack/passwords.js";
 import { placementApi } from "../helpers/openstack/placement.js";
 import { describeWithOpenStack } from "../helpers/openstack/requirements.js";
+import { freePort } from "../helpers/ports.js";
 import { runCli } from "../helpers/strongroom-up.js";
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString("hex")}`;
@@ -228,4 +239,50 @@ describeWithOpenStack("real Keystone and Placement configured by strongroom", ()
       /No such server/i,
     );
   });
+  it("the example's Keystone health check fails a process that could not fetch its config (it runs on an empty sqlite database), where GET /v3 answers 200", async () => {
+    // A third Keystone whose config source points at a port nothing listens on.
+    const dir = join(os.root, "keystone-unconfigured");
+    mkdirSync(dir, { mode: 0o700 });
+    const local = join(dir, "keystone.conf");
+    writeFileSync(local, localKeystoneConf(os.keystoneNodes[0]!.keys), { mode: 0o600 });
+    const sources = join(dir, "oslo-sources.conf");
+    const kitSources = readFileSync(join(os.kits.keystone, "oslo-sources.conf"), "utf8");
+    const dead = `https://127.0.0.1:${await freePort()}/`;
+    writeFileSync(
+      sources,
+      kitSources.replace(/(\nuri = "?)https:\/\/127\.0\.0\.1:\d+\//, `$1${dead}`),
+    );
+    const node = { dir, configFiles: [local, sources], keys: os.keystoneNodes[0]!.keys };
+    const proc = await startKeystone(node, { name: "keystone-unconfigured", redact: os.redact });
+    try {
+      // oslo.config only logged the failed source, and Keystone went on with its defaults.
+      expect(readFileSync(proc.log, "utf8")).toContain("could not load configuration from");
+      expect((await fetch(`${proc.url}/v3`)).status).toBe(200);
+
+      const health = loadManifest(os.manifestFile).services.get("keystone")!.health!;
+      const probe = withInstance(
+        { ...health, retries: 0 },
+        { name: proc.name, values: { port: String(proc.port) } },
+      );
+      const signal = AbortSignal.timeout(30_000);
+      const unconfigured = await waitHealthy(createDriverRegistry(), probe, signal);
+      expect(unconfigured).toMatchObject({ healthy: false });
+      // Keystone fails the token request on sqlite; uWSGI answers 500 or, with the request
+      // body unread, resets the connection: either way the probe fails, never 401.
+      expect(unconfigured.detail).toMatch(
+        /^(HTTP 500 from POST .*\/v3\/auth\/tokens \(expected 401\)|POST .*\/v3\/auth\/tokens: ECONNRESET)$/,
+      );
+      expect(readFileSync(proc.log, "utf8")).toContain("no such table");
+      // The same check passes on a configured process.
+      const configured = withInstance(
+        { ...health, retries: 0 },
+        { name: "keystone-0", values: { port: String(os.keystone[0]!.port) } },
+      );
+      expect(await waitHealthy(createDriverRegistry(), configured, signal)).toMatchObject({
+        healthy: true,
+      });
+    } finally {
+      await proc.kill();
+    }
+  }, 120_000);
 });

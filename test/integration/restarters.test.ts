@@ -23,6 +23,7 @@ import {
   rollingRestart,
 } from "../../src/rotation/rolling-restart.js";
 import { waitHealthy } from "../../src/rotation/wait-healthy.js";
+import { runsCommand } from "../helpers/own-process.js";
 import { freePort, waitFor } from "../helpers/ports.js";
 import { useTempDirs } from "../helpers/temp-dirs.js";
 import { createTestCa } from "../helpers/test-pki.js";
@@ -43,8 +44,10 @@ const closers: (() => void)[] = [];
 
 afterEach(() => {
   for (const { dir, name } of started.splice(0)) {
+    const pid = pidOf(dir, name);
+    if (!runsCommand(pid, ["service.mjs", dir, name])) continue;
     try {
-      process.kill(pidOf(dir, name), "SIGKILL");
+      process.kill(pid, "SIGKILL");
     } catch {
       // Already gone.
     }

@@ -84,8 +84,8 @@ export function rotateCommand(context: CliContext) {
       const final = options.wait ? await follow(broker, started) : started;
       if (options.json) printJson({ rotations: final });
       else for (const view of final) process.stdout.write(`${summary(view)}\n`);
-      if (final.some((v) => v.status === "failed" || v.status === "interrupted"))
-        process.exitCode = 1;
+      // A rotation rolled back did not happen: scripts must not read it as done.
+      if (final.some((v) => v.status !== "done" && v.status !== "running")) process.exitCode = 1;
     });
 }
 

@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runLogged } from "./run-logged.js";
-import { startWsgiProcess, type WsgiProcess, type WsgiRunner } from "./wsgi-process.js";
+import { startWsgiProcess, type WsgiProcess, type WsgiStartOptions } from "./wsgi-process.js";
 
 export const KEYSTONE_WSGI = "/usr/bin/keystone-wsgi-public";
 export const KEYSTONE_MANAGE = "/usr/bin/keystone-manage";
@@ -133,26 +133,13 @@ export function bootstrapKeystone(node: KeystoneNode, options: BootstrapOptions)
   );
 }
 
-export function startKeystone(
-  node: KeystoneNode,
-  options: {
-    name: string;
-    port?: number;
-    runner?: WsgiRunner;
-    threads?: number;
-    redact?: (text: string) => string;
-  },
-): Promise<WsgiProcess> {
+export function startKeystone(node: KeystoneNode, options: WsgiStartOptions): Promise<WsgiProcess> {
   return startWsgiProcess({
-    name: options.name,
+    ...options,
     script: KEYSTONE_WSGI,
     dir: node.dir,
     env: { OS_KEYSTONE_CONFIG_FILES: node.configFiles.join(";") },
     ready: { path: "/v3" },
-    ...(options.port !== undefined && { port: options.port }),
-    ...(options.runner && { runner: options.runner }),
-    ...(options.threads !== undefined && { threads: options.threads }),
-    ...(options.redact && { redact: options.redact }),
   });
 }
 

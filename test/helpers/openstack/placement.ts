@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runLogged } from "./run-logged.js";
-import { startWsgiProcess, type WsgiProcess, type WsgiRunner } from "./wsgi-process.js";
+import { startWsgiProcess, type WsgiProcess, type WsgiStartOptions } from "./wsgi-process.js";
 
 export const PLACEMENT_WSGI = "/usr/bin/placement-api";
 export const PLACEMENT_MANAGE = "/usr/bin/placement-manage";
@@ -52,25 +52,15 @@ export function placementManage(
 
 export function startPlacement(
   node: PlacementNode,
-  options: {
-    name: string;
-    port?: number;
-    runner?: WsgiRunner;
-    threads?: number;
-    redact?: (text: string) => string;
-  },
+  options: WsgiStartOptions,
 ): Promise<WsgiProcess> {
   return startWsgiProcess({
-    name: options.name,
+    ...options,
     script: PLACEMENT_WSGI,
     dir: node.dir,
     env: { OS_PLACEMENT_CONFIG_DIR: node.dir },
     // The version document: no token needed.
     ready: { path: "/" },
-    ...(options.port !== undefined && { port: options.port }),
-    ...(options.runner && { runner: options.runner }),
-    ...(options.threads !== undefined && { threads: options.threads }),
-    ...(options.redact && { redact: options.redact }),
   });
 }
 

@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basePythonEnv } from "../python.js";
+import { spawnToLog } from "../servers.js";
 
 export interface RunLoggedOptions {
   cwd: string;
@@ -20,15 +20,7 @@ export interface RunLoggedOptions {
  */
 export function runLogged(argv: string[], options: RunLoggedOptions): Promise<void> {
   const { cwd, log, env = {}, timeoutMs = 120_000, redact = (t: string) => t } = options;
-  const out = openSync(log, "a", 0o600);
-  writeFileSync(out, `--- ${new Date().toISOString()} ${argv.join(" ")}\n`);
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd,
-    env: { ...basePythonEnv(), ...env },
-    stdio: ["ignore", out, out],
-    detached: true,
-  });
-  closeSync(out);
+  const child = spawnToLog(argv, { cwd, env: { ...basePythonEnv(), ...env }, log });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       try {

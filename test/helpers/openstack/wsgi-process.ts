@@ -16,13 +16,13 @@
  * A port that turns out to be taken is replaced by a free one (the caller reads `port`; behind
  * HAProxy, `setAddress` moves the server).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../ports.js";
 import { basePythonEnv, DEBIAN_PYTHON } from "../python.js";
 import { exited, killAndWait } from "../server-reaper.js";
-import { launchOnFreePorts } from "../servers.js";
+import { launchOnFreePorts, spawnToLog } from "../servers.js";
 
 export const UWSGI_PROGRAM = "/usr/bin/uwsgi-core";
 /** The plugin uwsgi-plugin-python3 installs (an alternative pointing at python311_plugin.so). */
@@ -51,6 +51,12 @@ export interface WsgiProcessSpec {
   /** Applied to every log excerpt this module puts in an error. */
   redact?: (text: string) => string;
 }
+
+/** What a caller chooses about one API process; the service's helper adds the rest. */
+export type WsgiStartOptions = Pick<
+  WsgiProcessSpec,
+  "name" | "port" | "runner" | "threads" | "redact"
+>;
 
 export interface WsgiProcess {
   readonly name: string;
@@ -132,16 +138,12 @@ export async function startWsgiProcess(spec: WsgiProcessSpec): Promise<WsgiProce
               return [UWSGI_PROGRAM, "--ini", ini];
             })()
           : [DEBIAN_PYTHON, spec.script, "--host", "127.0.0.1", "--port", String(port)];
-      const out = openSync(log, "a", 0o600);
-      writeFileSync(out, `--- ${new Date().toISOString()} start ${argv.join(" ")}\n`);
       startedAt = performance.now();
-      const child = spawn(argv[0]!, argv.slice(1), {
+      const child = spawnToLog(argv, {
         cwd: spec.dir,
         env: { ...basePythonEnv(), ...spec.env },
-        stdio: ["ignore", out, out],
-        detached: true,
+        log,
       });
-      closeSync(out);
       return {
         child,
         group: true,
@@ -233,11 +235,33 @@ function handle(
   };
 }
 
-/** SIGKILL to what is left of a process group (a uwsgi worker may outlive its master). */
+/**
+ * SIGKILL to what is left of a process group (a uwsgi worker may outlive its master), only while
+ * a uwsgi process is in it: once the group is empty its number may lead another test's group.
+ */
 function killGroup(pgid: number): void {
+  if (!groupRunsUwsgi(pgid)) return;
   try {
     process.kill(-pgid, "SIGKILL");
   } catch {
     // nothing left
   }
+}
+
+function groupRunsUwsgi(pgid: number): boolean {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // pid (comm) state ppid pgrp …
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [comm, rest] = [
+        stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+        stat.slice(stat.lastIndexOf(")") + 2),
+      ];
+      if (Number(rest.split(" ")[2]) === pgid && comm.startsWith("uwsgi")) return true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return false;
 }

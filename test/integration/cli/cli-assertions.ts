@@ -6,24 +6,10 @@
 import { expect } from "vitest";
 import { readEnvironment } from "../../../src/cli/environment.js";
 import { createProgram } from "../../../src/cli/program.js";
+import { COMMANDS, type CommandName } from "../../helpers/cli-commands.js";
 import type { CliResult } from "../../helpers/strongroom-up.js";
 
-/** Every command of the binary, in the order `strongroom --help` lists them. */
-export const COMMANDS = [
-  "up",
-  "seed",
-  "get",
-  "render",
-  "service-kit",
-  "rotate",
-  "rotations",
-  "status",
-  "keygen",
-  "export",
-  "import",
-  "vault-server",
-] as const;
-export type CommandName = (typeof COMMANDS)[number];
+export { COMMANDS, type CommandName };
 
 /** The commands as the CLI composes them: the source of truth for their options and arguments. */
 const program = createProgram({ env: readEnvironment({}) });

@@ -2,24 +2,10 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { COMMANDS } from "../../helpers/cli-commands.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = join(REPO_ROOT, "bin", "strongroom.js");
-
-const COMMANDS = [
-  "up",
-  "seed",
-  "get",
-  "render",
-  "service-kit",
-  "rotate",
-  "rotations",
-  "status",
-  "keygen",
-  "export",
-  "import",
-  "vault-server",
-];
 
 // No TTY: commander wraps help to 80 columns.
 const help = (...args: string[]) => {
@@ -36,6 +22,9 @@ describe("--help", () => {
   it("lists every command with a one-line summary", () => {
     const text = help();
     const listed = text.slice(text.indexOf("Commands:"));
+    // Every command listed is one this suite knows (and checks below), in the same order.
+    const names = [...listed.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]);
+    expect(names).toEqual([...COMMANDS, "help"]);
     for (const name of COMMANDS) {
       const line = listed.split("\n").find((l) => l.trimStart().startsWith(`${name} `));
       expect(line, name).toBeDefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createFetchLog } from "../../../src/broker/fetch-log.js";
+import { createFetchLog } from "../../../src/lib/fetch-log.js";
 
 describe("the fetch log", () => {
   const fetchOf = (service: string, versions: Record<string, number>) => ({

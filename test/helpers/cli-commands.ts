@@ -1,0 +1,17 @@
+/** Every command of the binary, in the order `strongroom --help` lists them (the CLI's contract). */
+export const COMMANDS = [
+  "up",
+  "seed",
+  "get",
+  "render",
+  "service-kit",
+  "files",
+  "rotate",
+  "rotations",
+  "status",
+  "keygen",
+  "export",
+  "import",
+  "vault-server",
+] as const;
+export type CommandName = (typeof COMMANDS)[number];
