@@ -228,6 +228,11 @@ const BROKER_COMMANDS: Array<{ name: CommandName; args: string[]; creates?: stri
   { name: "get", args: ["nova", "keystone_authtoken", "password"] },
   { name: "render", args: ["nova"] },
   { name: "service-kit", args: ["nova", "--out", at("nova-kit")], creates: at("nova-kit") },
+  {
+    name: "files",
+    args: ["keystone", "--out", at("keystone-files")],
+    creates: at("keystone-files"),
+  },
   { name: "rotate", args: ["NovaPassword", "--plan"] },
   { name: "rotations", args: [] },
   { name: "status", args: [] },
