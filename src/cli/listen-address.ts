@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { usageError } from "../lib/errors.js";
+import { isLoopback } from "../lib/loopback.js";
 
 /** Where `up` serves the broker unless told otherwise (or a previous run chose). */
 export const DEFAULT_LISTEN = "127.0.0.1:8443";
@@ -14,8 +15,4 @@ export function parseListenAddress(value: string): { host: string; port: number 
   return { host, port };
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return host === "::1";
-}
+export { isLoopback };

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
+import { isLoopback } from "../lib/loopback.js";
 import {
   DEPLOYMENT_NAME_PATTERN,
   type GeneratorSpec,
@@ -150,6 +151,17 @@ export class ManifestBuilder {
         }
       } else if (t.host === undefined) {
         this.problem(["targets", name], `a ${t.kind} target needs "host"`);
+      } else if (
+        t.kind === "rabbitmq" &&
+        !isLoopback(t.host) &&
+        t.node === undefined &&
+        t.rabbitmqctl === undefined
+      ) {
+        // rabbitmqctl reaches Erlang nodes by name: without one it would change this machine's.
+        this.problem(
+          ["targets", name, "host"],
+          `rabbitmqctl reaches a node by name, not by host: set "node" (e.g. rabbit@controller-0) or "rabbitmqctl" (e.g. [ssh, controller-0, rabbitmqctl]) for ${t.host}`,
+        );
       }
       const manifestDir = dirname(this.source.file);
       targets.set(name, {

@@ -39,6 +39,8 @@ export async function createBrokerRotations(options: {
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
   afterPersist?: (step: RotationStep) => void;
+  /** False: the manifest's `rotate.schedule`s are listed but never run by this broker. */
+  schedules: boolean;
 }): Promise<BrokerRotations> {
   const { manifest, keyManager } = options;
   const service = createRotationService({
@@ -58,6 +60,7 @@ export async function createBrokerRotations(options: {
     keyManager,
     rotations: service,
     log: options.log,
+    enabled: options.schedules,
   });
   return {
     service,

@@ -14,6 +14,8 @@ export interface ScheduleView {
   next: string | null;
   /** The last scheduled time that passed with no rotation since (broker down, or it failed). */
   missed?: string;
+  /** This broker runs no schedule: `next` is null. */
+  paused?: boolean;
 }
 
 export interface RotationScheduler {
@@ -27,7 +29,10 @@ export async function startRotationSchedules(deps: {
   rotations: RotationService;
   log(level: "info" | "warn", event: string, fields: Record<string, unknown>): void;
   now?: () => Date;
+  /** False: list the schedules, run none (a broker that must not rotate on its own). */
+  enabled?: boolean;
 }): Promise<RotationScheduler> {
+  const enabled = deps.enabled ?? true;
   const now = deps.now ?? (() => new Date());
   const jobs: Array<{ secret: string; schedule: string; cron: Cron; missed?: string }> = [];
   for (const [secret, spec] of deps.manifest.secrets) {
@@ -36,7 +41,11 @@ export async function startRotationSchedules(deps: {
     const job: (typeof jobs)[number] = {
       secret,
       schedule,
-      cron: new Cron(schedule, { protect: () => skipped(secret) }, () => void due(secret)),
+      cron: new Cron(
+        schedule,
+        { protect: () => skipped(secret), paused: !enabled },
+        () => void due(secret),
+      ),
     };
     job.missed = await missedRun(deps.keyManager, secret, schedule, now());
     if (job.missed) {
@@ -68,8 +77,9 @@ export async function startRotationSchedules(deps: {
       jobs.map((j) => ({
         secret: j.secret,
         schedule: j.schedule,
-        next: j.cron.nextRun()?.toISOString() ?? null,
+        next: enabled ? (j.cron.nextRun()?.toISOString() ?? null) : null,
         ...(j.missed && { missed: j.missed }),
+        ...(!enabled && { paused: true }),
       })),
     stop: () => {
       for (const job of jobs) job.cron.stop();

@@ -220,6 +220,8 @@ export const ScheduleSchema = Type.Object({
   schedule: Type.String(),
   next: Type.Union([Type.String(), Type.Null()]),
   missed: Type.Optional(Type.String()),
+  /** True when this broker runs no schedule (`up --no-schedules`, or an imported state dir). */
+  paused: Type.Optional(Type.Boolean()),
 });
 
 export const RotationListAnswer = Type.Object({

@@ -50,7 +50,7 @@ export function rotationsCommand(context: CliContext) {
       }
       for (const s of answer.schedules) {
         process.stdout.write(
-          `schedule ${s.secret}: "${s.schedule}", next ${s.next ?? "never"}${s.missed ? `, MISSED ${s.missed}` : ""}\n`,
+          `schedule ${s.secret}: "${s.schedule}", ${s.paused ? "off on this broker" : `next ${s.next ?? "never"}`}${s.missed ? `, MISSED ${s.missed}` : ""}\n`,
         );
       }
     });

@@ -46,6 +46,11 @@ export function upCommand(context: CliContext) {
       "--overrides <dir>",
       "INI override files (<dir>/all.conf, <dir>/<service>.conf), oslo.config syntax",
     )
+    .option(
+      "--schedules",
+      "run the manifest's rotation schedules (the default, except in a state dir made by import)",
+    )
+    .option("--no-schedules", "run no rotation schedule (they are still listed by `rotations`)")
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["debug", "info", "warn", "error"] as const)
@@ -57,7 +62,8 @@ export function upCommand(context: CliContext) {
         "  strongroom up --manifest examples/tripleo/manifest.yaml --seed examples/tripleo/overcloud-passwords.yaml\n" +
         "  strongroom up --manifest site.yaml --state-dir /var/lib/strongroom --listen 0.0.0.0:8443\n" +
         "  VAULT_ADDR=https://vault:8200 VAULT_TOKEN=... strongroom up --manifest site.yaml --vault external\n" +
-        "  strongroom up --state-dir /var/lib/strongroom     # after strongroom import\n",
+        "  strongroom up --state-dir /var/lib/strongroom     # after strongroom import\n" +
+        "  strongroom up --state-dir /var/lib/strongroom --schedules   # this site rotates now\n",
     )
     .action(async (options) => {
       // Loaded here: the other commands start without the broker, Vault and driver code.
@@ -86,6 +92,7 @@ export function upCommand(context: CliContext) {
             vault: options.vault,
             vaultBin: options.vaultBin,
             overrides: options.overrides,
+            ...(options.schedules !== undefined && { schedules: options.schedules }),
             env: context.env,
           },
           logging,

@@ -49,6 +49,11 @@ export interface UpOptions {
   vaultBin?: string;
   overrides?: string;
   kvMount?: string;
+  /**
+   * Run the manifest's `rotate.schedule`s. Default: yes, except in a state dir made by `import`
+   * (the source site may still run them: two sites must not rotate one account).
+   */
+  schedules?: boolean;
   /** The environment `up` started with: OS_<GROUP>__<OPTION> overrides and VAULT_* settings. */
   env: StrongroomEnvironment;
 }
@@ -90,6 +95,8 @@ export async function runUp(
 
   const dir = StateDir.create(options.stateDir);
   const previous = dir.readState();
+  const imported = existsSync(dir.file(STATE_FILES.importedManifest));
+  const schedules = options.schedules ?? !imported;
   checkNotRunning(dir, previous);
   if (previous && previous.deployment !== deployment) {
     throw configError(
@@ -176,8 +183,17 @@ export async function runUp(
     stateDir: dir.path,
     log: (level, event, fields) => log[level](fields ?? {}, event),
     ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),
+    schedules,
   });
   cleanups.push(() => rotations.close());
+  if (!schedules && [...manifest.secrets.values()].some((s) => s.rotate.schedule)) {
+    log.warn(
+      { imported },
+      imported
+        ? "rotation schedules are off in an imported state dir: `up --schedules` runs them here"
+        : "rotation schedules are off (--no-schedules)",
+    );
+  }
   for (const open of (await rotations.service.list()).filter((r) => r.resume !== undefined)) {
     log.warn(
       { rotation: open.id, secret: open.secret, step: open.step, status: open.status },

@@ -134,4 +134,25 @@ describe("rabbitmq target servers", () => {
       '9:5: "rabbitmqctl" is for rabbitmq targets only',
     ]);
   });
+
+  it("refuse a host that is not this machine without a node or a rabbitmqctl argv (it would change the local node)", () => {
+    const remote = (...extra: string[]) =>
+      lines(...BASE.slice(0, 5), "    host: 192.168.24.2", ...extra, ...BASE.slice(6));
+    expect(problemsOf(remote())).toEqual([
+      '6:11: rabbitmqctl reaches a node by name, not by host: set "node" (e.g. rabbit@controller-0) or "rabbitmqctl" (e.g. [ssh, controller-0, rabbitmqctl]) for 192.168.24.2',
+    ]);
+    expect(
+      parseManifest(remote("    node: rabbit@controller-0"), "m.yaml").targets.get("mq"),
+    ).toMatchObject({ host: "192.168.24.2", node: "rabbit@controller-0" });
+    expect(
+      parseManifest(
+        remote("    rabbitmqctl: [ssh, controller-0, rabbitmqctl]"),
+        "m.yaml",
+      ).targets.get("mq"),
+    ).toMatchObject({ rabbitmqctl: ["ssh", "controller-0", "rabbitmqctl"] });
+    for (const local of ["localhost", "127.0.0.1", "::1"]) {
+      const text = lines(...BASE.slice(0, 5), `    host: "${local}"`, ...BASE.slice(6));
+      expect(parseManifest(text, "m.yaml").targets.get("mq")).toMatchObject({ host: local });
+    }
+  });
 });

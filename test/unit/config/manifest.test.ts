@@ -43,11 +43,16 @@ describe("the TripleO example manifest", () => {
       "placement",
       "swift",
     ]);
+    // The controller's address, never this machine's servers (`npm start` runs this manifest).
     expect(manifest.targets.get("db")).toMatchObject({
       kind: "mariadb",
-      host: "127.0.0.1",
+      host: "192.168.24.2",
       port: 3306,
       adminSecret: "MysqlRootPassword",
+    });
+    expect(manifest.targets.get("rabbit")).toMatchObject({
+      host: "192.168.24.2",
+      node: "rabbit@overcloud-controller-0",
     });
   });
 
@@ -326,14 +331,14 @@ describe("manifest errors", () => {
       ...HEAD,
       "targets:",
       "  db: { kind: mariadb, host: h, admin_secret: Root }",
-      "  mq: { kind: rabbitmq, host: h, admin_secret: Nope }",
+      "  mq: { kind: rabbitmq, host: h, node: rabbit@h, admin_secret: Nope }",
       "secrets:",
       "  Root: {}",
     ];
     expect(
       problemsOf(lines(...base, "  A:", "    target: { kind: rabbitmq, server: db, user: a }")),
     ).toEqual([
-      'm.yaml:5:48: target "mq": unknown secret "Nope" (list it under secrets)',
+      'm.yaml:5:64: target "mq": unknown secret "Nope" (list it under secrets)',
       'm.yaml:9:39: target "db" is a mariadb target, not rabbitmq',
     ]);
     expect(
@@ -346,7 +351,7 @@ describe("manifest errors", () => {
         ),
       ),
     ).toEqual([
-      'm.yaml:5:48: target "mq": unknown secret "Nope" (list it under secrets)',
+      'm.yaml:5:64: target "mq": unknown secret "Nope" (list it under secrets)',
       "m.yaml:10:13: Keys holds a map value and cannot have a mariadb target",
     ]);
   });

@@ -60,4 +60,30 @@ describe("rotation schedules", () => {
       await rotations.idle();
     }
   });
+
+  it("lists the schedules but rotates nothing when disabled (up --no-schedules, an imported state dir)", async () => {
+    const { manifest, keyManager, rotations } = await createMemoryRotations(
+      'deployment: {name: t}\nsecrets:\n  AppPassword:\n    generator: {kind: alphanumeric, length: 12}\n    rotate: {schedule: "* * * * * *"}\n',
+      { AppPassword: "first" },
+    );
+    const scheduler = await startRotationSchedules({
+      manifest,
+      keyManager,
+      rotations,
+      log: () => {},
+      enabled: false,
+    });
+    try {
+      expect(scheduler.schedules()).toMatchObject([
+        { secret: "AppPassword", schedule: "* * * * * *", next: null, paused: true },
+      ]);
+      // Every second would be due: two and a half seconds without a rotation.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await rotations.list()).toEqual([]);
+      expect((await keyManager.get("AppPassword"))?.version).toBe(1);
+    } finally {
+      scheduler.stop();
+      await rotations.idle();
+    }
+  });
 });
