@@ -228,6 +228,16 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     meaning: "resuming a rotation that is already done or rolled back",
   },
+  STRONGROOM_ERR_ROTATION_COMMITTED: {
+    status: 409,
+    exit: 1,
+    meaning: "aborting a rotation that committed its new value: it can only go forward (--resume)",
+  },
+  STRONGROOM_ERR_ROTATION_RUNNING: {
+    status: 409,
+    exit: 1,
+    meaning: "aborting a rotation this broker is running now",
+  },
   STRONGROOM_ERR_ROTATION_CONFLICT: {
     status: 409,
     exit: 1,

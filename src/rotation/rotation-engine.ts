@@ -119,6 +119,52 @@ export async function runRotation(
   }
 }
 
+/**
+ * Rolls back a rotation that has not committed (interrupted, or failed and not yet resumed): the
+ * targets accept the current value alone again, the pending value is dropped, the lock is freed.
+ * The record keeps why it stopped; a rollback that fails leaves it failed with both reasons.
+ */
+export async function abortRotation(
+  deps: RotationEngineDeps,
+  record: RotationRecord,
+): Promise<RotationRecord> {
+  if (isCommitted(record)) {
+    throw ERRORS.STRONGROOM_ERR_ROTATION_COMMITTED(
+      `rotation ${record.id} committed ${record.secret} version ${record.toVersion ?? "?"}: it can only go forward: strongroom rotate --resume ${record.id}`,
+    );
+  }
+  const now = () => (deps.now?.() ?? new Date()).toISOString();
+  const log = (event: string, fields: Record<string, unknown> = {}) =>
+    deps.log(event, { rotation: record.id, secret: record.secret, ...fields });
+  const stoppedBy = record.error
+    ? `${record.error.step}: ${record.error.message}`
+    : `interrupted after ${record.step}`;
+  await deps.store.acquireLock(record.secret, {
+    rotation: record.id,
+    owner: deps.owner,
+    expiresAt: Date.now() + deps.lockTtlMs,
+  });
+  let targets: RotationTarget[] = [];
+  try {
+    targets = await createSecretTargets(deps, record.secret, () => record.pending);
+    const values = await valuesOf(deps.keyManager, record);
+    const persist = async () => {};
+    const run: Run = { deps, record, targets, values, persist, now, log };
+    await rollBack(run, `aborted by the operator (it had stopped at ${stoppedBy})`);
+    log("rotation aborted");
+    return record;
+  } catch (error) {
+    record.status = "failed";
+    record.error = { step: "abort", message: oneLine(error) };
+    record.updatedAt = now();
+    record.history.push({ step: "failure", at: record.updatedAt });
+    await deps.store.save(record).catch(() => {});
+    throw error;
+  } finally {
+    for (const target of targets) await target.close?.().catch(() => {});
+  }
+}
+
 /** What the steps of one run share. */
 interface Run {
   deps: RotationEngineDeps;
@@ -207,13 +253,18 @@ async function rollBack(run: Run, reason: string): Promise<void> {
   const { deps, record, targets, values, now } = run;
   run.log("rotation rolling back", { reason });
   if (record.pending !== undefined) {
-    for (const target of [...targets].reverse()) {
-      await retried(() => target.rollback(values()));
-      await mustAccept(
-        target,
-        values().current,
-        (accounts) => `rollback: ${accounts} does not accept the current value`,
-      );
+    try {
+      for (const target of [...targets].reverse()) {
+        await retried(() => target.rollback(values()));
+        await mustAccept(
+          target,
+          values().current,
+          (accounts) => `rollback: ${accounts} does not accept the current value`,
+        );
+      }
+    } catch (error) {
+      // The first failure is what the operator must fix: keep it beside the rollback's own.
+      throw rotationFailure(`rolling back failed: ${oneLine(error)} (after: ${reason})`);
     }
   }
   record.status = "rolled-back";

@@ -11,7 +11,12 @@ import { ERRORS } from "../lib/errors.js";
 import type { FetchLog } from "../lib/fetch-log.js";
 import { createGenerator } from "../seed/generators.js";
 import { consumerPlansOf, type FetchCheck, rollingRestart } from "./rolling-restart.js";
-import { type RestartOutcome, type RotationEngineDeps, runRotation } from "./rotation-engine.js";
+import {
+  abortRotation,
+  type RestartOutcome,
+  type RotationEngineDeps,
+  runRotation,
+} from "./rotation-engine.js";
 import {
   checkRotatable,
   describeRestart,
@@ -40,6 +45,8 @@ export interface RotationService {
   ): Promise<RotationView[]>;
   /** Resumes one unfinished rotation, or every one when `id` is absent. */
   resume(id?: string): Promise<RotationView[]>;
+  /** Rolls back an unfinished rotation that has not committed; answers once it is done. */
+  abort(id: string): Promise<RotationView>;
   list(): Promise<RotationView[]>;
   get(id: string): Promise<RotationView>;
   /** Resolves when every rotation this broker runs has stopped (tests, shutdown). */
@@ -260,6 +267,25 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       }
       runAll(records);
       return candidates.map((r) => view(r!));
+    },
+
+    async abort(id) {
+      const record = await store.get(id);
+      if (!record) throw notFound(id);
+      if (isFinished(record)) {
+        throw ERRORS.STRONGROOM_ERR_ROTATION_FINISHED(
+          `rotation ${record.id} is already ${record.status}`,
+        );
+      }
+      if (active.has(record.id)) {
+        throw ERRORS.STRONGROOM_ERR_ROTATION_RUNNING(
+          `rotation ${record.id} is running now: abort it once it stopped (strongroom rotations ${record.id})`,
+        );
+      }
+      // Counted as active while it rolls back: a concurrent resume or abort must not start.
+      const aborting = abortRotation(engine, record).finally(() => active.delete(record.id));
+      active.set(record.id, aborting);
+      return view(await aborting);
     },
 
     async list() {

@@ -133,7 +133,9 @@ export const SeedAnswer = Type.Object({
 // --- /v1/rotations --------------------------------------------------------------------------
 
 const SecretNameItem = Type.String({ pattern: SECRET_NAME_PATTERN.source, maxLength: 100 });
-const RotationId = Type.String({ pattern: "^[A-Za-z0-9_-]+$", maxLength: 128 });
+const rotationId = (description?: string) =>
+  Type.String({ pattern: "^[A-Za-z0-9_-]+$", maxLength: 128, ...(description && { description }) });
+const RotationId = rotationId();
 
 export const StartRotationBody = Type.Object(
   {
@@ -152,6 +154,9 @@ export const StartRotationBody = Type.Object(
       Type.Union([RotationId, Type.Literal("all")], {
         description: "Resume this unfinished rotation (or every one) instead",
       }),
+    ),
+    abort: Type.Optional(
+      rotationId("Roll back this unfinished rotation instead (only before it committed)"),
     ),
   },
   { additionalProperties: false },

@@ -398,5 +398,44 @@ ${CONSUMERS.map(
       },
       180_000,
     );
+
+    it("killed after persisting applied, then rotate --abort: MariaDB takes the old password alone again, the store is unchanged, the secret is free", async () => {
+      const secret = "CrashDbPassword";
+      const before = await storedSecret(secret);
+      await up!.stop();
+      await startBroker("applied");
+      await runCli(stateDir, ["rotate", secret, "--yes", "--no-wait", "--json"]);
+      await waitFor(async () => up!.child.exitCode !== null || up!.child.signalCode !== null, {
+        timeoutMs: 60_000,
+        what: "the broker to die after applied",
+      });
+      await up!.stop();
+      await startBroker();
+      const all = JSON.parse((await runCli(stateDir, ["rotations", "--json"])).stdout) as {
+        rotations: Array<{ id: string; secret: string; status: string }>;
+      };
+      const open = all.rotations.filter((r) => r.secret === secret && r.status === "interrupted");
+      expect(open).toHaveLength(1);
+      const id = open[0]!.id;
+      const pending = (await vaultRead(`rotations/${id}`)).data["pending"] as string;
+      // Applied: both passwords log in.
+      expect(await db.canLogin("crash", pending)).toBe(true);
+
+      const aborted = await rotate(["--abort", id]);
+      expect(aborted.code, aborted.stderr).toBe(0);
+      expect(aborted.views[0]).toMatchObject({ status: "rolled-back" });
+      expect(await db.canLogin("crash", before.value)).toBe(true);
+      expect(await db.canLogin("crash", pending)).toBe(false);
+      expect((await storedSecret(secret)).version).toBe(before.version);
+      const again = await rotate(["--abort", id]);
+      expect(again.code).toBe(1);
+      expect(JSON.parse(again.stderr).error).toMatchObject({
+        code: "STRONGROOM_ERR_ROTATION_FINISHED",
+        message: `rotation ${id} is already rolled-back`,
+      });
+      const next = await rotate([secret, "--yes"]);
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.views[0]).toMatchObject({ status: "done", toVersion: before.version + 1 });
+    }, 180_000);
   });
 });

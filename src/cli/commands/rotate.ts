@@ -28,13 +28,18 @@ export function rotateCommand(context: CliContext) {
       "Rotate passwords without locking anyone out: stage a new value, apply it to its target\n" +
         "(MariaDB accounts accept old OR new meanwhile), verify it with a fresh login, commit it,\n" +
         "restart exactly the services that consume it (rolling, health-checked), then retire the old\n" +
-        "value. Every step is persisted first: after a crash, `rotate --resume` finishes the job.",
+        "value. Every step is persisted first: after a crash, `rotate --resume` finishes the job, or\n" +
+        "`rotate --abort ID` rolls it back if it has not committed yet.",
     )
     .argument("[secrets...]", "secrets to rotate (e.g. NovaPassword)")
     .option("--plan", "show target accounts, consumers, restart order and overlap; change nothing")
     .option("--yes", "do not ask for confirmation")
     .option("--force", "rotate secrets on TripleO's do-not-rotate list anyway")
     .option("--resume [id]", "resume an unfinished rotation (every unfinished one without an id)")
+    .option(
+      "--abort <id>",
+      "roll back an unfinished rotation that has not committed: the target accepts the current value alone again and the secret is free",
+    )
     .option("--no-wait", "start and return at once; follow with `strongroom rotations ID`")
     .addOption(jsonOption())
     .addOption(stateDirOption())
@@ -44,16 +49,29 @@ export function rotateCommand(context: CliContext) {
         "  strongroom rotate NovaPassword --plan\n" +
         "  strongroom rotate NovaPassword PlacementPassword --yes\n" +
         "  strongroom rotate --resume                # every unfinished rotation\n" +
-        "  strongroom rotate --resume 20261125T103000-NovaPassword-a1b2c3\n",
+        "  strongroom rotate --resume 20261125T103000-NovaPassword-a1b2c3\n" +
+        "  strongroom rotate --abort 20261125T103000-NovaPassword-a1b2c3\n",
     )
     .action(async (secrets, options) => {
-      if (options.resume !== undefined && secrets.length > 0) {
-        throw usageError("give secrets to rotate, or --resume, not both");
+      const modes = [secrets.length > 0, options.resume !== undefined, options.abort !== undefined];
+      if (modes.filter(Boolean).length > 1) {
+        throw usageError("give secrets to rotate, --resume or --abort, one of them");
       }
-      if (options.resume === undefined && secrets.length === 0) {
-        throw usageError("name at least one secret to rotate (or --resume)");
+      if (!modes.some(Boolean)) {
+        throw usageError("name at least one secret to rotate (or --resume, --abort)");
       }
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
+      if (options.abort !== undefined) {
+        const body: StartRotation = { abort: options.abort };
+        const { rotations } = await broker.json<Static<typeof RotationsStartedAnswer>>(
+          "POST",
+          "/v1/rotations",
+          body,
+        );
+        if (options.json) printJson({ rotations });
+        else for (const view of rotations) process.stdout.write(`${summary(view)}\n`);
+        return;
+      }
       const start = async (body: StartRotation) =>
         (await broker.json<Static<typeof RotationsStartedAnswer>>("POST", "/v1/rotations", body))
           .rotations;

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
 import { usageError } from "../../lib/errors.js";
 import type { ScheduleView } from "../../rotation/rotation-schedule.js";
 import type { RotationService } from "../../rotation/rotation-service.js";
@@ -35,16 +36,27 @@ export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
           "`{secrets, plan: true}` answers 200 with what would happen, changing nothing. " +
           "`{secrets}` starts one rotation per secret and answers 202 at once; poll " +
           'GET /v1/rotations/{id}. `{resume: id | "all"}` resumes unfinished rotations. ' +
+          "`{abort: id}` rolls back an unfinished rotation that has not committed and answers " +
+          "200 once it is rolled back. " +
           "Secrets on TripleO's do-not-rotate list answer 409 unless `force`.",
         security: OPERATOR_SECURITY,
         body: StartRotationBody,
-        response: { 200: RotationPlansAnswer, 202: RotationsStartedAnswer, ...ERROR_RESPONSES },
+        response: {
+          200: Type.Union([RotationPlansAnswer, RotationsStartedAnswer]),
+          202: RotationsStartedAnswer,
+          ...ERROR_RESPONSES,
+        },
       },
     },
     async (request, reply) => {
-      const { secrets, plan, force, resume } = request.body;
-      if ((secrets === undefined) === (resume === undefined)) {
-        throw usageError("give either `secrets` or `resume`");
+      const { secrets, plan, force, resume, abort } = request.body;
+      if ([secrets, resume, abort].filter((x) => x !== undefined).length !== 1) {
+        throw usageError("give one of `secrets`, `resume` or `abort`");
+      }
+      if (abort !== undefined) {
+        const aborted = await rotations.abort(abort);
+        request.log.info({ rotation: aborted.id }, "rotation aborted");
+        return { rotations: [aborted] };
       }
       if (resume !== undefined) {
         const resumed = await rotations.resume(resume === "all" ? undefined : resume);

@@ -45,6 +45,7 @@ interface World {
   restarts: string[];
   failRestartOf: Set<string>;
   failApply: boolean;
+  failRollback?: boolean;
 }
 
 function doubles(world: World) {
@@ -64,6 +65,7 @@ function doubles(world: World) {
           world.accepted = new Set([v.next]);
         },
         async rollback(v) {
+          if (world.failRollback) throw new Error("the server is read-only");
           world.accepted = new Set([v.current]);
         },
       };
@@ -261,6 +263,76 @@ describe("rotation service", () => {
       expect([...world.accepted]).toEqual([current?.value]);
     },
   );
+
+  it.each(["planned", "staged", "applied", "verified"] as const)(
+    "--abort after a crash at %s rolls back: the current value alone logs in, the store is unchanged, the secret is free",
+    async (crashAt) => {
+      const { make, keyManager, world } = await setup();
+      let crashed = false;
+      const dying = make({
+        afterPersist: (step) => {
+          if (step !== crashAt) return;
+          crashed = true;
+          return new Promise<void>(() => {});
+        },
+      });
+      const [started] = await dying.start(["AppPassword"]);
+      await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
+
+      const restarted = make({});
+      const aborted = await restarted.abort(started!.id);
+      expect(aborted.status).toBe("rolled-back");
+      expect(aborted.rolledBack).toBe(
+        `aborted by the operator (it had stopped at interrupted after ${crashAt})`,
+      );
+      expect((await keyManager.get("AppPassword"))?.version).toBe(1);
+      expect([...world.accepted]).toEqual(["old-password-1"]);
+      await expect(restarted.abort(started!.id)).rejects.toMatchObject({
+        code: "STRONGROOM_ERR_ROTATION_FINISHED",
+      });
+      const [again] = await restarted.start(["AppPassword"]);
+      expect((await finished(restarted, again!.id)).status).toBe("done");
+    },
+  );
+
+  it("--abort refuses a committed rotation (it only goes forward) and keeps it resumable", async () => {
+    const { service, keyManager, world } = await setup();
+    world.failRestartOf.add("api");
+    const [started] = await service.start(["AppPassword"]);
+    expect((await finished(service, started!.id)).status).toBe("failed");
+    await expect(service.abort(started!.id)).rejects.toMatchObject({
+      code: "STRONGROOM_ERR_ROTATION_COMMITTED",
+      message: expect.stringMatching(/can only go forward: strongroom rotate --resume /),
+    });
+    expect((await keyManager.get("AppPassword"))?.version).toBe(2);
+    world.failRestartOf.clear();
+    await service.resume(started!.id);
+    expect((await finished(service, started!.id)).status).toBe("done");
+  });
+
+  it("a rollback that fails keeps the first failure in the record beside its own", async () => {
+    const { make, world } = await setup();
+    let crashed = false;
+    const dying = make({
+      afterPersist: (step) => {
+        if (step !== "applied") return;
+        crashed = true;
+        return new Promise<void>(() => {});
+      },
+    });
+    const [started] = await dying.start(["AppPassword"]);
+    await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
+    world.failRollback = true;
+    const restarted = make({});
+    await expect(restarted.abort(started!.id)).rejects.toMatchObject({
+      code: "STRONGROOM_ERR_ROTATION",
+      message:
+        "rolling back failed: the server is read-only (after: aborted by the operator (it had stopped at interrupted after applied))",
+    });
+    const view = await restarted.get(started!.id);
+    expect(view.status).toBe("failed");
+    expect(view.error?.message).toMatch(/\(after: aborted by the operator/);
+  }, 20_000);
 
   it("a lock held by another broker refuses the rotation", async () => {
     const { service, records } = await setup();
