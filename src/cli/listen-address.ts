@@ -1,4 +1,3 @@
-import { isIP } from "node:net";
 import { usageError } from "../lib/errors.js";
 import { isLoopback } from "../lib/loopback.js";
 

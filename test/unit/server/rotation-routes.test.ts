@@ -58,10 +58,15 @@ describe("rotation routes", () => {
     expect((await post({ secrets: ["Nope"] })).statusCode).toBe(404);
     const both = await post({ secrets: ["AppPassword"], resume: "all" });
     expect(both.statusCode).toBe(400);
-    expect(errorOf(both.body).message).toMatch(/either `secrets` or `resume`/);
+    expect(errorOf(both.body).message).toBe("give one of `secrets`, `resume` or `abort`");
     expect((await post({ secrets: ["bad name!"] })).statusCode).toBe(400);
     const missing = await t.app.inject({ url: "/v1/rotations/nope", headers: asOperator });
     expect(errorOf(missing.body).code).toBe("STRONGROOM_ERR_UNKNOWN_ROTATION");
     expect((await post({ secrets: ["AppPassword"] }, asNova)).statusCode).toBe(403);
+    const abortUnknown = await post({ abort: "nope" });
+    expect(abortUnknown.statusCode).toBe(404);
+    expect(errorOf(abortUnknown.body).code).toBe("STRONGROOM_ERR_UNKNOWN_ROTATION");
+    expect((await post({ abort: "nope", resume: "all" })).statusCode).toBe(400);
+    expect((await post({ abort: "../etc" })).statusCode).toBe(400);
   });
 });
