@@ -248,6 +248,18 @@ ${CONSUMERS.map(
         toVersion: 2,
         restarted: [...CONSUMERS],
       });
+      // Progress on stderr without a terminal, one JSON line per step and consumer.
+      const progress = stderr
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { progress: Record<string, string> }).progress);
+      expect(progress.every((p) => p["rotation"] === views[0]!["id"])).toBe(true);
+      expect(progress.filter((p) => p["step"]).map((p) => p["step"])).toEqual(
+        expect.arrayContaining(["staged", "applied", "verified", "committed", "retired", "done"]),
+      );
+      expect(progress.flatMap((p) => (p["restarted"] ? [p["restarted"]] : []))).toEqual([
+        ...CONSUMERS,
+      ]);
       await sleep(500);
       expect(logins()).toBeGreaterThan(before);
       expect(failures().mysql).toBe(0);
@@ -420,6 +432,19 @@ ${CONSUMERS.map(
       const pending = (await vaultRead(`rotations/${id}`)).data["pending"] as string;
       // Applied: both passwords log in.
       expect(await db.canLogin("crash", pending)).toBe(true);
+      const status = await runCli(stateDir, ["status", "--json"]);
+      expect(JSON.parse(status.stdout).unfinishedRotations).toContainEqual({
+        id,
+        secret,
+        status: "interrupted",
+        step: "applied",
+      });
+      expect((await runCli(stateDir, ["status"])).stdout).toMatch(
+        new RegExp(
+          `^rotations +${secret} interrupted after applied \\(strongroom rotations ${id}\\)$`,
+          "m",
+        ),
+      );
 
       const aborted = await rotate(["--abort", id]);
       expect(aborted.code, aborted.stderr).toBe(0);

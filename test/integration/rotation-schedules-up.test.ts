@@ -80,6 +80,9 @@ describe("rotation schedules and up", () => {
     }
     expect(listedNow!.rotations[0]).toMatchObject({ secret: "AppPassword", trigger: "schedule" });
     expect(listedNow!.schedules[0]!.paused).toBeUndefined();
+    const table = (await runCli(stateDir, ["rotations"])).stdout.split("\n");
+    expect(table[0]).toMatch(/^ID +SECRET +STATUS +STEP +UPDATED$/);
+    expect(table[1]).toMatch(/^\S+-AppPassword-\S+ +AppPassword +\S+/);
     await running.pop()!.stop();
   }, 120_000);
 

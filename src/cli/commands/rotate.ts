@@ -13,7 +13,7 @@ import type {
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
-import { jsonOption, printJson, progressLine, stateDirOption } from "../shared-options.js";
+import { jsonOption, printJson, stateDirOption } from "../shared-options.js";
 
 const POLL_MS = 250;
 
@@ -99,7 +99,7 @@ export function rotateCommand(context: CliContext) {
         if (!options.yes) await confirm(plans);
         started = await start({ secrets, force });
       }
-      const final = options.wait ? await follow(broker, started) : started;
+      const final = options.wait ? await follow(broker, started, options.json === true) : started;
       if (options.json) printJson({ rotations: final });
       else for (const view of final) process.stdout.write(`${summary(view)}\n`);
       // A rotation rolled back did not happen: scripts must not read it as done.
@@ -120,10 +120,30 @@ async function confirm(plans: RotationPlan[]): Promise<void> {
   if (!/^y(es)?$/i.test(answer.trim())) throw usageError("cancelled: nothing changed");
 }
 
-/** Polls every rotation until none is running, printing each step on a terminal. */
-async function follow(broker: BrokerClient, started: RotationView[]): Promise<RotationView[]> {
+/**
+ * Polls every rotation until none is running, with a progress line on stderr for each step and
+ * each consumer restarted (terminal or not: a pipeline's log shows where a rotation stopped);
+ * with --json each line is a JSON object.
+ */
+async function follow(
+  broker: BrokerClient,
+  started: RotationView[],
+  json: boolean,
+): Promise<RotationView[]> {
   const latest = new Map(started.map((v) => [v.id, v]));
-  const shown = new Map<string, number>();
+  const shownSteps = new Map<string, number>();
+  const shownRestarts = new Map<string, number>();
+  const progress = (
+    view: RotationView,
+    event: { step: string; at: string } | { restarted: string },
+  ) =>
+    process.stderr.write(
+      json
+        ? `${JSON.stringify({ progress: { rotation: view.id, secret: view.secret, ...event } })}\n`
+        : "step" in event
+          ? `${view.secret}: ${event.step} (${event.at})\n`
+          : `${view.secret}: restarted ${event.restarted}${view.fetched?.[event.restarted] ? ` (${view.fetched[event.restarted]})` : ""}\n`,
+    );
   for (;;) {
     for (const [id, view] of latest) {
       if (view.status !== "running") continue;
@@ -132,11 +152,12 @@ async function follow(broker: BrokerClient, started: RotationView[]): Promise<Ro
         `/v1/rotations/${encodeURIComponent(id)}`,
       );
       latest.set(id, fresh);
-      const seen = shown.get(id) ?? 0;
-      for (const entry of fresh.history.slice(seen)) {
-        progressLine(`${fresh.secret}: ${entry.step} (${entry.at})`);
+      for (const entry of fresh.history.slice(shownSteps.get(id) ?? 0)) progress(fresh, entry);
+      shownSteps.set(id, fresh.history.length);
+      for (const unit of fresh.restarted.slice(shownRestarts.get(id) ?? 0)) {
+        progress(fresh, { restarted: unit });
       }
-      shown.set(id, fresh.history.length);
+      shownRestarts.set(id, fresh.restarted.length);
     }
     if ([...latest.values()].every((v) => v.status !== "running")) return [...latest.values()];
     await sleep(POLL_MS);

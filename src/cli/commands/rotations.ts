@@ -43,10 +43,14 @@ export function rotationsCommand(context: CliContext) {
       const answer = await broker.json<Static<typeof RotationListAnswer>>("GET", "/v1/rotations");
       if (options.json) return printJson(answer);
       if (answer.rotations.length === 0) process.stdout.write("no rotations yet\n");
-      for (const view of answer.rotations) {
-        process.stdout.write(
-          `${view.id}  ${view.secret.padEnd(28)} ${view.status.padEnd(12)} ${view.step.padEnd(10)} ${view.updatedAt}\n`,
-        );
+      else {
+        const idWidth = Math.max(2, ...answer.rotations.map((v) => v.id.length));
+        const row = (cells: string[]) =>
+          `${cells[0]!.padEnd(idWidth)}  ${cells[1]!.padEnd(28)} ${cells[2]!.padEnd(12)} ${cells[3]!.padEnd(10)} ${cells[4]}\n`;
+        process.stdout.write(row(["ID", "SECRET", "STATUS", "STEP", "UPDATED"]));
+        for (const v of answer.rotations) {
+          process.stdout.write(row([v.id, v.secret, v.status, v.step, v.updatedAt]));
+        }
       }
       for (const s of answer.schedules) {
         process.stdout.write(

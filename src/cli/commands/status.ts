@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "@commander-js/extra-typings";
 import type { Static } from "typebox";
 import { isProcessAlive } from "../../lib/process-alive.js";
-import type { SecretsListAnswer } from "../../server/wire.js";
+import type { RotationListAnswer, SecretsListAnswer } from "../../server/wire.js";
 import { modeOf, resolveStateDirPath, vaultCaFile } from "../../state/state-dir.js";
 import { type BrokerClient, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -15,6 +15,10 @@ export interface StatusReport {
   vault: { kind: string; addr: string; kvMount: string; sealed: boolean | null };
   services: string[];
   secrets: number | null;
+  /** Rotations not done nor rolled back (null: broker not ready), and what --resume does. */
+  unfinishedRotations: Array<{ id: string; secret: string; status: string; step: string }> | null;
+  /** Scheduled rotations whose last due run passed without one. */
+  missedSchedules: Array<{ secret: string; missed: string }> | null;
 }
 
 export function statusCommand(context: CliContext) {
@@ -65,6 +69,9 @@ export async function collectStatus(broker: BrokerClient): Promise<StatusReport>
         .then((answer) => answer.secrets.length)
         .catch(() => null)
     : null;
+  const rotations = ready
+    ? await broker.json<Static<typeof RotationListAnswer>>("GET", "/v1/rotations").catch(() => null)
+    : null;
   let services: string[] = [];
   try {
     services = [...loadManifest(state.manifest).services.keys()].sort();
@@ -78,6 +85,14 @@ export async function collectStatus(broker: BrokerClient): Promise<StatusReport>
     vault: { ...state.vault, sealed },
     services,
     secrets,
+    unfinishedRotations:
+      rotations?.rotations
+        .filter((r) => r.status !== "done" && r.status !== "rolled-back")
+        .map(({ id, secret, status, step }) => ({ id, secret, status, step })) ?? null,
+    missedSchedules:
+      rotations?.schedules.flatMap((s) =>
+        s.missed ? [{ secret: s.secret, missed: s.missed }] : [],
+      ) ?? null,
   };
 }
 
@@ -93,7 +108,23 @@ function printStatus(report: StatusReport): void {
     ["vault", `${vault.kind} ${vault.addr} (${vaultState}, KV v2 at ${vault.kvMount}/)`],
     ["services", `${report.services.join(", ")} (${report.services.length})`],
     ["secrets", report.secrets === null ? "unknown (broker not ready)" : String(report.secrets)],
+    ["rotations", unfinishedText(report)],
+    ["schedules", missedText(report)],
     ["state dir", `${report.stateDir} (mode ${modeOf(report.stateDir).toString(8)})`],
   ];
   for (const [key, value] of rows) process.stdout.write(`${key.padEnd(11)}${value}\n`);
+}
+
+function unfinishedText({ unfinishedRotations: open }: StatusReport): string {
+  if (open === null) return "unknown (broker not ready)";
+  if (open.length === 0) return "none unfinished";
+  return open
+    .map((r) => `${r.secret} ${r.status} after ${r.step} (strongroom rotations ${r.id})`)
+    .join("; ");
+}
+
+function missedText({ missedSchedules: missed }: StatusReport): string {
+  if (missed === null) return "unknown (broker not ready)";
+  if (missed.length === 0) return "none missed";
+  return missed.map((m) => `${m.secret} MISSED ${m.missed}`).join("; ");
 }

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { badRequest } from "../errors.js";
 import type { TokenEntry } from "../types.js";
 import {
+  AuditFileRefused,
   type AuditSink,
   checkAuditFileWritable,
   openAuditSink,
@@ -115,7 +116,8 @@ export class AuditBroker {
     }
     try {
       checkAuditFileWritable(filePath, mode);
-    } catch {
+    } catch (error) {
+      if (error instanceof AuditFileRefused) throw badRequest(`sys/audit: ${error.message}`);
       throw badRequest(`sys/audit: failed to open audit file ${JSON.stringify(filePath)}`);
     }
     return {

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, openSync } from "node:fs";
+import { closeSync, fchmodSync, lstatSync, openSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
 /** Where one audit device writes its JSON lines. */
@@ -17,9 +17,29 @@ export function parseAuditFileMode(text: string | undefined): number | undefined
   return mode === 0 ? undefined : mode;
 }
 
+/**
+ * Why `filePath` may not hold an audit log, or undefined. Only a regular file (or a new one):
+ * the device sets the file's mode, and through a device node or a symlink that would change a
+ * host file the server may own (it often runs as root: /dev/null at 0600 breaks the machine).
+ */
+export function auditFileRefusal(filePath: string): string | undefined {
+  let stat: ReturnType<typeof lstatSync>;
+  try {
+    stat = lstatSync(filePath);
+  } catch {
+    return undefined;
+  }
+  if (stat.isFile()) return undefined;
+  return stat.isSymbolicLink()
+    ? "is a symbolic link: give the file itself"
+    : 'is not a regular file (use "discard" to drop entries, "stdout" to print them)';
+}
+
 /** Opens (and creates) the file once, synchronously, so enabling a bad path fails at once. */
 export function checkAuditFileWritable(filePath: string, mode: number | undefined): void {
   if (filePath === "stdout" || filePath === "discard") return;
+  const refusal = auditFileRefusal(filePath);
+  if (refusal) throw new AuditFileRefused(`${JSON.stringify(filePath)} ${refusal}`);
   const fd = openSync(filePath, "a", mode ?? DEFAULT_AUDIT_FILE_MODE);
   try {
     if (mode !== undefined) fchmodSync(fd, mode);
@@ -27,6 +47,8 @@ export function checkAuditFileWritable(filePath: string, mode: number | undefine
     closeSync(fd);
   }
 }
+
+export class AuditFileRefused extends Error {}
 
 export function openAuditSink(filePath: string, mode: number | undefined): AuditSink {
   if (filePath === "discard") return { write: async () => {}, close: async () => {} };
@@ -86,6 +108,11 @@ class FileSink implements AuditSink {
   private open(): Promise<FileHandle> {
     this.handle ??= open(this.filePath, "a", this.mode ?? DEFAULT_AUDIT_FILE_MODE).then(
       async (handle) => {
+        // Checked on the open file: the path may have been replaced since it was enabled.
+        if (!(await handle.stat()).isFile()) {
+          await handle.close();
+          throw new AuditFileRefused(`${JSON.stringify(this.filePath)} is not a regular file`);
+        }
         if (this.mode !== undefined) await handle.chmod(this.mode);
         return handle;
       },

@@ -163,6 +163,8 @@ describe("--json with the broker running: one JSON document on stdout", () => {
       vault: { sealed: false },
       services,
       secrets: (await secretNames()).length,
+      unfinishedRotations: [],
+      missedSchedules: [],
     });
   });
 

@@ -1,5 +1,13 @@
 import { createHmac } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -79,6 +87,30 @@ describe("newDevice", () => {
       error(() => AuditBroker.newDevice("file", "", { file_path: "x", log_raw: "true" })).status,
     ).toBe(400);
     expect(error(() => AuditBroker.newDevice("file", "", { file_path: dir })).status).toBe(400);
+  });
+
+  it("refuses a device node or a symlink: enabling it would chmod a host file (/dev/null at 0600 breaks the machine)", () => {
+    const refusal = (filePath: string) => {
+      try {
+        // 0666 here: were it accepted, /dev/null would keep its usual mode.
+        AuditBroker.newDevice("file", "", { file_path: filePath, mode: "0666" });
+      } catch (e) {
+        return e as VaultError;
+      }
+      throw new Error(`${filePath} was accepted`);
+    };
+    const devNull = refusal("/dev/null");
+    expect(devNull.status).toBe(400);
+    expect(devNull.errors).toEqual([
+      'sys/audit: "/dev/null" is not a regular file (use "discard" to drop entries, "stdout" to print them)',
+    ]);
+    writeFileSync(join(dir, "host-file"), "");
+    chmodSync(join(dir, "host-file"), 0o600);
+    symlinkSync(join(dir, "host-file"), join(dir, "link.log"));
+    expect(refusal(join(dir, "link.log")).errors).toEqual([
+      `sys/audit: ${JSON.stringify(join(dir, "link.log"))} is a symbolic link: give the file itself`,
+    ]);
+    expect(statSync(join(dir, "host-file")).mode & 0o777).toBe(0o600);
   });
 
   it("accepts stdout and discard and gives every device its own salt", () => {
