@@ -1,6 +1,6 @@
-import hcl from "js-hcl-parser";
 import { parseDurationSeconds } from "../backends/kv-time.js";
 import { badRequest, type VaultError } from "../errors.js";
+import { hclToJson } from "../hcl.js";
 
 export type Capability =
   | "create"
@@ -188,7 +188,7 @@ function parseRules(text: string): PathRule[] {
 function parseHcl(text: string): Record<string, unknown> {
   let json: string;
   try {
-    json = hcl.parse(text);
+    json = hclToJson(text);
   } catch (error) {
     throw parseError(error instanceof Error ? error.message : String(error));
   }
