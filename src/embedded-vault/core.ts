@@ -3,6 +3,7 @@ import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
 import type { TokenStore } from "./backends/token-store.js";
 import { envelope, errorBody, type HttpAnswer } from "./envelope.js";
 import {
+  badRequest,
   permissionDenied,
   sealedError,
   unsupportedOperation,
@@ -207,6 +208,7 @@ export class VaultCore {
     let response: LogicalResponse;
     try {
       response = await backend.handle(logical);
+      refuseRootLogin(mount, response);
       await tx.commit();
     } catch (error) {
       this.deps.tokens.clearCache();
@@ -256,6 +258,17 @@ export class VaultCore {
       if (path.startsWith(route.mount.path) || `${path}/` === route.mount.path) return route;
     }
     return undefined;
+  }
+}
+
+/**
+ * Root tokens come only from init, generate-root or a root parent (auth/token/create); a
+ * login that would hand one out is refused as Vault does, before anything is committed.
+ */
+function refuseRootLogin(mount: MountEntry, response: LogicalResponse): void {
+  if (mount.type === "token" || !mount.path.startsWith("auth/")) return;
+  if (response.auth?.policies.includes("root")) {
+    throw badRequest("auth methods cannot create root tokens");
   }
 }
 
