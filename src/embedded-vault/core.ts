@@ -44,8 +44,9 @@ export interface CoreDeps {
   tokens: TokenStore;
   policies: PolicyCache;
   audit: AuditBroker;
-  backendFactories: Record<string, BackendFactory>;
-  rawHandlers: Record<string, RawHandler>;
+  /** Maps, not objects: a request-controlled key must never reach Object.prototype. */
+  backendFactories: ReadonlyMap<string, BackendFactory>;
+  rawHandlers: ReadonlyMap<string, RawHandler>;
   log: (message: string) => void;
 }
 
@@ -96,7 +97,7 @@ export class VaultCore {
   }
 
   private instantiate(mount: MountEntry): RoutedMount | undefined {
-    const factory = this.deps.backendFactories[mount.type];
+    const factory = this.deps.backendFactories.get(mount.type);
     if (!factory) {
       this.deps.log(`mount ${mount.path} has unknown type ${mount.type}; skipped`);
       return undefined;
@@ -106,7 +107,7 @@ export class VaultCore {
 
   async handle(request: CoreRequest): Promise<HttpAnswer> {
     try {
-      const raw = this.deps.rawHandlers[request.path];
+      const raw = this.deps.rawHandlers.get(request.path);
       if (raw) return await raw(request);
       return await this.handleLogical(request);
     } catch (error) {

@@ -77,7 +77,7 @@ export function fieldStringMap(
   if (typeof value !== "object" || Array.isArray(value)) {
     throw badRequest(`field "${name}" must be a map of strings`);
   }
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   for (const [key, item] of Object.entries(value)) {
     if (typeof item === "string") out[key] = item;
     else if (typeof item === "number" || typeof item === "boolean") out[key] = String(item);
@@ -179,36 +179,39 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     return {};
   }
 
-  const writeRoutes: Record<string, (req: LogicalRequest) => LogicalResponse> = {
-    create: (req) => create(req, "create", false),
-    "create-orphan": (req) => create(req, "create-orphan", true),
-    lookup: (req) => lookup(req, fieldString(req.data, "token") || caller(req).id),
-    "lookup-self": (req) => lookup(req, caller(req).id),
-    "lookup-accessor": (req) => {
-      const entry = byAccessor(req);
-      if (!entry) throw badRequest("invalid accessor");
-      // Knowing an accessor must never reveal the token itself.
-      return { data: { ...store.lookupData(entry), id: "" } };
-    },
-    renew: (req) => renew(req, store.lookup(req.tx, requiredToken(req))),
-    "renew-self": (req) => renew(req, store.lookup(req.tx, caller(req).id)),
-    "renew-accessor": (req) => {
-      const entry = byAccessor(req);
-      if (!entry) throw badRequest("invalid accessor");
-      const response = renew(req, entry);
-      if (response.auth) response.auth = { ...response.auth, client_token: "" };
-      return response;
-    },
-    revoke: (req) => revoke(req, requiredToken(req), false),
-    "revoke-self": (req) => revoke(req, caller(req).id, false),
-    "revoke-orphan": (req) => revoke(req, requiredToken(req), true),
-    "revoke-accessor": (req) => {
-      const entry = byAccessor(req);
-      if (!entry) return { warnings: ["No token found with this accessor"] };
-      return revoke(req, entry.id, false);
-    },
-    tidy: () => ({}),
-  };
+  type Route = (req: LogicalRequest) => LogicalResponse;
+  const writeRoutes = new Map<string, Route>(
+    Object.entries<Route>({
+      create: (req) => create(req, "create", false),
+      "create-orphan": (req) => create(req, "create-orphan", true),
+      lookup: (req) => lookup(req, fieldString(req.data, "token") || caller(req).id),
+      "lookup-self": (req) => lookup(req, caller(req).id),
+      "lookup-accessor": (req) => {
+        const entry = byAccessor(req);
+        if (!entry) throw badRequest("invalid accessor");
+        // Knowing an accessor must never reveal the token itself.
+        return { data: { ...store.lookupData(entry), id: "" } };
+      },
+      renew: (req) => renew(req, store.lookup(req.tx, requiredToken(req))),
+      "renew-self": (req) => renew(req, store.lookup(req.tx, caller(req).id)),
+      "renew-accessor": (req) => {
+        const entry = byAccessor(req);
+        if (!entry) throw badRequest("invalid accessor");
+        const response = renew(req, entry);
+        if (response.auth) response.auth = { ...response.auth, client_token: "" };
+        return response;
+      },
+      revoke: (req) => revoke(req, requiredToken(req), false),
+      "revoke-self": (req) => revoke(req, caller(req).id, false),
+      "revoke-orphan": (req) => revoke(req, requiredToken(req), true),
+      "revoke-accessor": (req) => {
+        const entry = byAccessor(req);
+        if (!entry) return { warnings: ["No token found with this accessor"] };
+        return revoke(req, entry.id, false);
+      },
+      tidy: () => ({}),
+    }),
+  );
 
   return {
     type: "token",
@@ -217,7 +220,7 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     exists: () => true,
     handle(req: LogicalRequest): LogicalResponse {
       const path = req.path.replace(/\/+$/, "");
-      if (path === "lookup-self" && req.operation === "read") return writeRoutes[path]!(req);
+      if (path === "lookup-self" && req.operation === "read") return writeRoutes.get(path)!(req);
       if (path === "accessors") {
         if (req.operation !== "list") throw unsupportedOperation();
         const keys = store.listAccessors(req.tx);
@@ -229,7 +232,7 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
         if (!isWrite(req)) throw unsupportedOperation();
         throw badRequest(`unknown role ${path.slice("create/".length)}`);
       }
-      const route = Object.hasOwn(writeRoutes, path) ? writeRoutes[path] : undefined;
+      const route = writeRoutes.get(path);
       if (!route) throw unsupportedPath(req.mount.path + req.path);
       if (!isWrite(req)) throw unsupportedOperation();
       return route(req);

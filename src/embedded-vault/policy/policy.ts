@@ -152,12 +152,12 @@ export function parsePolicy(name: string, text: string): Policy {
   return { name: normalized, text, rules: parseRules(text) };
 }
 
-const LEGACY_POLICIES: Record<string, Capability[]> = {
-  deny: ["deny"],
-  read: ["read", "list"],
-  write: ["create", "read", "update", "delete", "list"],
-  sudo: ["create", "read", "update", "delete", "list", "sudo"],
-};
+const LEGACY_POLICIES = new Map<string, Capability[]>([
+  ["deny", ["deny"]],
+  ["read", ["read", "list"]],
+  ["write", ["create", "read", "update", "delete", "list"]],
+  ["sudo", ["create", "read", "update", "delete", "list", "sudo"]],
+]);
 
 const PATH_KEYS = new Set([
   "comment",
@@ -234,7 +234,7 @@ function parseRule(key: string, body: Record<string, unknown>): PathRule {
     }
   }
   if (body.policy !== undefined) {
-    const legacy = typeof body.policy === "string" ? LEGACY_POLICIES[body.policy] : undefined;
+    const legacy = typeof body.policy === "string" ? LEGACY_POLICIES.get(body.policy) : undefined;
     if (!legacy) throw fail(`invalid policy ${JSON.stringify(body.policy)}`);
     for (const capability of legacy) capabilities.add(capability);
   }
