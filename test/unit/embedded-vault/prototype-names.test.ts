@@ -125,6 +125,17 @@ describe.each(NAMES)("the name %s", (name) => {
       nested: keyed(name, keyed(name, 1)),
       extra: keyed(name, true),
     });
+    const custom = await call({
+      method: "POST",
+      path: `${mount}/metadata/${name}`,
+      body: { custom_metadata: keyed(name, "m"), ...keyed(name, 1) },
+    });
+    expect(custom.status, custom.text).toBe(200);
+    expect(custom.json.warnings).toEqual([
+      `Endpoint ignored these unrecognized parameters: [${name}]`,
+    ]);
+    const metadata = await call({ path: `${mount}/metadata/${name}` });
+    expect(metadata.json.data.custom_metadata).toEqual(keyed(name, "m"));
     const listed = await call({ method: "LIST", path: `${mount}/metadata/` });
     expect(listed.json.data.keys).toEqual([name]);
     const info = await call({ path: `/v1/sys/mounts/${name}` });
