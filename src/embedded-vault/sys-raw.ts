@@ -46,92 +46,88 @@ export function createRawSysHandlers(deps: RawSysDeps): ReadonlyMap<string, RawH
       return handler(request);
     };
 
-  return new Map<string, RawHandler>(
-    Object.entries({
-      "sys/init": methods(["GET", "PUT", "POST"], async (request) => {
-        if (request.method === "GET") return ok({ initialized: deps.status().initialized });
-        const { secret_shares: shares, secret_threshold: threshold } = request.data;
-        // hvac always sends "root_token_pgp_key": null; only a real value asks for PGP.
-        if (isSet(request.data.pgp_keys) || isSet(request.data.root_token_pgp_key)) {
-          throw badRequest(
-            "PGP-encrypted shares are not supported by strongroom's embedded server",
-          );
-        }
-        if (request.data.stored_shares || request.data.recovery_shares) {
-          throw badRequest(
-            "stored shares and recovery keys need an auto-unseal seal, which this server does not have",
-          );
-        }
-        return ok(
-          await deps.initialize(
-            toInteger(shares, "secret_shares"),
-            toInteger(threshold, "secret_threshold"),
-          ),
+  const handlers: Record<string, RawHandler> = {
+    "sys/init": methods(["GET", "PUT", "POST"], async (request) => {
+      if (request.method === "GET") return ok({ initialized: deps.status().initialized });
+      const { secret_shares: shares, secret_threshold: threshold } = request.data;
+      // hvac always sends "root_token_pgp_key": null; only a real value asks for PGP.
+      if (isSet(request.data.pgp_keys) || isSet(request.data.root_token_pgp_key)) {
+        throw badRequest("PGP-encrypted shares are not supported by strongroom's embedded server");
+      }
+      if (request.data.stored_shares || request.data.recovery_shares) {
+        throw badRequest(
+          "stored shares and recovery keys need an auto-unseal seal, which this server does not have",
         );
-      }),
-
-      "sys/seal-status": methods(["GET"], async () => ok(sealStatus())),
-
-      "sys/unseal": methods(["PUT", "POST"], async (request) => {
-        const { key, reset } = request.data;
-        if (reset === true || reset === "true") {
-          if (!deps.status().sealed) throw badRequest("vault is unsealed");
-          deps.resetUnseal();
-          return ok(sealStatus());
-        }
-        if (typeof key !== "string" || key === "") {
-          throw badRequest(
-            "'key' must be specified in request body as JSON, or 'reset' set to true",
-          );
-        }
-        if (!deps.status().initialized) throw badRequest("Vault is not initialized");
-        await deps.submitShare(key);
-        return ok(sealStatus());
-      }),
-
-      "sys/seal": methods(["PUT", "POST"], async (request) => {
-        deps.authorizeSeal(request.clientToken);
-        deps.seal();
-        return { status: 204 };
-      }),
-
-      "sys/step-down": methods(["PUT", "POST"], async (request) => {
-        deps.authorize(request.clientToken);
-        return { status: 204 };
-      }),
-
-      "sys/health": methods(["GET", "HEAD"], async (request) => {
-        const status = deps.status();
-        const code = healthCode(request, status);
-        const body = {
-          initialized: status.initialized,
-          sealed: status.sealed,
-          standby: false,
-          performance_standby: false,
-          replication_performance_mode: "disabled",
-          replication_dr_mode: "disabled",
-          server_time_utc: Math.floor(Date.now() / 1000),
-          version: SERVER_VERSION,
-          cluster_name: status.sealed ? undefined : CLUSTER_NAME,
-          cluster_id: status.sealed ? undefined : deps.clusterId(),
-        };
-        return request.method === "HEAD" ? { status: code } : { status: code, body };
-      }),
-
-      "sys/leader": methods(["GET"], async () => {
-        if (deps.status().sealed) throw sealedError();
-        return ok({
-          ha_enabled: false,
-          is_self: false,
-          active_time: "0001-01-01T00:00:00Z",
-          leader_address: "",
-          leader_cluster_address: "",
-          performance_standby: false,
-          performance_standby_last_remote_wal: 0,
-        });
-      }),
+      }
+      return ok(
+        await deps.initialize(
+          toInteger(shares, "secret_shares"),
+          toInteger(threshold, "secret_threshold"),
+        ),
+      );
     }),
-  );
+
+    "sys/seal-status": methods(["GET"], async () => ok(sealStatus())),
+
+    "sys/unseal": methods(["PUT", "POST"], async (request) => {
+      const { key, reset } = request.data;
+      if (reset === true || reset === "true") {
+        if (!deps.status().sealed) throw badRequest("vault is unsealed");
+        deps.resetUnseal();
+        return ok(sealStatus());
+      }
+      if (typeof key !== "string" || key === "") {
+        throw badRequest("'key' must be specified in request body as JSON, or 'reset' set to true");
+      }
+      if (!deps.status().initialized) throw badRequest("Vault is not initialized");
+      await deps.submitShare(key);
+      return ok(sealStatus());
+    }),
+
+    "sys/seal": methods(["PUT", "POST"], async (request) => {
+      deps.authorizeSeal(request.clientToken);
+      deps.seal();
+      return { status: 204 };
+    }),
+
+    "sys/step-down": methods(["PUT", "POST"], async (request) => {
+      deps.authorize(request.clientToken);
+      return { status: 204 };
+    }),
+
+    "sys/health": methods(["GET", "HEAD"], async (request) => {
+      const status = deps.status();
+      const code = healthCode(request, status);
+      const body = {
+        initialized: status.initialized,
+        sealed: status.sealed,
+        standby: false,
+        performance_standby: false,
+        replication_performance_mode: "disabled",
+        replication_dr_mode: "disabled",
+        server_time_utc: Math.floor(Date.now() / 1000),
+        version: SERVER_VERSION,
+        cluster_name: status.sealed ? undefined : CLUSTER_NAME,
+        cluster_id: status.sealed ? undefined : deps.clusterId(),
+      };
+      return request.method === "HEAD" ? { status: code } : { status: code, body };
+    }),
+
+    "sys/leader": methods(["GET"], async () => {
+      if (deps.status().sealed) throw sealedError();
+      return ok({
+        ha_enabled: false,
+        is_self: false,
+        active_time: "0001-01-01T00:00:00Z",
+        leader_address: "",
+        leader_cluster_address: "",
+        performance_standby: false,
+        performance_standby_last_remote_wal: 0,
+      });
+    }),
+  };
+  // A Map: the core looks handlers up by the request path.
+  return new Map(Object.entries(handlers));
 }
 
 /** Go's zero values (null, "", empty list) mean "not given", as they do to Vault's decoder. */

@@ -179,39 +179,38 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     return {};
   }
 
-  type Route = (req: LogicalRequest) => LogicalResponse;
-  const writeRoutes = new Map<string, Route>(
-    Object.entries<Route>({
-      create: (req) => create(req, "create", false),
-      "create-orphan": (req) => create(req, "create-orphan", true),
-      lookup: (req) => lookup(req, fieldString(req.data, "token") || caller(req).id),
-      "lookup-self": (req) => lookup(req, caller(req).id),
-      "lookup-accessor": (req) => {
-        const entry = byAccessor(req);
-        if (!entry) throw badRequest("invalid accessor");
-        // Knowing an accessor must never reveal the token itself.
-        return { data: { ...store.lookupData(entry), id: "" } };
-      },
-      renew: (req) => renew(req, store.lookup(req.tx, requiredToken(req))),
-      "renew-self": (req) => renew(req, store.lookup(req.tx, caller(req).id)),
-      "renew-accessor": (req) => {
-        const entry = byAccessor(req);
-        if (!entry) throw badRequest("invalid accessor");
-        const response = renew(req, entry);
-        if (response.auth) response.auth = { ...response.auth, client_token: "" };
-        return response;
-      },
-      revoke: (req) => revoke(req, requiredToken(req), false),
-      "revoke-self": (req) => revoke(req, caller(req).id, false),
-      "revoke-orphan": (req) => revoke(req, requiredToken(req), true),
-      "revoke-accessor": (req) => {
-        const entry = byAccessor(req);
-        if (!entry) return { warnings: ["No token found with this accessor"] };
-        return revoke(req, entry.id, false);
-      },
-      tidy: () => ({}),
-    }),
-  );
+  const writeHandlers: Record<string, (req: LogicalRequest) => LogicalResponse> = {
+    create: (req) => create(req, "create", false),
+    "create-orphan": (req) => create(req, "create-orphan", true),
+    lookup: (req) => lookup(req, fieldString(req.data, "token") || caller(req).id),
+    "lookup-self": (req) => lookup(req, caller(req).id),
+    "lookup-accessor": (req) => {
+      const entry = byAccessor(req);
+      if (!entry) throw badRequest("invalid accessor");
+      // Knowing an accessor must never reveal the token itself.
+      return { data: { ...store.lookupData(entry), id: "" } };
+    },
+    renew: (req) => renew(req, store.lookup(req.tx, requiredToken(req))),
+    "renew-self": (req) => renew(req, store.lookup(req.tx, caller(req).id)),
+    "renew-accessor": (req) => {
+      const entry = byAccessor(req);
+      if (!entry) throw badRequest("invalid accessor");
+      const response = renew(req, entry);
+      if (response.auth) response.auth = { ...response.auth, client_token: "" };
+      return response;
+    },
+    revoke: (req) => revoke(req, requiredToken(req), false),
+    "revoke-self": (req) => revoke(req, caller(req).id, false),
+    "revoke-orphan": (req) => revoke(req, requiredToken(req), true),
+    "revoke-accessor": (req) => {
+      const entry = byAccessor(req);
+      if (!entry) return { warnings: ["No token found with this accessor"] };
+      return revoke(req, entry.id, false);
+    },
+    tidy: () => ({}),
+  };
+  // A Map: handlers are looked up by the request path.
+  const writeRoutes = new Map(Object.entries(writeHandlers));
 
   return {
     type: "token",
