@@ -3,6 +3,7 @@ import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
 import type { TokenStore } from "./backends/token-store.js";
 import { envelope, errorBody, type HttpAnswer } from "./envelope.js";
 import {
+  badRequest,
   permissionDenied,
   sealedError,
   unsupportedOperation,
@@ -43,8 +44,9 @@ export interface CoreDeps {
   tokens: TokenStore;
   policies: PolicyCache;
   audit: AuditBroker;
-  backendFactories: Record<string, BackendFactory>;
-  rawHandlers: Record<string, RawHandler>;
+  /** Maps, not objects: a request-controlled key must never reach Object.prototype. */
+  backendFactories: ReadonlyMap<string, BackendFactory>;
+  rawHandlers: ReadonlyMap<string, RawHandler>;
   log: (message: string) => void;
 }
 
@@ -95,7 +97,7 @@ export class VaultCore {
   }
 
   private instantiate(mount: MountEntry): RoutedMount | undefined {
-    const factory = this.deps.backendFactories[mount.type];
+    const factory = this.deps.backendFactories.get(mount.type);
     if (!factory) {
       this.deps.log(`mount ${mount.path} has unknown type ${mount.type}; skipped`);
       return undefined;
@@ -105,7 +107,7 @@ export class VaultCore {
 
   async handle(request: CoreRequest): Promise<HttpAnswer> {
     try {
-      const raw = this.deps.rawHandlers[request.path];
+      const raw = this.deps.rawHandlers.get(request.path);
       if (raw) return await raw(request);
       return await this.handleLogical(request);
     } catch (error) {
@@ -207,6 +209,7 @@ export class VaultCore {
     let response: LogicalResponse;
     try {
       response = await backend.handle(logical);
+      refuseRootLogin(mount, response);
       await tx.commit();
     } catch (error) {
       this.deps.tokens.clearCache();
@@ -256,6 +259,17 @@ export class VaultCore {
       if (path.startsWith(route.mount.path) || `${path}/` === route.mount.path) return route;
     }
     return undefined;
+  }
+}
+
+/**
+ * Root tokens come only from init, generate-root or a root parent (auth/token/create); a
+ * login that would hand one out is refused as Vault does, before anything is committed.
+ */
+function refuseRootLogin(mount: MountEntry, response: LogicalResponse): void {
+  if (mount.type === "token" || !mount.path.startsWith("auth/")) return;
+  if (response.auth?.policies.includes("root")) {
+    throw badRequest("auth methods cannot create root tokens");
   }
 }
 

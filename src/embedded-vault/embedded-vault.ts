@@ -6,7 +6,7 @@ import { createKvBackend } from "./backends/kv.js";
 import { createSystemBackend } from "./backends/system/index.js";
 import { createTokenBackend } from "./backends/token-backend.js";
 import { TokenStore } from "./backends/token-store.js";
-import { VaultCore } from "./core.js";
+import { type BackendFactory, VaultCore } from "./core.js";
 import { permissionDenied } from "./errors.js";
 import {
   AUTH_MOUNTS_KEY,
@@ -63,25 +63,28 @@ export class EmbeddedVault {
       policies: this.policies,
       audit: this.audit,
       log,
-      backendFactories: {
-        system: () => system,
-        kv: () => createKvBackend(),
-        cubbyhole: () => createCubbyholeBackend(),
-        token: () =>
-          createTokenBackend(tokens, {
-            policyExists,
-            hasSudo: (req) =>
-              req.token !== undefined &&
-              this.core.allowed(
-                req.tx as never,
-                req.token,
-                req.mount.path + req.path,
-                req.operation,
-                true,
-              ),
-          }),
-        approle: () => createAppRoleBackend(tokens),
-      },
+      backendFactories: new Map<string, BackendFactory>([
+        ["system", () => system],
+        ["kv", () => createKvBackend()],
+        ["cubbyhole", () => createCubbyholeBackend()],
+        [
+          "token",
+          () =>
+            createTokenBackend(tokens, {
+              policyExists,
+              hasSudo: (req) =>
+                req.token !== undefined &&
+                this.core.allowed(
+                  req.tx as never,
+                  req.token,
+                  req.mount.path + req.path,
+                  req.operation,
+                  true,
+                ),
+            }),
+        ],
+        ["approle", () => createAppRoleBackend(tokens)],
+      ]),
       rawHandlers: createRawSysHandlers({
         status: () => this.sealManager.status(),
         storageType: physical.kind,

@@ -24,9 +24,19 @@ export function envelope(
     auth: response.auth ?? null,
     mount_type: options.mountType ?? "",
   };
-  // Vault copies sys/ response data to the top level for backwards compatibility.
+  // Vault copies sys/ response data to the top level for backwards compatibility. Defined,
+  // not assigned: a key named "__proto__" (a requested capabilities path) stays a key.
   if (options.injectSysData && data) {
-    for (const [key, value] of Object.entries(data)) if (!(key in body)) body[key] = value;
+    for (const [key, value] of Object.entries(data)) {
+      if (!Object.hasOwn(body, key)) {
+        Object.defineProperty(body, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+    }
   }
   return body;
 }

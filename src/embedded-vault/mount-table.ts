@@ -90,7 +90,7 @@ export function normalizeSecretsEngine(
   type: string,
   options: Record<string, unknown> | null | undefined,
 ): { type: string; options: Record<string, string> | null } {
-  const normalized: Record<string, string> = {};
+  const normalized: Record<string, string> = Object.create(null);
   for (const [key, value] of Object.entries(options ?? {})) normalized[key] = String(value);
   if (type === "kv-v2" || type === "kv-v1") {
     normalized.version = type === "kv-v2" ? "2" : "1";

@@ -1,5 +1,5 @@
-import hcl from "js-hcl-parser";
 import { parseGoBool } from "./go-bool.js";
+import { hclToJson } from "./hcl.js";
 
 export interface ListenerConfig {
   address: string;
@@ -127,7 +127,7 @@ function parseStorage(type: string, body: Body, fail: (reason: string) => never)
 function parseHcl(text: string, fail: (reason: string) => never): Body {
   let json: string;
   try {
-    json = hcl.parse(text);
+    json = hclToJson(text);
   } catch (error) {
     return fail(`syntax error: ${error instanceof Error ? error.message : String(error)}`);
   }

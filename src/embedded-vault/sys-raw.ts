@@ -24,7 +24,7 @@ export interface RawSysDeps {
 const CLUSTER_NAME = "strongroom-embedded";
 
 /** Vault's raw sys handlers: bare JSON objects, no envelope; most answer while sealed. */
-export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandler> {
+export function createRawSysHandlers(deps: RawSysDeps): ReadonlyMap<string, RawHandler> {
   const sealStatus = (): Record<string, unknown> => {
     const status = deps.status();
     return {
@@ -46,7 +46,7 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
       return handler(request);
     };
 
-  return {
+  const handlers: Record<string, RawHandler> = {
     "sys/init": methods(["GET", "PUT", "POST"], async (request) => {
       if (request.method === "GET") return ok({ initialized: deps.status().initialized });
       const { secret_shares: shares, secret_threshold: threshold } = request.data;
@@ -126,6 +126,8 @@ export function createRawSysHandlers(deps: RawSysDeps): Record<string, RawHandle
       });
     }),
   };
+  // A Map: the core looks handlers up by the request path.
+  return new Map(Object.entries(handlers));
 }
 
 /** Go's zero values (null, "", empty list) mean "not given", as they do to Vault's decoder. */

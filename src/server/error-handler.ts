@@ -10,15 +10,21 @@ export interface ErrorAnswer {
 }
 
 /** fastify's own 4xx errors, answered with a fixed message: theirs may quote the request body. */
-const FASTIFY_ERRORS: Record<string, [ErrorFactory, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [ERRORS.STRONGROOM_ERR_BODY_TOO_LARGE, "request body too large"],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
-    ERRORS.STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE,
-    "unsupported content type: send application/json",
+const FASTIFY_ERRORS = new Map<string | undefined, [ErrorFactory, string]>([
+  ["FST_ERR_CTP_BODY_TOO_LARGE", [ERRORS.STRONGROOM_ERR_BODY_TOO_LARGE, "request body too large"]],
+  [
+    "FST_ERR_CTP_INVALID_MEDIA_TYPE",
+    [
+      ERRORS.STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE,
+      "unsupported content type: send application/json",
+    ],
   ],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [ERRORS.STRONGROOM_ERR_VALIDATION, "the JSON body is empty"],
-  FST_ERR_CTP_INVALID_JSON_BODY: [ERRORS.STRONGROOM_ERR_BAD_REQUEST, "the body is not valid JSON"],
-};
+  ["FST_ERR_CTP_EMPTY_JSON_BODY", [ERRORS.STRONGROOM_ERR_VALIDATION, "the JSON body is empty"]],
+  [
+    "FST_ERR_CTP_INVALID_JSON_BODY",
+    [ERRORS.STRONGROOM_ERR_BAD_REQUEST, "the body is not valid JSON"],
+  ],
+]);
 
 const answerWith = ({ statusCode, code }: ErrorFactory, message: string): ErrorAnswer => ({
   status: statusCode,
@@ -39,7 +45,7 @@ export function toErrorAnswer(err: FastifyError): ErrorAnswer {
     }
     return { status, code: err.code, message: err.message };
   }
-  const known = FASTIFY_ERRORS[err.code];
+  const known = FASTIFY_ERRORS.get(err.code);
   if (known) return answerWith(...known);
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) {

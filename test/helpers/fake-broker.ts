@@ -30,30 +30,33 @@ export interface FakeBroker extends BrokerService {
 
 /** In-memory BrokerService: services nova and neutron, a few options, no Vault. */
 export function createFakeBroker(): FakeBroker {
-  const options: Record<string, ResolvedOption[]> = {
-    nova: [
-      option("database", "connection", `mysql+pymysql://nova:${SECRET_VALUE}@db/nova`, true),
-      option("DEFAULT", "debug", "false", false),
-      option("DEFAULT", "workers", 4, false),
+  const options = new Map<string, ResolvedOption[]>([
+    [
+      "nova",
+      [
+        option("database", "connection", `mysql+pymysql://nova:${SECRET_VALUE}@db/nova`, true),
+        option("DEFAULT", "debug", "false", false),
+        option("DEFAULT", "workers", 4, false),
+      ],
     ],
-    neutron: [option("database", "connection", "mysql+pymysql://neutron:x@db/neutron", true)],
-  };
+    ["neutron", [option("database", "connection", "mysql+pymysql://neutron:x@db/neutron", true)]],
+  ]);
   const calls: FakeBroker["calls"] = { putSecret: [], seed: [] };
   const broker: FakeBroker = {
     deployment: "overcloud",
     calls,
-    services: () => Object.keys(options),
+    services: () => [...options.keys()],
     hasOption: (service, group, name) =>
-      options[service]?.some((o) => o.group === group && o.option === name) ?? false,
+      options.get(service)?.some((o) => o.group === group && o.option === name) ?? false,
     async lookup(service, group, name) {
       takeFailure();
-      const found = options[service]?.find((o) => o.group === group && o.option === name);
+      const found = options.get(service)?.find((o) => o.group === group && o.option === name);
       if (!found) throw new StrongroomError("STRONGROOM_ERR_NOT_FOUND", "no such option");
       return found;
     },
     async serviceOptions(service) {
       takeFailure();
-      return options[service] ?? [];
+      return options.get(service) ?? [];
     },
     async renderIni(service) {
       takeFailure();
@@ -115,10 +118,10 @@ export interface FakeAuthenticator extends Authenticator {
 export function createFakeAuthenticator(
   services: readonly string[] = ["nova", "neutron"],
 ): FakeAuthenticator {
-  const tokens: Record<string, Principal> = {
-    [OPERATOR_TOKEN]: { kind: "operator" },
-    [NOVA_TOKEN]: { kind: "service", service: "nova" },
-  };
+  const tokens = new Map<string, Principal>([
+    [OPERATOR_TOKEN, { kind: "operator" }],
+    [NOVA_TOKEN, { kind: "service", service: "nova" }],
+  ]);
   const auth: FakeAuthenticator = {
     certificateCalls: 0,
     fromCertificate(cert: PeerCertificate) {
@@ -128,7 +131,7 @@ export function createFakeAuthenticator(
         ? { kind: "service", service: cn }
         : undefined;
     },
-    fromToken: async (token) => tokens[token],
+    fromToken: async (token) => tokens.get(token),
   };
   return auth;
 }

@@ -36,26 +36,33 @@ import { loadMeta } from "./kv-v2-store.js";
 
 type Handler = (ctx: KvContext) => LogicalResponse;
 
-const KEYED_ROUTES: Record<string, Partial<Record<Operation, Handler>>> = {
-  data: {
-    read: readData,
-    create: writeData,
-    update: writeData,
-    patch: patchData,
-    delete: softDeleteLatest,
-  },
-  metadata: {
-    read: readMetadata,
-    create: writeMetadata,
-    update: writeMetadata,
-    patch: patchMetadata,
-    delete: deleteMetadata,
-  },
-  delete: { create: deleteVersions, update: deleteVersions },
-  undelete: { create: undeleteVersions, update: undeleteVersions },
-  destroy: { create: destroyVersions, update: destroyVersions },
-  subkeys: { read: readSubkeys },
-};
+/** A Map: the section comes from the request path, and must never find Object.prototype's members. */
+const KEYED_ROUTES = new Map<string, Partial<Record<Operation, Handler>>>([
+  [
+    "data",
+    {
+      read: readData,
+      create: writeData,
+      update: writeData,
+      patch: patchData,
+      delete: softDeleteLatest,
+    },
+  ],
+  [
+    "metadata",
+    {
+      read: readMetadata,
+      create: writeMetadata,
+      update: writeMetadata,
+      patch: patchMetadata,
+      delete: deleteMetadata,
+    },
+  ],
+  ["delete", { create: deleteVersions, update: deleteVersions }],
+  ["undelete", { create: undeleteVersions, update: undeleteVersions }],
+  ["destroy", { create: destroyVersions, update: destroyVersions }],
+  ["subkeys", { read: readSubkeys }],
+]);
 
 const CONFIG_ROUTE: Partial<Record<Operation, Handler>> = {
   read: readConfig,
@@ -98,7 +105,7 @@ function handle(req: LogicalRequest): LogicalResponse {
   const operation = req.operation;
 
   if (req.path === "config") return dispatch(CONFIG_ROUTE, operation, ctx);
-  const routes = KEYED_ROUTES[section];
+  const routes = KEYED_ROUTES.get(section);
   if (!routes) return invalidPath(operation);
   if (section === "metadata" && operation === "list") {
     return listMetadata(ctx, key === "" || key.endsWith("/") ? key : `${key}/`);

@@ -77,7 +77,7 @@ export function fieldStringMap(
   if (typeof value !== "object" || Array.isArray(value)) {
     throw badRequest(`field "${name}" must be a map of strings`);
   }
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   for (const [key, item] of Object.entries(value)) {
     if (typeof item === "string") out[key] = item;
     else if (typeof item === "number" || typeof item === "boolean") out[key] = String(item);
@@ -179,7 +179,7 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     return {};
   }
 
-  const writeRoutes: Record<string, (req: LogicalRequest) => LogicalResponse> = {
+  const writeHandlers: Record<string, (req: LogicalRequest) => LogicalResponse> = {
     create: (req) => create(req, "create", false),
     "create-orphan": (req) => create(req, "create-orphan", true),
     lookup: (req) => lookup(req, fieldString(req.data, "token") || caller(req).id),
@@ -209,6 +209,8 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     },
     tidy: () => ({}),
   };
+  // A Map: handlers are looked up by the request path.
+  const writeRoutes = new Map(Object.entries(writeHandlers));
 
   return {
     type: "token",
@@ -217,7 +219,7 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
     exists: () => true,
     handle(req: LogicalRequest): LogicalResponse {
       const path = req.path.replace(/\/+$/, "");
-      if (path === "lookup-self" && req.operation === "read") return writeRoutes[path]!(req);
+      if (path === "lookup-self" && req.operation === "read") return writeRoutes.get(path)!(req);
       if (path === "accessors") {
         if (req.operation !== "list") throw unsupportedOperation();
         const keys = store.listAccessors(req.tx);
@@ -229,7 +231,7 @@ export function createTokenBackend(store: TokenStore, deps: TokenBackendDeps): L
         if (!isWrite(req)) throw unsupportedOperation();
         throw badRequest(`unknown role ${path.slice("create/".length)}`);
       }
-      const route = Object.hasOwn(writeRoutes, path) ? writeRoutes[path] : undefined;
+      const route = writeRoutes.get(path);
       if (!route) throw unsupportedPath(req.mount.path + req.path);
       if (!isWrite(req)) throw unsupportedOperation();
       return route(req);

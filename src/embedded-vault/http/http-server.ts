@@ -164,7 +164,8 @@ async function decode(req: IncomingMessage): Promise<CoreRequest> {
   const namespace = header(req, "x-vault-namespace")?.replace(/^\/+|\/+$/g, "");
   if (namespace && namespace !== "root") path = `${namespace}/${path}`;
 
-  const query: Record<string, string> = {};
+  // Null prototype: a "__proto__" parameter stays a parameter, "constructor" finds only its own.
+  const query: Record<string, string> = Object.create(null);
   if (search) for (const [key, value] of search) query[key] = value;
   const method = (req.method ?? "GET").toUpperCase();
   const list =

@@ -1,6 +1,6 @@
-import hcl from "js-hcl-parser";
 import { parseDurationSeconds } from "../backends/kv-time.js";
 import { badRequest, type VaultError } from "../errors.js";
+import { hclToJson } from "../hcl.js";
 
 export type Capability =
   | "create"
@@ -152,12 +152,12 @@ export function parsePolicy(name: string, text: string): Policy {
   return { name: normalized, text, rules: parseRules(text) };
 }
 
-const LEGACY_POLICIES: Record<string, Capability[]> = {
-  deny: ["deny"],
-  read: ["read", "list"],
-  write: ["create", "read", "update", "delete", "list"],
-  sudo: ["create", "read", "update", "delete", "list", "sudo"],
-};
+const LEGACY_POLICIES = new Map<string, Capability[]>([
+  ["deny", ["deny"]],
+  ["read", ["read", "list"]],
+  ["write", ["create", "read", "update", "delete", "list"]],
+  ["sudo", ["create", "read", "update", "delete", "list", "sudo"]],
+]);
 
 const PATH_KEYS = new Set([
   "comment",
@@ -188,7 +188,7 @@ function parseRules(text: string): PathRule[] {
 function parseHcl(text: string): Record<string, unknown> {
   let json: string;
   try {
-    json = hcl.parse(text);
+    json = hclToJson(text);
   } catch (error) {
     throw parseError(error instanceof Error ? error.message : String(error));
   }
@@ -234,7 +234,7 @@ function parseRule(key: string, body: Record<string, unknown>): PathRule {
     }
   }
   if (body.policy !== undefined) {
-    const legacy = typeof body.policy === "string" ? LEGACY_POLICIES[body.policy] : undefined;
+    const legacy = typeof body.policy === "string" ? LEGACY_POLICIES.get(body.policy) : undefined;
     if (!legacy) throw fail(`invalid policy ${JSON.stringify(body.policy)}`);
     for (const capability of legacy) capabilities.add(capability);
   }

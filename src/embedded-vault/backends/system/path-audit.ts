@@ -45,7 +45,7 @@ function enableAudit(req: LogicalRequest, raw: string): LogicalResponse {
   const path = normalizeMountPath(raw);
   const table = auditTable(req.tx);
   if (table[path]) throw badRequest("path already in use");
-  const options: Record<string, string> = {};
+  const options: Record<string, string> = Object.create(null);
   if (isRecord(req.data.options))
     for (const [k, v] of Object.entries(req.data.options)) options[k] = String(v);
   table[path] = AuditBroker.newDevice(

@@ -9,7 +9,8 @@ export function capabilitiesRoutes(deps: SystemBackendDeps): Route[] {
     token: TokenEntry,
     paths: string[],
   ): LogicalResponse {
-    const data: Record<string, unknown> = {};
+    // Null prototype: a requested path may be "__proto__" and must come back as a key.
+    const data: Record<string, unknown> = Object.create(null);
     for (const path of paths) data[path] = deps.capabilities(tx, token, path);
     if (paths.length === 1) data.capabilities = data[paths[0]!];
     return { data };
