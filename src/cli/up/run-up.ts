@@ -109,6 +109,7 @@ export async function runUp(
     previous,
     pki,
     kvMount,
+    deployment,
     env: options.env,
     log,
   });
