@@ -24,7 +24,7 @@ import {
   serviceRolePrefix,
 } from "./kv-layout.js";
 import type { VaultClient } from "./vault-client.js";
-import { vaultStatusOf } from "./vault-client.js";
+import { readIfPresent, vaultStatusOf } from "./vault-client.js";
 
 export const OPERATOR_TOKEN_PERIOD = "24h";
 
@@ -91,6 +91,11 @@ export function servicePolicy(manifest: Manifest, service: string, kvMount: stri
 const policyOwnerLine = (deployment: string, service: string) =>
   `# strongroom: service ${service} of deployment ${deployment}`;
 const POLICY_OWNER = /^# strongroom: service \S+ of deployment (\S+)$/m;
+
+/** The deployment a service policy's text says wrote it (any version of strongroom). */
+export function policyOwnerOf(text: unknown): string | undefined {
+  return typeof text === "string" ? POLICY_OWNER.exec(text)?.[1] : undefined;
+}
 
 /**
  * Writes the deployment's operator policy and creates the operator token: an orphan (it outlives
@@ -231,10 +236,9 @@ async function requireOwnPolicy(
   policy: string,
   deployment: string,
 ): Promise<void> {
-  const existing = await readOrNothing(operator, policyApiPath(policy));
+  const existing = await readIfPresent(operator, policyApiPath(policy));
   if (existing === undefined) return;
-  const text = existing?.data?.policy ?? existing?.data?.rules;
-  const owner = typeof text === "string" ? POLICY_OWNER.exec(text)?.[1] : undefined;
+  const owner = policyOwnerOf(existing?.data?.policy);
   if (owner !== deployment) throw notOurs("policy", policy, owner);
 }
 
@@ -245,7 +249,7 @@ async function requireOwnRole(
   policy: string,
   deployment: string,
 ): Promise<void> {
-  const existing = await readOrNothing(operator, roleApiPath(role));
+  const existing = await readIfPresent(operator, roleApiPath(role));
   if (existing === undefined) return;
   const policies: unknown = existing?.data?.token_policies ?? existing?.data?.policies;
   const list = Array.isArray(policies) ? policies.filter((p) => typeof p === "string") : [];
@@ -261,15 +265,6 @@ function notOurs(kind: string, name: string, owner: string | undefined): Error {
   return ERRORS.STRONGROOM_ERR_VAULT_OWNER(
     `Vault ${kind} "${name}" ${whose}: strongroom leaves it as it is`,
   );
-}
-
-async function readOrNothing(client: VaultClient, path: string) {
-  try {
-    return await client.read(path);
-  } catch (error) {
-    if (vaultStatusOf(error) === 404) return undefined;
-    throw error;
-  }
 }
 
 async function writePolicy(client: VaultClient, name: string, hcl: string): Promise<void> {

@@ -21,6 +21,7 @@ import {
   servicePolicyName,
   serviceRoleName,
 } from "../../src/vault/kv-layout.js";
+import { upgradeLegacyNames } from "../../src/vault/legacy-names.js";
 import {
   createVaultClient,
   type VaultClient,
@@ -187,5 +188,65 @@ describe("deployments sharing one Vault", () => {
     expect((await root.read(policyApiPath(servicePolicyName("site", "cinder")))).data.policy).toBe(
       copied,
     );
+  });
+});
+
+/** The shared operator policy of older versions, as they wrote it (KV rules left out). */
+const OLD_OPERATOR_POLICY = ["auth/approle/role/*", "sys/policies/acl/strongroom-*"]
+  .map(
+    (path) =>
+      `path "${path}" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`,
+  )
+  .join("\n");
+/** A service policy as older versions wrote it: the owner line, one read. */
+const oldServicePolicy = (deployment: string, service: string) =>
+  `# strongroom: service ${service} of deployment ${deployment}\npath "secret/data/strongroom/${deployment}/x" {\n  capabilities = ["read"]\n}\n`;
+
+describe("a Vault bootstrapped by an older version", () => {
+  it("loses the old names of its own services only, and its operator token stops rewriting its own policy", async () => {
+    await root.write(policyApiPath("strongroom-operator"), { policy: OLD_OPERATOR_POLICY });
+    const created = await root.write("auth/token/create-orphan", {
+      policies: ["strongroom-operator"],
+    });
+    const operator = client(created.auth.client_token);
+    // Deployment `old` had nova; deployment `old-x` had nova too: `old-x-nova` is the old name of
+    // both old/x-nova and old-x/nova, and old-x wrote it.
+    const pairs = [
+      ["old", "nova", "strongroom-old-nova", "old-nova"],
+      ["old-x", "nova", "strongroom-old-x-nova", "old-x-nova"],
+    ] as const;
+    for (const [deployment, service, policy, role] of pairs) {
+      await root.write(policyApiPath(policy), { policy: oldServicePolicy(deployment, service) });
+      await root.write(roleApiPath(role), { token_policies: [policy] });
+    }
+    const upgrade = (shared: boolean) =>
+      upgradeLegacyNames(operator, {
+        deployment: "old",
+        kvMount: "secret",
+        services: ["nova", "x-nova"],
+        shared,
+      });
+
+    // On a shared Vault the old shared policy stays: other deployments' tokens carry it too.
+    expect(await upgrade(true)).toEqual({ retired: ["nova"], operatorPolicy: "broad" });
+    expect(await statusOf(root.read(roleApiPath("old-nova")))).toBe(404);
+    expect(await statusOf(root.read(policyApiPath("strongroom-old-nova")))).toBe(404);
+    expect((await root.read(roleApiPath("old-x-nova"))).data.token_policies).toEqual([
+      "strongroom-old-x-nova",
+    ]);
+
+    expect(await upgrade(false)).toEqual({ retired: [], operatorPolicy: "narrowed" });
+    expect(await upgrade(false)).toEqual({ retired: [], operatorPolicy: "narrowed-before" });
+    const hcl = { policy: OLD_OPERATOR_POLICY };
+    expect(await statusOf(operator.write(policyApiPath("strongroom-operator"), hcl))).toBe(403);
+    expect(await statusOf(operator.write(policyApiPath("strongroom-old-x-nova"), hcl))).toBe(403);
+    // What `up` does with it still works.
+    const manifest = manifestOf("old", ["nova", "OldPassword"], ["x-nova", "OldXPassword"]);
+    const report = await bootstrapDeployment(operator, {
+      manifest,
+      manifestText: "{}",
+      kvMount: "secret",
+    });
+    expect(report.services.map((s) => s.role)).toEqual(["old.nova", "old.x-nova"]);
   });
 });
