@@ -99,6 +99,8 @@ export function deploymentOfServiceName(name: string): string | undefined {
  * `site-edge` + `nova` meet), recognised only to read what older versions wrote.
  */
 export const LEGACY_OPERATOR_POLICY = OPERATOR_POLICY_STEM;
+/** The policies the legacy operator policy could write (its own among them). */
+export const LEGACY_OPERATOR_WRITABLE = "strongroom-*";
 export const legacyServicePolicyName = (deployment: string, service: string): string =>
   `strongroom-${deployment}-${service}`;
 export const legacyServiceRoleName = (deployment: string, service: string): string =>

@@ -7,6 +7,7 @@
 import { operatorPolicy, policyOwnerOf } from "./bootstrap.js";
 import {
   LEGACY_OPERATOR_POLICY,
+  LEGACY_OPERATOR_WRITABLE,
   legacyServicePolicyName,
   legacyServiceRoleName,
   policyApiPath,
@@ -15,7 +16,7 @@ import {
 import { readIfPresent, type VaultClient } from "./vault-client.js";
 
 /** The rule of the old shared operator policy that let it rewrite any strongroom policy. */
-const LEGACY_POLICY_RULE = `path "${policyApiPath("strongroom-*")}"`;
+const LEGACY_POLICY_RULE = `path "${policyApiPath(LEGACY_OPERATOR_WRITABLE)}"`;
 
 export interface LegacyUpgrade {
   /** Services whose old-style AppRole and policy were deleted (kits made from them stop working). */
