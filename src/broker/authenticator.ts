@@ -43,7 +43,8 @@ interface TokenLookup {
 /**
  * The broker's Authenticator: a verified client certificate names its service (or the operator)
  * in CN + OU; a token is the operator token itself, or an AppRole token of one of this
- * deployment's service roles, as Vault's `auth/token/lookup` says.
+ * deployment's service roles whose secret-id names this deployment and service, as Vault's
+ * `auth/token/lookup` says.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const services = new Set(options.services);
@@ -72,6 +73,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (!data.path?.startsWith("auth/approle/login")) return none;
     const service = roles.get(data.meta?.role_name ?? "");
     if (service === undefined) return none;
+    // The secret-id's metadata (service-kit): a token minted for another deployment's role
+    // never passes for one of ours, whatever its role is called.
+    if (data.meta?.deployment !== options.deployment || data.meta?.service !== service) return none;
     const ttlMs = typeof data.ttl === "number" && data.ttl > 0 ? data.ttl * 1000 : TOKEN_CACHE_MS;
     return { principal: { kind: "service", service }, ttlMs };
   }

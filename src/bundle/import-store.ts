@@ -5,7 +5,13 @@
  */
 import { forEachLimit } from "../lib/concurrency.js";
 import { ERRORS } from "../lib/errors.js";
-import { secretPath } from "../vault/kv-layout.js";
+import {
+  legacyServicePolicyName,
+  legacyServiceRoleName,
+  secretPath,
+  servicePolicyName,
+  serviceRoleName,
+} from "../vault/kv-layout.js";
 import { KvV2 } from "../vault/kv-v2.js";
 import type { VaultClient } from "../vault/vault-client.js";
 import {
@@ -74,6 +80,26 @@ async function* secretsOf(
   if (seen.size !== expected) {
     throw contentError(`the bundle holds ${seen.size} secrets, its header says ${expected}`);
   }
+}
+
+/**
+ * A bundle exported before role and policy names had a separator spells its identities the old
+ * way: the same identities, under the names this version gives them.
+ */
+export function withCurrentNames(
+  deployment: string,
+  record: ServiceIdentityRecord,
+): ServiceIdentityRecord {
+  const { service } = record;
+  const legacy =
+    record.policy === legacyServicePolicyName(deployment, service) &&
+    record.role === legacyServiceRoleName(deployment, service);
+  if (!legacy) return record;
+  return {
+    ...record,
+    policy: servicePolicyName(deployment, service),
+    role: serviceRoleName(deployment, service),
+  };
 }
 
 /** The service identities the manifest produces must be the ones the source exported. */

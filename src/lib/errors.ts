@@ -200,6 +200,11 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     meaning: "the KV mount is missing or not KV v2",
   },
+  STRONGROOM_ERR_VAULT_OWNER: {
+    status: 500,
+    exit: 1,
+    meaning: "a Vault AppRole role or policy strongroom would write belongs to another deployment",
+  },
 
   // Rotation.
   STRONGROOM_ERR_UNKNOWN_SECRET: {

@@ -9,18 +9,22 @@ import { type Manifest, secretsReferencedBy } from "../config/manifest.js";
 import { ERRORS } from "../lib/errors.js";
 import {
   DEPLOYMENT_KEYS,
+  deploymentOfServiceName,
   deploymentPath,
   KV_ROOT,
   kvApiPath,
-  OPERATOR_POLICY,
+  OPERATOR_POLICY_STEM,
+  operatorPolicyName,
   policyApiPath,
   roleApiPath,
   secretPath,
   servicePolicyName,
+  servicePolicyPrefix,
   serviceRoleName,
+  serviceRolePrefix,
 } from "./kv-layout.js";
 import type { VaultClient } from "./vault-client.js";
-import { vaultStatusOf } from "./vault-client.js";
+import { readIfPresent, vaultStatusOf } from "./vault-client.js";
 
 export const OPERATOR_TOKEN_PERIOD = "24h";
 
@@ -34,13 +38,20 @@ function checkSegment(kind: string, name: string): string {
   return name;
 }
 
-export function operatorPolicy(kvMount: string): string {
+/**
+ * The operator token's policy for one deployment. It reads and writes every deployment's secrets
+ * (a broker exports the other deployments its Vault holds), but writes only its own deployment's
+ * AppRoles and service policies: never its own policy, another deployment's, or anything in sys/
+ * beyond sealing (the way to root would go through there).
+ */
+export function operatorPolicy(kvMount: string, deployment: string): string {
   const kv = checkSegment("KV mount", kvMount);
+  const name = checkSegment("deployment", deployment);
   const rule = (path: string, capabilities: string[]) =>
     `path "${path}" {\n  capabilities = [${capabilities.map((c) => `"${c}"`).join(", ")}]\n}\n`;
   const crudl = ["create", "read", "update", "delete", "list"];
   return [
-    "# strongroom's operator: every deployment's secrets, AppRoles and service policies.",
+    `# strongroom's operator of deployment ${name}: every deployment's secrets; its own AppRoles and service policies.`,
     rule(kvApiPath(kv, "data", `${KV_ROOT}/*`), crudl),
     rule(kvApiPath(kv, "metadata", `${KV_ROOT}/*`), ["read", "update", "delete", "list"]),
     rule(kvApiPath(kv, "metadata", KV_ROOT), ["list"]),
@@ -48,9 +59,11 @@ export function operatorPolicy(kvMount: string): string {
     rule(kvApiPath(kv, "undelete", `${KV_ROOT}/*`), ["update"]),
     rule(kvApiPath(kv, "destroy", `${KV_ROOT}/*`), ["update"]),
     // Roles (kits mint secret-ids) and their policies: what a repeated bootstrap rewrites.
-    rule("auth/approle/role/*", crudl),
+    rule(`${roleApiPath(serviceRolePrefix(name))}*`, crudl),
     rule("auth/approle/role", ["list"]),
-    rule("sys/policies/acl/strongroom-*", crudl),
+    rule(`${policyApiPath(servicePolicyPrefix(name))}*`, crudl),
+    // Its own policy and every other operator's: read only, whatever grants more elsewhere.
+    rule(`${policyApiPath(OPERATOR_POLICY_STEM)}*`, ["read"]),
     // Identifies the token a caller presents to the broker.
     rule("auth/token/lookup", ["update"]),
     rule("sys/seal", ["update", "sudo"]),
@@ -65,9 +78,7 @@ export function servicePolicy(manifest: Manifest, service: string, kvMount: stri
   const kv = checkSegment("KV mount", kvMount);
   const deployment = checkSegment("deployment", manifest.deployment.name);
   const read = (path: string) => `path "${path}" {\n  capabilities = ["read"]\n}\n`;
-  const lines = [
-    `# strongroom: service ${checkSegment("service", service)} of deployment ${manifest.deployment.name}`,
-  ];
+  const lines = [policyOwnerLine(deployment, checkSegment("service", service))];
   for (const secret of secretsReferencedBy(manifest, service)) {
     lines.push(read(kvApiPath(kv, "data", secretPath(deployment, checkSegment("secret", secret)))));
   }
@@ -76,19 +87,35 @@ export function servicePolicy(manifest: Manifest, service: string, kvMount: stri
   return lines.join("\n");
 }
 
+/** The first line of a service policy: who wrote it, read back before it is overwritten. */
+const policyOwnerLine = (deployment: string, service: string) =>
+  `# strongroom: service ${service} of deployment ${deployment}`;
+const POLICY_OWNER = /^# strongroom: service \S+ of deployment (\S+)$/m;
+
+/** The deployment a service policy's text says wrote it (any version of strongroom). */
+export function policyOwnerOf(text: unknown): string | undefined {
+  return typeof text === "string" ? POLICY_OWNER.exec(text)?.[1] : undefined;
+}
+
 /**
- * Writes the operator policy and creates the operator token: an orphan (it outlives the root
- * token that made it), periodic (renewed by the running broker, never a hard expiry).
+ * Writes the deployment's operator policy and creates the operator token: an orphan (it outlives
+ * the root token that made it), periodic (renewed by the running broker, never a hard expiry).
+ * Only a root (or equally privileged) token writes that policy: the operator token cannot.
  */
-export async function createOperatorToken(root: VaultClient, kvMount: string): Promise<string> {
-  await writePolicy(root, OPERATOR_POLICY, operatorPolicy(kvMount));
+export async function createOperatorToken(
+  root: VaultClient,
+  kvMount: string,
+  deployment: string,
+): Promise<string> {
+  const policy = operatorPolicyName(checkSegment("deployment", deployment));
+  await writePolicy(root, policy, operatorPolicy(kvMount, deployment));
   // `write`, not node-vault's tokenCreateOrphan: that one swaps the client's own token.
   const created = await root.write("auth/token/create-orphan", {
-    policies: [OPERATOR_POLICY],
+    policies: [policy],
     renewable: true,
     period: OPERATOR_TOKEN_PERIOD,
     display_name: "strongroom-operator",
-    meta: { strongroom: "operator" },
+    meta: { strongroom: "operator", deployment },
   });
   const token = created?.auth?.client_token;
   if (typeof token !== "string" || token === "") {
@@ -115,18 +142,14 @@ export async function bootstrapDeployment(
 ): Promise<BootstrapReport> {
   const { manifest, kvMount } = options;
   const deployment = checkSegment("deployment", manifest.deployment.name);
-  await writePolicy(operator, OPERATOR_POLICY, operatorPolicy(kvMount));
-  const manifestPath = kvApiPath(
-    kvMount,
-    "data",
-    deploymentPath(deployment, DEPLOYMENT_KEYS.manifest),
-  );
-  const previous = await readServices(operator, manifestPath);
+  const previous = await readServices(operator, manifestApiPath(kvMount, deployment));
 
   const report: BootstrapReport = { services: [], removed: [] };
   for (const service of [...manifest.services.keys()].sort()) {
     const policy = servicePolicyName(deployment, checkSegment("service", service));
     const role = serviceRoleName(deployment, service);
+    await requireOwnPolicy(operator, policy, deployment);
+    await requireOwnRole(operator, role, policy, deployment);
     await writePolicy(operator, policy, servicePolicy(manifest, service, kvMount));
     // Updating a role keeps its role-id and secret-ids: kits handed out earlier stay valid.
     await operator.write(roleApiPath(role), {
@@ -149,7 +172,18 @@ export async function bootstrapDeployment(
     await removeServiceAccess(operator, deployment, service);
     report.removed.push(service);
   }
-  await operator.write(manifestPath, {
+  await storeManifest(operator, options);
+  return report;
+}
+
+/** The stored manifest (what export and a restart without --manifest read), with its services. */
+export async function storeManifest(
+  operator: VaultClient,
+  options: { manifest: Manifest; manifestText: string; kvMount: string },
+): Promise<void> {
+  const { manifest, kvMount } = options;
+  const deployment = checkSegment("deployment", manifest.deployment.name);
+  await operator.write(manifestApiPath(kvMount, deployment), {
     data: {
       file: manifest.file,
       sha256: createHash("sha256").update(options.manifestText).digest("hex"),
@@ -157,8 +191,10 @@ export async function bootstrapDeployment(
       services: [...manifest.services.keys()].sort(),
     },
   });
-  return report;
 }
+
+const manifestApiPath = (kvMount: string, deployment: string) =>
+  kvApiPath(kvMount, "data", deploymentPath(deployment, DEPLOYMENT_KEYS.manifest));
 
 /** Deletes a service's AppRole and policy; one already gone is not an error. */
 export async function removeServiceAccess(
@@ -183,14 +219,52 @@ export async function mintServiceCredentials(
     checkSegment("service", service),
   );
   const roleId = await operator.read(`${roleApiPath(role)}/role-id`);
+  // Vault copies secret-id metadata onto the tokens it logs in: the broker checks the deployment.
   const secret = await operator.write(`${roleApiPath(role)}/secret-id`, {
-    metadata: JSON.stringify({ issued_by: "strongroom service-kit" }),
+    metadata: JSON.stringify({ issued_by: "strongroom service-kit", deployment, service }),
   });
   return {
     roleId: roleId.data.role_id,
     secretId: secret.data.secret_id,
     secretIdAccessor: secret.data.secret_id_accessor,
   };
+}
+
+/** Refuses to overwrite a policy that another deployment (or someone else) wrote. */
+async function requireOwnPolicy(
+  operator: VaultClient,
+  policy: string,
+  deployment: string,
+): Promise<void> {
+  const existing = await readIfPresent(operator, policyApiPath(policy));
+  if (existing === undefined) return;
+  const owner = policyOwnerOf(existing?.data?.policy);
+  if (owner !== deployment) throw notOurs("policy", policy, owner);
+}
+
+/** Refuses to overwrite an AppRole role whose tokens get another deployment's policies. */
+async function requireOwnRole(
+  operator: VaultClient,
+  role: string,
+  policy: string,
+  deployment: string,
+): Promise<void> {
+  const existing = await readIfPresent(operator, roleApiPath(role));
+  if (existing === undefined) return;
+  const policies: unknown = existing?.data?.token_policies ?? existing?.data?.policies;
+  const list = Array.isArray(policies) ? policies.filter((p) => typeof p === "string") : [];
+  if (list.length === 1 && list[0] === policy) return;
+  const owner = list.map(deploymentOfServiceName).find((d) => d !== undefined && d !== deployment);
+  throw notOurs("AppRole role", role, owner);
+}
+
+function notOurs(kind: string, name: string, owner: string | undefined): Error {
+  const whose = owner
+    ? `belongs to deployment "${owner}"`
+    : "was not written by strongroom for this deployment";
+  return ERRORS.STRONGROOM_ERR_VAULT_OWNER(
+    `Vault ${kind} "${name}" ${whose}: strongroom leaves it as it is`,
+  );
 }
 
 async function writePolicy(client: VaultClient, name: string, hcl: string): Promise<void> {

@@ -15,8 +15,6 @@ export const DEFAULT_KV_MOUNT = "secret";
 /** The folder under the KV mount that holds every deployment. */
 export const KV_ROOT = "strongroom";
 
-export const OPERATOR_POLICY = "strongroom-operator";
-
 /** `strongroom/<deployment>`: the deployment's folder, relative to the KV mount. */
 export function deploymentPrefix(deployment: string): string {
   if (!DEPLOYMENT_NAME_PATTERN.test(deployment)) {
@@ -61,9 +59,52 @@ export const renderedPath = (
 export const kvApiPath = (mount: string, route: string, path: string): string =>
   `${mount}/${route}/${path}`;
 
+/**
+ * Joins a deployment and a service (or strongroom and a deployment) in Vault's role and policy
+ * names. Deployment and service names cannot contain it (manifest-schema), so no two pairs spell
+ * the same name; Vault accepts it inside AppRole role names (`\w([\w-.]*\w)?`) and ACL policy
+ * names.
+ */
+export const NAME_SEPARATOR = ".";
+
+/** Every service policy of a deployment starts with this: `strongroom-<deployment>.`. */
+export const servicePolicyPrefix = (deployment: string): string =>
+  `strongroom-${deployment}${NAME_SEPARATOR}`;
+/** `strongroom-<deployment>.<service>`: read on the service's secrets. */
 export const servicePolicyName = (deployment: string, service: string): string =>
-  `strongroom-${deployment}-${service}`;
+  `${servicePolicyPrefix(deployment)}${service}`;
+/** Every AppRole role of a deployment starts with this: `<deployment>.`. */
+export const serviceRolePrefix = (deployment: string): string => `${deployment}${NAME_SEPARATOR}`;
+/** `<deployment>.<service>`: the service's AppRole. */
 export const serviceRoleName = (deployment: string, service: string): string =>
+  `${serviceRolePrefix(deployment)}${service}`;
+/** Every operator policy starts with this, the one that older versions shared included. */
+export const OPERATOR_POLICY_STEM = "strongroom-operator";
+/**
+ * `strongroom-operator-<deployment>`: the operator token's policy, one per deployment (a shared
+ * Vault holds several). No separator in it, so it never falls under a service-policy prefix.
+ */
+export const operatorPolicyName = (deployment: string): string =>
+  `${OPERATOR_POLICY_STEM}-${deployment}`;
+
+/** The deployment a strongroom service-policy or role name belongs to, if it is one. */
+export function deploymentOfServiceName(name: string): string | undefined {
+  const bare = name.startsWith("strongroom-") ? name.slice("strongroom-".length) : name;
+  const at = bare.indexOf(NAME_SEPARATOR);
+  return at > 0 ? bare.slice(0, at) : undefined;
+}
+
+/**
+ * The names strongroom used before NAME_SEPARATOR: ambiguous (`site` + `edge-nova` and
+ * `site-edge` + `nova` meet), recognised only to read what older versions wrote.
+ */
+export const LEGACY_OPERATOR_POLICY = OPERATOR_POLICY_STEM;
+/** The policies the legacy operator policy could write (its own among them). */
+export const LEGACY_OPERATOR_WRITABLE = "strongroom-*";
+export const legacyServicePolicyName = (deployment: string, service: string): string =>
+  `strongroom-${deployment}-${service}`;
+export const legacyServiceRoleName = (deployment: string, service: string): string =>
   `${deployment}-${service}`;
+
 export const policyApiPath = (name: string): string => `sys/policies/acl/${name}`;
 export const roleApiPath = (role: string): string => `auth/approle/role/${role}`;

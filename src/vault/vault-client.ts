@@ -49,3 +49,14 @@ export function vaultStatusOf(error: unknown): number | undefined {
   const response = (error as { response?: { statusCode?: number } } | undefined)?.response;
   return response?.statusCode;
 }
+
+/** A read that answers undefined for a path Vault does not hold (404). */
+// biome-ignore lint/suspicious/noExplicitAny: node-vault answers untyped JSON.
+export async function readIfPresent(client: VaultClient, path: string): Promise<any> {
+  try {
+    return await client.read(path);
+  } catch (error) {
+    if (vaultStatusOf(error) === 404) return undefined;
+    throw error;
+  }
+}

@@ -23,7 +23,7 @@ import { decodeRecord, type SecretRecord } from "../../src/bundle/bundle-records
 import { readPublicKeyFile, readSecretKeyFile } from "../../src/bundle/keys.js";
 import { openBundle } from "../../src/bundle/reader.js";
 import { loadManifest, parseManifest } from "../../src/config/manifest.js";
-import { bootstrapDeployment } from "../../src/vault/bootstrap.js";
+import { storeManifest } from "../../src/vault/bootstrap.js";
 import { createVaultClient, type VaultClient } from "../../src/vault/vault-client.js";
 import { digestOf, secretDigests } from "../helpers/secret-digests.js";
 import {
@@ -318,8 +318,10 @@ describe("export and import bundles", () => {
   }, 60_000);
 
   it("an edge deployment's bundle carries only its own secrets", async () => {
+    // Another deployment in the same Vault: its secrets and manifest (its roles and policies are
+    // its own operator's to write, which this broker's operator token cannot).
     const operator = operatorVault(source);
-    await bootstrapDeployment(operator, {
+    await storeManifest(operator, {
       manifest: parseManifest(EDGE_MANIFEST, "edge1.yaml"),
       manifestText: EDGE_MANIFEST,
       kvMount: "secret",

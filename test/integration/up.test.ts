@@ -130,12 +130,48 @@ describe("strongroom up", () => {
     const self = await httpsRequest(`${vault.addr}/v1/auth/token/lookup-self`, { ca, token });
     expect(self.status).toBe(200);
     const data = JSON.parse(self.text).data;
-    expect(data.policies).toEqual(["default", "strongroom-operator"]);
+    expect(data.policies).toEqual(["default", "strongroom-operator-overcloud"]);
     expect(data.policies).not.toContain("root");
     expect(data).toMatchObject({ orphan: true, renewable: true, period: 86400 });
     // Root-only paths stay closed to the operator.
     const root = await httpsRequest(`${vault.addr}/v1/sys/audit`, { ca, token });
     expect(root.status).toBe(403);
+  });
+
+  it("the operator token manages its deployment's roles and service policies, and cannot make itself root", async () => {
+    const token = operatorToken(stateDir);
+    const { vault } = readState(stateDir);
+    const ca = readFileSync(join(stateDir, "ca.pem"));
+    const call = (path: string, method = "GET", body?: unknown) =>
+      httpsRequest(`${vault.addr}/v1/${path}`, { ca, token, method, body });
+    const capabilities = async (path: string) =>
+      JSON.parse((await call("sys/capabilities-self", "POST", { paths: [path] })).text)[path];
+
+    // What up, service-kit, rotation and import do with it (the rest of this file runs them).
+    expect(await capabilities("sys/policies/acl/strongroom-overcloud.nova")).toEqual(
+      expect.arrayContaining(["create", "read", "update", "delete"]),
+    );
+    expect(await capabilities("auth/approle/role/overcloud.nova/secret-id")).toContain("update");
+    expect((await call("auth/approle/role/overcloud.nova/role-id")).status).toBe(200);
+    expect((await call("sys/policies/acl/strongroom-overcloud.nova")).status).toBe(200);
+
+    const everything = { policy: 'path "*" {\n  capabilities = ["create", "update", "sudo"]\n}\n' };
+    for (const policy of ["strongroom-operator-overcloud", "strongroom-edge.nova", "escalate"]) {
+      expect((await call(`sys/policies/acl/${policy}`, "PUT", everything)).status, policy).toBe(
+        403,
+      );
+    }
+    expect((await call("sys/policy/strongroom-operator-overcloud", "PUT", everything)).status).toBe(
+      403,
+    );
+    expect(
+      (await call("auth/approle/role/edge.nova", "POST", { token_policies: ["x"] })).status,
+    ).toBe(403);
+    const audit = { type: "file", options: { file_path: join(root, "audit.log") } };
+    expect((await call("sys/audit/escalate", "PUT", audit)).status).toBe(403);
+    // Its own policy is unchanged: still no sudo anywhere but sys/seal.
+    const own = JSON.parse((await call("sys/policies/acl/strongroom-operator-overcloud")).text);
+    expect(own.data.policy).not.toContain('path "*"');
   });
 
   it("keeps the state dir 0700 and every file in it 0600", () => {

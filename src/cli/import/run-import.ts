@@ -11,6 +11,7 @@ import {
   checkIdentities,
   loadSecrets,
   readContents,
+  withCurrentNames,
 } from "../../bundle/import-store.js";
 import { readPublicKeyFile, readSecretKeyFile } from "../../bundle/keys.js";
 import { openBundle } from "../../bundle/reader.js";
@@ -114,7 +115,7 @@ function recreatedManifest(contents: BundleContents, stateDir: string): Manifest
   const manifest = parseBundledManifest(contents, join(stateDir, STATE_FILES.importedManifest));
   const deployment = contents.deployment.deployment;
   checkIdentities(
-    contents.deployment.services,
+    contents.deployment.services.map((record) => withCurrentNames(deployment, record)),
     [...manifest.services.keys()].map((service) => ({
       service,
       policy: servicePolicyName(deployment, service),
@@ -146,6 +147,7 @@ async function loadIntoStaging(
     env: options.env,
     pki,
     kvMount,
+    deployment,
     log,
   });
   const stopVault = cleanups.push(() => session.vault.stop());

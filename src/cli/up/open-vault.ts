@@ -33,6 +33,8 @@ export interface OpenVaultOptions {
   previous?: BrokerState;
   pki: StatePki;
   kvMount: string;
+  /** The deployment the operator token is for: it manages that deployment's roles and policies. */
+  deployment: string;
   env: Pick<StrongroomEnvironment, "vaultAddr" | "vaultToken" | "vaultCaCert" | "path">;
   log: Logger;
 }
@@ -92,7 +94,7 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
       await checkOperatorToken(operator, dir);
       return { vault, caFile, operator, operatorToken, fresh: false };
     }
-    const token = await createOperatorToken(vault.client, options.kvMount);
+    const token = await createOperatorToken(vault.client, options.kvMount, options.deployment);
     dir.write(STATE_FILES.operatorToken, `${token}\n`);
     if (vault.init) {
       await revokeOwnToken(vault.client);

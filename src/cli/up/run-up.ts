@@ -30,8 +30,10 @@ import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
 import { DEFAULT_KV_MOUNT } from "../../vault/kv-layout.js";
+import { upgradeLegacyNames } from "../../vault/legacy-names.js";
 import { createVaultRecordStore } from "../../vault/record-store.js";
 import type { VaultMode } from "../../vault/temporary-vault.js";
+import type { VaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
 import { DEFAULT_LISTEN, isLoopback, parseListenAddress } from "../listen-address.js";
 import { openVault } from "./open-vault.js";
@@ -116,6 +118,7 @@ export async function runUp(
     previous,
     pki,
     kvMount,
+    deployment,
     env: options.env,
     log,
   });
@@ -137,6 +140,14 @@ export async function runUp(
     { services: bootstrap.services.length, removed: bootstrap.removed },
     "vault bootstrapped: one policy and AppRole per service",
   );
+  await upgradeOldState(operator, {
+    deployment,
+    kvMount,
+    services: [...bootstrap.services.map((s) => s.service), ...bootstrap.removed],
+    shared: vault.kind === "external",
+    tokenFile: dir.file(STATE_FILES.operatorToken),
+    log,
+  });
 
   const registry = createDriverRegistry();
   const manifestDrivers = await registerManifestDrivers(registry, manifest);
@@ -345,4 +356,33 @@ function certificateHosts(listenHost: string): string[] {
 /** The URL kits and the CLI use: a wildcard listener is reached by the host's name. */
 function advertisedUrl(listenHost: string, server: RunningBrokerServer): string {
   return isWildcard(listenHost) ? `https://${hostname()}:${server.port}` : server.address;
+}
+
+/** A state dir bootstrapped by an older version: its old-style names, its broad operator policy. */
+async function upgradeOldState(
+  operator: VaultClient,
+  options: {
+    deployment: string;
+    kvMount: string;
+    services: string[];
+    shared: boolean;
+    tokenFile: string;
+    log: Logger;
+  },
+): Promise<void> {
+  const { log } = options;
+  const upgrade = await upgradeLegacyNames(operator, options);
+  if (upgrade.retired.length > 0) {
+    log.warn(
+      { services: upgrade.retired },
+      "vault: AppRoles and policies of an older version removed; service kits made before need `service-kit` again",
+    );
+  }
+  if (upgrade.operatorPolicy === "broad") {
+    log.warn(
+      `vault: the operator token predates per-deployment operator policies and may still rewrite any strongroom-* policy on this shared Vault; to replace it, stop \`up\`, remove ${options.tokenFile} and run \`up\` again with VAULT_TOKEN`,
+    );
+  } else if (upgrade.operatorPolicy === "narrowed") {
+    log.info("vault: the operator token's policy now covers this deployment only");
+  }
 }

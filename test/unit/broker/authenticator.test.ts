@@ -1,6 +1,7 @@
 import type { PeerCertificate } from "node:tls";
 import { describe, expect, it } from "vitest";
 import { createAuthenticator, TOKEN_CACHE_MS } from "../../../src/broker/authenticator.js";
+import { serviceRoleName } from "../../../src/vault/kv-layout.js";
 
 const OPERATOR = "hvs.operator-token-for-tests-only";
 
@@ -26,9 +27,10 @@ const cert = (subject: Record<string, string | string[]>) =>
   ({ subject }) as unknown as PeerCertificate;
 
 describe("authenticator", () => {
-  const approle = (role: string, ttl = 3600) => ({
+  /** What Vault's lookup answers for a token of a role whose secret-id came from service-kit. */
+  const approle = (deployment: string, service: string, ttl = 3600) => ({
     path: "auth/approle/login",
-    meta: { role_name: role },
+    meta: { role_name: serviceRoleName(deployment, service), deployment, service },
     ttl,
   });
 
@@ -52,10 +54,10 @@ describe("authenticator", () => {
 
   it("knows the operator token without asking Vault, and AppRole tokens of this deployment's roles", async () => {
     const { vault, calls } = fakeVault({
-      nova: approle("overcloud-nova"),
-      otherDeployment: approle("edge-nova"),
-      unknownService: approle("overcloud-glance"),
-      notAppRole: { path: "auth/token/create", meta: { role_name: "overcloud-nova" } },
+      nova: approle("overcloud", "nova"),
+      otherDeployment: approle("edge", "nova"),
+      unknownService: approle("overcloud", "glance"),
+      notAppRole: { path: "auth/token/create", meta: approle("overcloud", "nova").meta },
     });
     const auth = createAuthenticator({
       deployment: "overcloud",
@@ -72,9 +74,32 @@ describe("authenticator", () => {
     expect(await auth.fromToken("garbage")).toBeUndefined();
   });
 
+  it("takes a token for a service only when its secret-id names this deployment and that service", async () => {
+    const role = serviceRoleName("site-edge", "nova");
+    const { vault } = fakeVault({
+      good: approle("site-edge", "nova"),
+      // A role spelled like ours whose secret-id another deployment minted.
+      foreign: {
+        path: "auth/approle/login",
+        meta: { role_name: role, deployment: "site", service: "edge-nova" },
+      },
+      // A secret-id minted without strongroom's metadata (an older kit, or by hand).
+      bare: { path: "auth/approle/login", meta: { role_name: role } },
+    });
+    const auth = createAuthenticator({
+      deployment: "site-edge",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+    });
+    expect(await auth.fromToken("good")).toEqual({ kind: "service", service: "nova" });
+    expect(await auth.fromToken("foreign")).toBeUndefined();
+    expect(await auth.fromToken("bare")).toBeUndefined();
+  });
+
   it("caches answers for 30 s at most, and never past the token's TTL", async () => {
     let now = 1_000_000;
-    const tokens = { nova: approle("overcloud-nova"), short: approle("overcloud-nova", 5) };
+    const tokens = { nova: approle("overcloud", "nova"), short: approle("overcloud", "nova", 5) };
     const { vault, calls } = fakeVault(tokens);
     const auth = createAuthenticator({
       deployment: "overcloud",

@@ -6,7 +6,12 @@ import {
   recordCounts,
   type SecretRecord,
 } from "../../../src/bundle/bundle-records.js";
-import { checkIdentities, readContents } from "../../../src/bundle/import-store.js";
+import {
+  checkIdentities,
+  readContents,
+  withCurrentNames,
+} from "../../../src/bundle/import-store.js";
+import { servicePolicyName, serviceRoleName } from "../../../src/vault/kv-layout.js";
 
 const secret: SecretRecord = {
   kind: "secret",
@@ -90,5 +95,22 @@ describe("bundle records", () => {
     expect(() => checkIdentities([nova], [{ ...nova, secrets: ["B", "A"] }])).not.toThrow();
     expect(() => checkIdentities([nova], [{ ...nova, secrets: ["A"] }])).toThrow(/identities/);
     expect(() => checkIdentities([nova], [])).toThrow(/identities/);
+  });
+
+  it("a bundle from before the name separator names the same identities the old way", () => {
+    const current = {
+      service: "edge-nova",
+      policy: servicePolicyName("site", "edge-nova"),
+      role: serviceRoleName("site", "edge-nova"),
+      secrets: ["A"],
+    };
+    const old = { ...current, policy: "strongroom-site-edge-nova", role: "site-edge-nova" };
+    expect(() => checkIdentities([withCurrentNames("site", old)], [current])).not.toThrow();
+    expect(withCurrentNames("site", current)).toEqual(current);
+    // Only the old spelling of this deployment's own names is translated.
+    const foreign = { ...current, policy: "strongroom-site-edge-nova", role: "other" };
+    expect(() => checkIdentities([withCurrentNames("site", foreign)], [current])).toThrow(
+      /identities/,
+    );
   });
 });

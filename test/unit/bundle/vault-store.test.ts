@@ -72,7 +72,10 @@ describe("export and import stores", () => {
     expect(plan.names).toEqual(["Gaps", "Guarded", "Kept", "Long", "Plain"]);
     expect(plan.manifest.file).toBe("manifest.yaml");
     const nova = plan.deployment.services.find((s) => s.service === "nova");
-    expect(nova).toMatchObject({ policy: "strongroom-overcloud-nova", role: "overcloud-nova" });
+    expect(nova).toMatchObject({
+      policy: "strongroom-overcloud.nova",
+      role: "overcloud.nova",
+    });
     expect(nova?.secrets).toContain("NovaPassword");
 
     const secrets = await exported();
