@@ -12,6 +12,7 @@ import { createVaultKeyManager } from "../../../drivers/key-managers/vault/index
 import { createAuthenticator } from "../../../src/broker/authenticator.js";
 import { createBrokerService } from "../../../src/broker/create-broker-service.js";
 import { parseManifest } from "../../../src/config/manifest.js";
+import { mintServiceCredentials } from "../../../src/vault/bootstrap.js";
 import { serviceRoleName } from "../../../src/vault/kv-layout.js";
 import { createVaultRecordStore } from "../../../src/vault/record-store.js";
 import { createVaultClient } from "../../../src/vault/vault-client.js";
@@ -108,12 +109,12 @@ beforeAll(async () => {
   await client.write("sys/auth/approle", { type: "approle" });
   await client.write(`auth/approle/role/${role}`, {
     token_policies: "default",
-    bind_secret_id: false,
     secret_id_bound_cidrs: "127.0.0.0/8",
   });
-  const roleId = (await client.read(`auth/approle/role/${role}/role-id`)).data.role_id;
-  constructorToken = (await client.write("auth/approle/login", { role_id: roleId })).auth
-    .client_token;
+  const kit = await mintServiceCredentials(client, DEPLOYMENT, "constructor");
+  constructorToken = (
+    await client.write("auth/approle/login", { role_id: kit.roleId, secret_id: kit.secretId })
+  ).auth.client_token;
 
   const seeded = await call("seed", { method: "POST", path: "/v1/seed", body: seedBody(SEEDED) });
   expect(seeded.status).toBe(200);
