@@ -80,7 +80,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
     async (v1) => {
       await v1.register(authPlugin, {
         authenticator: deps.auth,
-        failureLimit: limits.authFailure,
+        ...(limits.enabled && { failureLimit: limits.authFailure }),
       });
       await v1.register(configRoutes, { broker });
       await v1.register(castellanRoutes, { broker });
