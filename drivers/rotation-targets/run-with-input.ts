@@ -10,7 +10,8 @@ export interface RunWithInputOptions {
   /** Written to stdin, which is then closed (closed at once when absent). */
   input?: string;
   timeoutMs: number;
-  env?: NodeJS.ProcessEnv;
+  /** Variables of strongroom's environment the command needs beyond run-argv's allow-list. */
+  inherit?: RegExp;
 }
 
 export interface RunWithInputResult {
@@ -31,7 +32,7 @@ export async function runWithInput(
   const result = await runArgv(argv, {
     timeoutMs: options.timeoutMs,
     input: options.input ?? "",
-    ...(options.env && { env: options.env }),
+    ...(options.inherit && { inherit: options.inherit }),
   });
   return {
     code: result.code,

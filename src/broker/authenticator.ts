@@ -16,14 +16,20 @@ export interface Authenticator {
   /**
    * The operator token or a service's AppRole Vault token, on every request that carries one:
    * an implementation that asks Vault should cache (and honour revocation) itself, and answer
-   * what it already knows without a promise.
+   * what it already knows without a promise. With `lookup: false` it answers only from what it
+   * knows (undefined for the rest): the caller is refusing lookups to a flooding client.
    */
-  fromToken(token: string): Principal | undefined | Promise<Principal | undefined>;
+  fromToken(
+    token: string,
+    options?: { lookup?: boolean },
+  ): Principal | undefined | Promise<Principal | undefined>;
 }
 
 /** How long an answer about a token is reused: revocation shows within this window. */
 export const TOKEN_CACHE_MS = 30_000;
-const CACHE_LIMIT = 10_000;
+const VALID_CACHE_LIMIT = 10_000;
+/** Kept apart from valid answers: a flood of made-up tokens evicts only its own kind. */
+const REFUSED_CACHE_LIMIT = 1_000;
 
 export interface AuthenticatorOptions {
   deployment: string;
@@ -53,8 +59,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const roles = new Map(
     [...services].map((service) => [serviceRoleName(options.deployment, service), service]),
   );
-  // Keyed by a digest: the cache never holds a token itself.
-  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  // Keyed by a digest: the caches never hold a token itself.
+  const valid = new Map<string, { principal: Principal; until: number }>();
+  const refused = new Map<string, { until: number }>();
 
   async function lookup(
     token: string,
@@ -89,20 +96,36 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
     // Synchronous for the operator token and for cached answers: a lookup then costs no
     // promise hop, which on the hot path is a measurable share of the request.
-    fromToken(token: string): Principal | undefined | Promise<Principal | undefined> {
+    fromToken(
+      token: string,
+      { lookup: mayLookUp = true }: { lookup?: boolean } = {},
+    ): Principal | undefined | Promise<Principal | undefined> {
       const key = digest(token);
       if (timingSafeEqual(key, operatorDigest)) return OPERATOR;
       const id = key.toString("hex");
-      const cached = cache.get(id);
-      if (cached && cached.until > now()) return cached.principal;
+      const known = valid.get(id);
+      if (known && known.until > now()) return known.principal;
+      const refusal = refused.get(id);
+      if ((refusal && refusal.until > now()) || !mayLookUp) return undefined;
       return lookup(token).then(({ principal, ttlMs }) => {
-        if (cache.size >= CACHE_LIMIT) cache.clear();
         // Never beyond the token's own expiry.
-        cache.set(id, { principal, until: now() + Math.min(TOKEN_CACHE_MS, ttlMs) });
+        const until = now() + Math.min(TOKEN_CACHE_MS, ttlMs);
+        if (principal === undefined) setBounded(refused, id, { until }, REFUSED_CACHE_LIMIT);
+        else setBounded(valid, id, { principal, until }, VALID_CACHE_LIMIT);
         return principal;
       });
     },
   };
+}
+
+/** Sets an entry, first dropping the oldest one when the map is full. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  if (map.size >= limit) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  map.set(key, value);
 }
 
 const OPERATOR: Principal = Object.freeze({ kind: "operator" });

@@ -27,6 +27,14 @@ export interface StrongroomEnvironment {
   readonly osloOverrides: Readonly<Record<string, string | undefined>>;
 }
 
+/** Read once at start, then removed from process.env: no child, no later reader sees them. */
+const SECRET_VARIABLES = ["VAULT_TOKEN", "VAULT_DEV_ROOT_TOKEN_ID"] as const;
+
+/** Deletes the credentials readEnvironment has read from `env` (process.env in the CLI). */
+export function forgetSecretVariables(env: NodeJS.ProcessEnv): void {
+  for (const name of SECRET_VARIABLES) delete env[name];
+}
+
 const OSLO_OVERRIDE = /^OS_[A-Za-z0-9_]+__[A-Za-z0-9_]+$/;
 
 /** Reads and checks the environment; a bad value is a usage error naming the variable. */

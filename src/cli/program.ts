@@ -19,7 +19,7 @@ import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
 import { vaultServerCommand } from "./commands/vault-server.js";
 import type { CliContext } from "./context.js";
-import { readEnvironment } from "./environment.js";
+import { forgetSecretVariables, readEnvironment } from "./environment.js";
 import type { UpHooks } from "./up/run-up.js";
 
 export const VERSION = "0.1.0";
@@ -70,6 +70,7 @@ export async function runCli(
   const output = { json: args.includes("--json"), debug: args.includes("--debug") };
   try {
     const env = readEnvironment(processEnv);
+    forgetSecretVariables(processEnv);
     await createProgram({ env, ...(upHooks && { upHooks }) }).parseAsync([...argv]);
     // A command that finished but reports a failed outcome (a down broker in `status`, a
     // stopped rollout in `rotate`) sets the exit code itself.

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ioFailureDetail } from "../lib/io-failure.js";
 import type { AuditBroker, AuditDeviceConfig } from "./audit/audit-broker.js";
 import type { TokenStore } from "./backends/token-store.js";
 import { envelope, errorBody, type HttpAnswer } from "./envelope.js";
@@ -124,8 +125,12 @@ export class VaultCore {
     }
     // Only the error's type and where it was thrown: a message (a JSON.parse or TypeError on
     // stored or request data) can quote the data itself, which may be a secret.
+    // The code and path say a disk is full or read-only (ENOSPC, SQLITE_FULL, EROFS).
     const where = error instanceof Error ? (error.stack?.split("\n")[1]?.trim() ?? "") : "";
-    this.deps.log(`internal error: ${error instanceof Error ? error.name : typeof error} ${where}`);
+    const detail = ioFailureDetail(error);
+    this.deps.log(
+      `internal error: ${error instanceof Error ? error.name : typeof error}${detail ? ` ${detail}` : ""} ${where}`,
+    );
     return { status: 500, body: errorBody(["internal error"]) };
   }
 

@@ -4,6 +4,7 @@
  * (`input`): argv and the environment are visible to every local user (/proc/<pid>/cmdline and
  * environ), a pipe is not. stdout is kept up to 1 MiB (rabbitmqctl's JSON listings), stderr's
  * tail is kept: enough to explain a failure in one line without buffering a chatty command.
+ * The environment is an allow-list: strongroom's own may hold credentials (VAULT_TOKEN).
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
@@ -13,7 +14,25 @@ export interface RunArgvOptions {
   signal?: AbortSignal;
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
   input?: string;
-  env?: NodeJS.ProcessEnv;
+  /** Set for the command, on top of the inherited allow-list (see childEnvironment). */
+  env?: Readonly<Record<string, string>>;
+  /** Further variables of strongroom's own environment the command needs, by name. */
+  inherit?: RegExp;
+}
+
+/** What every command inherits: enough to find programs, run them as this user, speak the locale. */
+const INHERITED = /^(PATH|HOME|USER|LOGNAME|TZ|TMPDIR|XDG_RUNTIME_DIR|LANG|LANGUAGE|LC_[A-Z_]+)$/;
+
+/** The allow-listed part of this process's environment, plus `extra`. */
+export function childEnvironment(
+  extra: Readonly<Record<string, string>> = {},
+  inherit?: RegExp,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && (INHERITED.test(name) || inherit?.test(name))) env[name] = value;
+  }
+  return { ...env, ...extra };
 }
 
 export interface RunArgvResult {
@@ -93,7 +112,7 @@ export function runArgv(argv: readonly string[], options: RunArgvOptions): Promi
     const child = spawn(file, args, {
       stdio: [stdin, "pipe", "pipe"],
       detached: true,
-      env: options.env ?? process.env,
+      env: childEnvironment(options.env, options.inherit),
     }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     child.stdout.on("data", (chunk: Buffer) => stdout.add(chunk));
     child.stderr.on("data", (chunk: Buffer) => stderr.add(chunk));

@@ -20,6 +20,7 @@ import { castellanRoutes } from "./routes/castellan-routes.js";
 import { configRoutes } from "./routes/config-routes.js";
 import { exportRoutes } from "./routes/export-routes.js";
 import { filesRoutes } from "./routes/files-routes.js";
+import { metricsRoutes } from "./routes/metrics-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
 import { type RotationsDeps, rotationRoutes } from "./routes/rotation-routes.js";
 import { secretsRoutes } from "./routes/secrets-routes.js";
@@ -75,25 +76,29 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
   app.register(protectionPlugin);
   app.register(metricsPlugin, { registry });
   app.register(openApiPlugin);
-  app.register(opsRoutes, { ready: deps.ready ?? (async () => true), registry });
-  app.register(
-    async (v1) => {
-      await v1.register(authPlugin, {
-        authenticator: deps.auth,
-        failureLimit: limits.authFailure,
-      });
-      await v1.register(configRoutes, { broker });
-      await v1.register(castellanRoutes, { broker });
-      await v1.register(filesRoutes, { broker });
-      await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
-      await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
-      // An export reads the whole deployment: limited like a seed.
-      if (deps.exporter) {
-        await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
-      }
-      if (deps.rotations) await v1.register(rotationRoutes, deps.rotations);
-    },
-    { prefix: "/v1" },
-  );
+  app.register(opsRoutes, { ready: deps.ready ?? (async () => true) });
+  // Every route registered in here, /metrics and /v1, goes through the auth plugin.
+  app.register(async (authenticated) => {
+    await authenticated.register(authPlugin, {
+      authenticator: deps.auth,
+      ...(limits.enabled && { failureLimit: limits.authFailure }),
+    });
+    await authenticated.register(metricsRoutes, { registry });
+    await authenticated.register(
+      async (v1) => {
+        await v1.register(configRoutes, { broker });
+        await v1.register(castellanRoutes, { broker });
+        await v1.register(filesRoutes, { broker });
+        await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
+        await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
+        // An export reads the whole deployment: limited like a seed.
+        if (deps.exporter) {
+          await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
+        }
+        if (deps.rotations) await v1.register(rotationRoutes, deps.rotations);
+      },
+      { prefix: "/v1" },
+    );
+  });
   return app;
 }

@@ -12,6 +12,7 @@ import type {
 import fp from "fastify-plugin";
 import type { Authenticator, Principal } from "../broker/authenticator.js";
 import type { Fetcher } from "../broker/broker-service.js";
+import { AuthFailures } from "./auth-failures.js";
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from "./error-codes.js";
 import type { RateLimitPreset } from "./rate-limit.js";
 import { appendRouteHook } from "./route-hooks.js";
@@ -68,7 +69,7 @@ export const TOKEN_MEMO_MS = 1_000;
 
 export interface AuthPluginOptions {
   authenticator: Authenticator;
-  /** Refused requests per client address and window; needs @fastify/rate-limit registered. */
+  /** Refused requests per client address and window; none when absent. */
   failureLimit?: RateLimitPreset;
 }
 
@@ -78,17 +79,14 @@ export interface AuthPluginOptions {
  * anonymous callers cannot make the broker parse one. The route's access level is read once,
  * when the route is added, and a certificate's principal once per connection; a token's once
  * per connection and second (see TOKEN_MEMO_MS). Refusals count against `failureLimit`: past
- * it, 429.
+ * it, 429, and a token the authenticator does not already know is not looked up at all.
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, options: AuthPluginOptions) => {
     const { authenticator, failureLimit } = options;
     // null: this connection's certificate maps to no principal.
     const certificatePrincipals = new WeakMap<TLSSocket, Principal | null>();
-    const countFailure =
-      failureLimit && app.hasDecorator("createRateLimit")
-        ? app.createRateLimit(failureLimit)
-        : undefined;
+    const failures = failureLimit ? new AuthFailures(failureLimit) : undefined;
 
     const fromCertificate = (request: FastifyRequest): Principal | undefined => {
       const socket = request.raw.socket;
@@ -114,6 +112,7 @@ export const authPlugin = fp(
     const fromToken = (
       request: FastifyRequest,
       token: string,
+      lookup: boolean,
     ): Principal | undefined | Promise<Principal | undefined> => {
       const socket = request.raw.socket;
       const presented = Buffer.from(token, "utf8");
@@ -125,10 +124,15 @@ export const authPlugin = fp(
         timingSafeEqual(memo.token, presented)
       )
         return memo.principal;
-      const principal = authenticator.fromToken(token);
+      const principal = authenticator.fromToken(token, { lookup });
       return principal instanceof Promise
         ? principal.then((answer) => remember(socket, presented, answer))
         : remember(socket, presented, principal);
+    };
+
+    const tooMany = (reply: FastifyReply, seconds: number) => {
+      reply.header("retry-after", seconds);
+      return new RateLimitedError(`${seconds} s`);
     };
 
     const refuse = (
@@ -137,12 +141,10 @@ export const authPlugin = fp(
       done: HookHandlerDoneFunction,
       error: Error,
     ) => {
-      if (countFailure === undefined) return done(error);
-      countFailure(request).then((limit) => {
-        if (limit.isAllowed || !limit.isExceeded) return done(error);
-        reply.header("retry-after", limit.ttlInSeconds);
-        done(new RateLimitedError(`${limit.ttlInSeconds} s`));
-      }, done);
+      if (failures === undefined) return done(error);
+      const limitedFor = failures.limitedFor(request.ip);
+      failures.record(request.ip);
+      done(limitedFor > 0 ? tooMany(reply, limitedFor) : error);
     };
 
     const guard = (access: Access): onRequestHookHandler =>
@@ -159,7 +161,8 @@ export const authPlugin = fp(
         const token = bearerToken(request.headers);
         if (token === undefined) admit(fromCertificate(request));
         else {
-          const principal = fromToken(request, token);
+          const limited = failures !== undefined && failures.limitedFor(request.ip) > 0;
+          const principal = fromToken(request, token, !limited);
           if (principal instanceof Promise) principal.then(admit, done);
           else admit(principal);
         }

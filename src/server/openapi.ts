@@ -49,7 +49,10 @@ export const openApiPlugin = fp(
             description: "Password rotation: plan, start, resume and follow rotations",
           },
           { name: "export", description: "Signed bundles sealed to recipients' keys" },
-          { name: "ops", description: "Health, readiness and metrics (no authentication)" },
+          {
+            name: "ops",
+            description: "Health and readiness (no authentication), metrics (operator)",
+          },
         ],
         components: {
           securitySchemes: {

@@ -1,5 +1,13 @@
-import { createServer } from "node:https";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import {
+  type ConnectionLimits,
+  capConnections,
+  closeFailedHandshakes,
+  DEFAULT_CONNECTION_LIMITS,
+  resolveConnectionLimits,
+} from "../lib/connection-limits.js";
 import { configError } from "../lib/errors.js";
 import { type BrokerAppDeps, buildBrokerApp, SERVER_TIMEOUTS } from "./app.js";
 
@@ -16,7 +24,16 @@ export interface StartBrokerServerOptions {
   port: number;
   /** TLS is the default; `false` serves plain HTTP and must be asked for explicitly. */
   tls: BrokerTls | false;
+  /** Timeouts and connection caps; BROKER_CONNECTION_LIMITS for what is left out. */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
+
+/** Only a request's reception is timed: an export may stream its answer for longer. */
+export const BROKER_CONNECTION_LIMITS: ConnectionLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
+  requestTimeoutMs: SERVER_TIMEOUTS.requestTimeout,
+  idleTimeoutMs: SERVER_TIMEOUTS.keepAliveTimeout,
+};
 
 export interface RunningBrokerServer {
   /** "https://127.0.0.1:8443" */
@@ -30,29 +47,40 @@ export async function startBrokerServer(
   options: StartBrokerServerOptions,
 ): Promise<RunningBrokerServer> {
   const { tls } = options;
-  const app = buildBrokerApp(
-    options.deps,
-    tls === false
-      ? {}
-      : {
-          serverFactory: (handler) => {
-            const server = createServer(
-              {
-                cert: tls.cert,
-                key: tls.key,
-                ca: tls.ca,
-                minVersion: "TLSv1.2",
-                // Ask for a certificate but let the request through without a valid one: it may
-                // carry a token instead. Only `socket.authorized` certificates identify anyone.
-                requestCert: true,
-                rejectUnauthorized: false,
-              },
-              handler,
+  const limits = resolveConnectionLimits(options.connectionLimits, BROKER_CONNECTION_LIMITS);
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // Node checks the headers and request deadlines on this period (30 s by default).
+    connectionsCheckingInterval: Math.min(5_000, limits.headersTimeoutMs / 4),
+  };
+  const app = buildBrokerApp(options.deps, {
+    serverFactory: (handler) => {
+      const server: Server =
+        tls === false
+          ? createHttpServer(timeouts, handler)
+          : closeFailedHandshakes(
+              createHttpsServer(
+                {
+                  ...timeouts,
+                  cert: tls.cert,
+                  key: tls.key,
+                  ca: tls.ca,
+                  minVersion: "TLSv1.2",
+                  handshakeTimeout: limits.handshakeTimeoutMs,
+                  // Ask for a certificate but let the request through without a valid one: it may
+                  // carry a token instead. Only `socket.authorized` certificates identify anyone.
+                  requestCert: true,
+                  rejectUnauthorized: false,
+                },
+                handler,
+              ),
             );
-            return Object.assign(server, SERVER_TIMEOUTS);
-          },
-        },
-  );
+      capConnections(server, limits);
+      return server;
+    },
+  });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {

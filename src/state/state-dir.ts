@@ -21,13 +21,23 @@
  * Every file is 0600 and written atomically (temporary file + fsync + rename). The root token
  * and the plaintext unseal shares never reach this directory.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import type { Static } from "typebox";
 import Type from "typebox";
 import Value from "typebox/value";
 import { ERRORS } from "../lib/errors.js";
 import { writeFileAtomic } from "../lib/files.js";
+import { isReadOnly } from "../lib/io-failure.js";
 
 export { syncDirectory, writeFileAtomic } from "../lib/files.js";
 
@@ -102,12 +112,27 @@ export function resolveStateDirPath(flag?: string, fromEnvironment?: string): st
   return resolve(flag || fromEnvironment || DEFAULT_STATE_DIR);
 }
 
+/** Said at start, before anything else fails on the first write with a bare errno. */
+export function readOnlyStateDir(path: string, cause: unknown): Error {
+  const code = (cause as NodeJS.ErrnoException).code ?? "error";
+  return ERRORS.STRONGROOM_ERR_STATE(
+    `the state dir ${path} is read-only (${code}): strongroom writes its state there; ` +
+      `make it writable for this user or choose another with --state-dir`,
+    { cause },
+  );
+}
+
 export class StateDir {
   private constructor(readonly path: string) {}
 
-  /** Creates the directory (0700) when missing; refuses one others can read. */
+  /** Creates the directory (0700) when missing; refuses one others can read or none may write. */
   static create(path: string): StateDir {
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      throw isReadOnly(error) ? readOnlyStateDir(resolve(path), error) : error;
+    }
     const dir = new StateDir(resolve(path));
     dir.checkPrivate(dir.path);
     return dir;

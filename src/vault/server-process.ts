@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { ERRORS, type StrongroomError } from "../lib/errors.js";
 import { STRONGROOM_BIN } from "../lib/paths.js";
+import { childEnvironment } from "../lib/run-argv.js";
 
 /** A Vault server process that strongroom started and must stop. */
 export interface ServerProcess {
@@ -57,7 +58,10 @@ export async function spawnEmbeddedServer(
     "--lifeline",
   ];
   if (options.tls) args.push("--tls-cert", options.tls.certFile, "--tls-key", options.tls.keyFile);
-  const child = spawn(process.execPath, args, { stdio: ["pipe", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    stdio: ["pipe", "ignore", "pipe"],
+    env: childEnvironment(),
+  });
   return track(child, `${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
 }
 
@@ -87,6 +91,7 @@ export async function spawnVaultBinary(binary: string, stateDir: string): Promis
   writeFileSync(configFile, config, { mode: 0o600 });
   const child = spawn(binary, ["server", `-config=${configFile}`], {
     stdio: ["ignore", "ignore", "pipe"],
+    env: childEnvironment(),
   });
   return track(child, `http://127.0.0.1:${port}`);
 }

@@ -12,6 +12,8 @@ import { lastLine, runWithInput } from "../run-with-input.js";
 import { redact, targetError } from "../target-error.js";
 
 /** sysexits codes rabbitmqctl uses. */
+const RABBITMQ_VARIABLES = /^(RABBITMQ_|ERL_)/;
+
 export const EXIT = {
   ok: 0,
   badCredentials: 65,
@@ -73,6 +75,8 @@ export class Rabbitmqctl {
     try {
       result = await runWithInput(argv, {
         timeoutMs: this.options.timeoutMs,
+        // Where the node and its Erlang cookie are, when the deployment says so this way.
+        inherit: RABBITMQ_VARIABLES,
         ...(password !== undefined && { input: `${password}\n` }),
       });
     } catch (error) {

@@ -10,9 +10,16 @@ import {
   type Socket,
 } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import {
+  type ConnectionLimits,
+  capConnections,
+  closeFailedHandshakes,
+  resolveConnectionLimits,
+} from "../../lib/connection-limits.js";
 import type { CoreRequest, VaultCore } from "../core.js";
 import type { HttpAnswer } from "../envelope.js";
 import { parseGoBool } from "../go-bool.js";
+import { ConnectionDeadlines } from "./connection-deadlines.js";
 import { LIST_MARKER_HEADER, ListVerbSocket, rewriteListVerbInPlace } from "./list-verb.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -22,6 +29,8 @@ export interface VaultHttpServerOptions {
   port: number;
   core: VaultCore;
   tls?: { cert: Buffer; key: Buffer };
+  /** Timeouts and connection caps; DEFAULT_CONNECTION_LIMITS for what is left out. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface VaultHttpServer {
@@ -47,9 +56,13 @@ export async function startVaultHttpServer(
   // Node emits pipelined requests without waiting for earlier answers; Go's server (so Vault)
   // handles one connection's requests in order, so a read pipelined after a write sees it.
   const pending = new WeakMap<object, Promise<void>>();
+  const limits = resolveConnectionLimits(options.limits);
+  const deadlines = new ConnectionDeadlines(limits);
   const http = createHttpServer(
-    { keepAliveTimeout: 65_000, requestTimeout: 30_000 },
+    { keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: limits.requestTimeoutMs },
     (req, res) => {
+      deadlines.requestStarted(req.socket);
+      res.once("close", () => deadlines.requestAnswered(req.socket));
       const run = () =>
         serve(options.core, req, res).catch(() => {
           res.destroy();
@@ -79,13 +92,30 @@ export async function startVaultHttpServer(
   });
   const sockets = new Set<Socket>();
   const hand = (socket: Socket) => {
+    if (socket.destroyed) return;
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    http.emit("connection", rewriteListVerbInPlace(socket) ? socket : new ListVerbSocket(socket));
+    const connection = rewriteListVerbInPlace(socket) ? socket : new ListVerbSocket(socket);
+    deadlines.opened(connection, () => socket.destroy());
+    socket.once("close", () => {
+      sockets.delete(socket);
+      deadlines.closed(connection);
+    });
+    http.emit("connection", connection);
   };
   const server: Server = options.tls
-    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: "TLSv1.2" }, hand)
+    ? closeFailedHandshakes(
+        createTlsServer(
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            minVersion: "TLSv1.2",
+            handshakeTimeout: limits.handshakeTimeoutMs,
+          },
+          hand,
+        ),
+      )
     : createNetServer({ noDelay: true }, hand);
+  capConnections(server, limits);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());

@@ -1,19 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Registry } from "prom-client";
 import { NotReadyError } from "../error-codes.js";
-import { ERROR_RESPONSES, textResponse } from "../schemas.js";
+import { ERROR_RESPONSES } from "../schemas.js";
 import { StatusAnswer } from "../wire.js";
 
 export interface OpsRoutesOptions {
   ready: () => Promise<boolean>;
-  registry: Registry;
 }
 
-/** Probes and metrics: no authentication and no rate limit (probes and scrapers are trusted callers). */
-export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (
-  app,
-  { ready, registry },
-) => {
+/** Probes: no authentication and no rate limit (they say only whether the broker is up). */
+export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app, { ready }) => {
   const config = { rateLimit: false } as const;
 
   app.get(
@@ -58,24 +53,5 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (
       if (!isReady) throw new NotReadyError();
       return { status: "ready" };
     },
-  );
-
-  app.get(
-    "/metrics",
-    {
-      config,
-      logLevel: "warn",
-      schema: {
-        operationId: "metrics",
-        tags: ["ops"],
-        summary: "Prometheus metrics",
-        description:
-          "Process metrics and request durations by method, route template and status. Unauthenticated: " +
-          "no label carries a requested path, a name a caller chose, or a value.",
-        security: [],
-        response: { 200: textResponse("Prometheus text exposition format"), ...ERROR_RESPONSES },
-      },
-    },
-    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
 };

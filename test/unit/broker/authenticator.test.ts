@@ -126,6 +126,36 @@ describe("authenticator", () => {
     expect(calls).toHaveLength(4);
   });
 
+  it("keeps valid answers cached through a flood of made-up tokens", async () => {
+    const { vault, calls } = fakeVault({ nova: approle("overcloud-nova") });
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+    });
+    await auth.fromToken("nova");
+    for (let i = 0; i < 12_000; i++) await auth.fromToken(`made-up-${i}`);
+    const before = calls.length;
+    expect(auth.fromToken("nova")).toEqual({ kind: "service", service: "nova" });
+    expect(calls).toHaveLength(before);
+  });
+
+  it("answers only from what it knows when told not to look up", async () => {
+    const { vault, calls } = fakeVault({ nova: approle("overcloud-nova") });
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+    });
+    expect(auth.fromToken("nova", { lookup: false })).toBeUndefined();
+    expect(auth.fromToken(OPERATOR, { lookup: false })).toEqual({ kind: "operator" });
+    expect(calls).toHaveLength(0);
+    await auth.fromToken("nova");
+    expect(auth.fromToken("nova", { lookup: false })).toEqual({ kind: "service", service: "nova" });
+  });
+
   it("lets Vault outages through as errors instead of treating them as a bad token", async () => {
     const vault = {
       async write() {

@@ -1,5 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import { createDriverRegistry } from "../../../drivers/registry.js";
+import { useTempDirs } from "../../helpers/temp-dirs.js";
+
+const tempDir = useTempDirs("restarters-");
 
 const registry = createDriverRegistry();
 const problem = (kind: string, stanza: Record<string, unknown>) =>
@@ -41,5 +46,33 @@ describe("built-in restarter stanzas", () => {
         message: 'service "nova": systemd restarter: "unit" is not a systemd unit name',
       }),
     );
+  });
+});
+
+describe("a restart command's environment", () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
+  });
+
+  it("is an allow-list: the broker's credentials are not in it", async () => {
+    process.env.VAULT_TOKEN = "vault-token-for-tests";
+    process.env.VAULT_ADDR = "http://127.0.0.1:8200";
+    process.env.OS_DATABASE__CONNECTION = "mysql://for-tests";
+    process.env.LANG = "C.UTF-8";
+    const out = join(tempDir(), "env");
+    const restarter = registry
+      .restarter("command")
+      .create({ kind: "command", command: ["sh", "-c", `env > ${out}`] }, { service: "nova" });
+    await restarter.restart(new AbortController().signal);
+    const names = readFileSync(out, "utf8")
+      .split("\n")
+      .map((line) => line.split("=")[0]);
+    expect(names).toContain("PATH");
+    expect(names).toContain("LANG");
+    expect(names).not.toContain("VAULT_TOKEN");
+    expect(names).not.toContain("VAULT_ADDR");
+    expect(names).not.toContain("OS_DATABASE__CONNECTION");
   });
 });

@@ -7,6 +7,28 @@ import { useTempDirs } from "../../helpers/temp-dirs.js";
 const tempDir = useTempDirs("run-argv-");
 
 describe("runArgv", () => {
+  it("passes the allow-listed environment, the caller's variables and the inherited names", async () => {
+    process.env.STRONGROOM_TEST_SECRET = "not-for-children";
+    process.env.RABBITMQ_NODENAME = "rabbit@test";
+    try {
+      const names = async (options: { env?: Record<string, string>; inherit?: RegExp }) =>
+        (await runArgv(["env"], { timeoutMs: 10_000, ...options })).stdout
+          .split("\n")
+          .map((line) => line.split("=")[0]);
+      const plain = await names({});
+      expect(plain).toContain("PATH");
+      expect(plain).not.toContain("STRONGROOM_TEST_SECRET");
+      expect(plain).not.toContain("RABBITMQ_NODENAME");
+      const given = await names({ env: { EXTRA: "1" }, inherit: /^RABBITMQ_/ });
+      expect(given).toContain("EXTRA");
+      expect(given).toContain("RABBITMQ_NODENAME");
+      expect(given).not.toContain("STRONGROOM_TEST_SECRET");
+    } finally {
+      delete process.env.STRONGROOM_TEST_SECRET;
+      delete process.env.RABBITMQ_NODENAME;
+    }
+  });
+
   it("runs argv without a shell and keeps the last line of each stream", async () => {
     const result = await runArgv(
       ["sh", "-c", 'echo one; echo two; echo "bad; rm -rf /" >&2; exit 4'],

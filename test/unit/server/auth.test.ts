@@ -1,7 +1,9 @@
 import { Agent, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createAuthenticator } from "../../../src/broker/authenticator.js";
 import { bearerToken, TOKEN_MEMO_MS } from "../../../src/server/auth.js";
+import { DEFAULT_RATE_LIMITS } from "../../../src/server/rate-limit.js";
 import { asNova, asOperator, buildTestApp, errorOf, type TestApp } from "./test-app.js";
 
 let t: TestApp;
@@ -156,6 +158,42 @@ describe("authorization matrix", () => {
           .statusCode,
       ).toBe(200);
     }
+  });
+});
+
+describe("a flood of made-up tokens", () => {
+  it("asks Vault no more often than the failure limit allows", async () => {
+    const lookups: string[] = [];
+    const vault = {
+      async write(path: string) {
+        lookups.push(path);
+        throw Object.assign(new Error("Status 403"), { response: { statusCode: 403 } });
+      },
+    };
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: "operator-token-for-tests",
+      vault,
+    });
+    t = await buildTestApp({ auth });
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 120; i++) {
+      const res = await t.app.inject({
+        url: "/v1/config/nova/database/connection",
+        headers: { "x-vault-token": `made-up-${i}` },
+      });
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+    }
+    const { max } = DEFAULT_RATE_LIMITS.authFailure;
+    expect(lookups).toHaveLength(max);
+    expect(Object.fromEntries(statuses)).toEqual({ 401: max, 429: 120 - max });
+    // The operator token is known without a lookup: still let through.
+    const operator = await t.app.inject({
+      url: "/v1/config/nova",
+      headers: { authorization: "Bearer operator-token-for-tests" },
+    });
+    expect(operator.statusCode).toBe(200);
   });
 });
 

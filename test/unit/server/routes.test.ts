@@ -279,6 +279,15 @@ describe("ops routes", () => {
     expect(res.body).not.toContain("sealed");
   });
 
+  it("GET /metrics answers the operator only", async () => {
+    t = await buildTestApp();
+    const anonymous = await t.app.inject("/metrics");
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.body).not.toContain("process_cpu");
+    expect((await t.app.inject({ url: "/metrics", headers: asNova })).statusCode).toBe(403);
+    expect((await t.app.inject({ url: "/metrics", headers: asOperator })).statusCode).toBe(200);
+  });
+
   it("GET /metrics is Prometheus text labelled by route template, never by path or value", async () => {
     t = await buildTestApp();
     await t.app.inject({ url: "/v1/config/nova/database/connection", headers: asNova });
@@ -289,7 +298,7 @@ describe("ops routes", () => {
       payload: { value: SECRET_VALUE },
     });
     await t.app.inject({ url: "/v1/no/such/NovaPassword/route", headers: asOperator });
-    const res = await t.app.inject("/metrics");
+    const res = await t.app.inject({ url: "/metrics", headers: asOperator });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.body).toContain(
