@@ -127,7 +127,7 @@ describe("authenticator", () => {
   });
 
   it("keeps valid answers cached through a flood of made-up tokens", async () => {
-    const { vault, calls } = fakeVault({ nova: approle("overcloud-nova") });
+    const { vault, calls } = fakeVault({ nova: approle("overcloud", "nova") });
     const auth = createAuthenticator({
       deployment: "overcloud",
       services: ["nova"],
@@ -142,7 +142,7 @@ describe("authenticator", () => {
   });
 
   it("answers only from what it knows when told not to look up", async () => {
-    const { vault, calls } = fakeVault({ nova: approle("overcloud-nova") });
+    const { vault, calls } = fakeVault({ nova: approle("overcloud", "nova") });
     const auth = createAuthenticator({
       deployment: "overcloud",
       services: ["nova"],
