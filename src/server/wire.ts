@@ -254,6 +254,10 @@ export const ExportBody = Type.Object(
 export const ExportSummaryAnswer = Type.Object({
   deployment: Type.String(),
   createdAt: Type.String(),
+  sequence: Type.Integer({
+    minimum: 1,
+    description: "The header's sequence number: importers refuse one not above the last",
+  }),
   counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   records: Type.Integer({ minimum: 0 }),
   bytes: Type.Integer({ minimum: 0 }),

@@ -17,6 +17,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { signerSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
@@ -195,7 +196,13 @@ export async function runUp(
   const server: RunningBrokerServer = await startBrokerServer({
     deps: {
       broker,
-      exporter: createBundleExporter({ client: operator, kvMount, deployment, signer }),
+      exporter: createBundleExporter({
+        client: operator,
+        kvMount,
+        deployment,
+        signer,
+        nextSequence: signerSequence(dir),
+      }),
       auth: createAuthenticator({
         deployment,
         services,
