@@ -78,6 +78,8 @@ describe("a seed killed midway", () => {
     });
 
     up = await startUp(stateDir, [], { listen: null, readyTimeoutMs: 200_000 });
+    expect(await bulkStored(), "none of the unfinished seed's secrets").toBe(0);
+    expect((await keyManager().list()).length, "the earlier secrets are all there").toBe(before);
     const log = up.stderr();
     expect(log).toContain("rolled back a seed that did not finish");
     const removed = Number(/"removed":(\d+)/.exec(log)?.[1]);
@@ -85,8 +87,6 @@ describe("a seed killed midway", () => {
       CRASH_AFTER,
     );
     expect(removed).toBeLessThan(BULK);
-    expect(await bulkStored(), "none of the unfinished seed's secrets").toBe(0);
-    expect((await keyManager().list()).length, "the earlier secrets are all there").toBe(before);
   }, 400_000);
 
   it("seeding again writes all of them", async () => {
