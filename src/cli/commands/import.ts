@@ -16,8 +16,8 @@ export function importCommand(context: CliContext) {
         "is refused (STRONGROOM_ERR_BUNDLE_NOT_NEWER) unless --allow-older: bundles carry a signed\n" +
         "sequence number, and this node remembers the last imported per signer in a trust state\n" +
         "file that lives with its key, not in the state dir (which each import replaces): by\n" +
-        "default NAME.imports.json beside --key NAME.key, or --trust-state FILE. It is written once\n" +
-        "the import succeeded; keep it (0600) as long as the key.",
+        "default NAME.imports.json beside --key NAME.key, or --trust-state FILE. It is updated as an\n" +
+        "import completes; keep it (0600) as long as the key.",
     )
     .argument("<file>", "the bundle")
     .requiredOption("--key <file>", "this site's secret key (.key, from strongroom keygen)")
