@@ -22,10 +22,26 @@ export interface SecretMetadata {
   consumers: string[];
 }
 
+/** `differs`: kept, though the input holds another value (the name only, never a value). */
+export type SeedAction = "keep" | "differs" | "import" | "generate" | "missing";
+
+/** A seed that did not finish (the broker was killed), undone before this one. */
+export interface SeedRecovery {
+  file: string;
+  startedAt: string;
+  /** The secrets it was creating. */
+  secrets: number;
+  /** How many of them it had written, now removed. */
+  removed: number;
+  /** Written by it and changed since: left in place. */
+  kept: string[];
+}
+
 export interface SeedReport {
   dryRun: boolean;
-  entries: Array<{ name: string; action: "keep" | "import" | "generate" | "missing" }>;
+  entries: Array<{ name: string; action: SeedAction }>;
   written: number;
+  recovered?: SeedRecovery;
 }
 
 /** A service identity that fetched a whole config (recorded for rotations: src/lib/fetch-log.ts). */

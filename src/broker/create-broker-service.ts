@@ -14,7 +14,7 @@ import { ERRORS, usageError } from "../lib/errors.js";
 import type { FetchLog, FetchRecord } from "../lib/fetch-log.js";
 import { renderedPath } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
-import type { BrokerService, Fetcher, SecretMetadata } from "./broker-service.js";
+import type { BrokerService, Fetcher, SecretMetadata, SeedRecovery } from "./broker-service.js";
 import { checkDeliverable } from "./deliverability.js";
 import {
   castellanMappedOptions,
@@ -28,7 +28,8 @@ import {
   type ResolvedEntry,
   unknownOption,
 } from "./resolver.js";
-import { seedSecrets } from "./seed-secrets.js";
+import { createSeedJournal } from "./seed-journal.js";
+import { recoverSeed, type SeedDeps, seedSecrets } from "./seed-secrets.js";
 import { renderServiceFiles } from "./service-files.js";
 
 export interface BrokerServiceOptions {
@@ -45,6 +46,8 @@ export interface BrokerServiceOptions {
   records?: RecordStore;
   /** Where fetches by service identities are recorded (rotations wait on it). */
   fetches?: FetchLog;
+  /** Called after each secret a seed wrote (a test composition crashes here). */
+  afterSeedWrite?: (written: number) => void;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -53,6 +56,8 @@ export interface StrongroomBroker extends BrokerService {
   castellanId(service: string, group: string, option: string): string;
   /** Re-renders the castellan records (of options using `secretNames`, or all). */
   syncRendered(secretNames?: Iterable<string>): Promise<SyncResult>;
+  /** Undoes a seed that did not finish (the broker was killed); `up` calls it before serving. */
+  recoverSeed(): Promise<SeedRecovery | undefined>;
   /** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
   commitSecret(
     name: string,
@@ -100,6 +105,19 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
   const afterWrite = async (names: readonly string[]) => {
     resolver.invalidate(names);
     await syncRendered(names);
+  };
+
+  const seedDeps: SeedDeps = {
+    manifest,
+    keyManager,
+    checkDeliverable: (values) => checkDeliverable(manifest, keyManager, values),
+    afterWrite: async (names) => {
+      resolver.invalidate(names);
+      // The first seed also renders options that use no secret; unchanged ones are skipped.
+      if (names.length > 0) await syncRendered();
+    },
+    ...(records && { journal: createSeedJournal(records) }),
+    ...(options.afterSeedWrite && { afterSecretWritten: options.afterSeedWrite }),
   };
 
   /** One secret, check-and-set on `cas`; callers run it serialized. */
@@ -240,21 +258,11 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       serialized(() => writeSecret(name, value, expectedVersion)),
 
     seed(request) {
-      return serialized(() =>
-        seedSecrets(
-          {
-            manifest,
-            keyManager,
-            checkDeliverable: (values) => checkDeliverable(manifest, keyManager, values),
-            afterWrite: async (names) => {
-              resolver.invalidate(names);
-              // The first seed also renders options that use no secret; unchanged ones are skipped.
-              if (names.length > 0) await syncRendered();
-            },
-          },
-          request,
-        ),
-      );
+      return serialized(() => seedSecrets(seedDeps, request));
+    },
+
+    recoverSeed() {
+      return serialized(() => recoverSeed(seedDeps));
     },
   };
 }

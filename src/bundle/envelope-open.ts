@@ -14,6 +14,7 @@ import {
   isChunkSize,
   isCounts,
   isIsoTime,
+  isSequence,
   MAGIC,
   MAX_HEADER_BYTES,
   PREAMBLE_BYTES,
@@ -126,9 +127,10 @@ function checkedHeader(json: Json, signer: BundlePublicKey, where: string): Veri
       `${where}: the header's format version is not ${FORMAT_VERSION}`,
     );
   }
-  const { deployment, createdAt, counts, chunkSize, recipients } = json;
+  const { deployment, createdAt, sequence, counts, chunkSize, recipients } = json;
   if (deployment !== null && typeof deployment !== "string") throw invalid("deployment");
   if (typeof createdAt !== "string" || !isIsoTime(createdAt)) throw invalid("createdAt");
+  if (sequence !== undefined && !isSequence(sequence)) throw invalid("sequence");
   if (!isCounts(counts)) throw invalid("counts");
   if (typeof chunkSize !== "number" || !isChunkSize(chunkSize)) throw invalid("chunkSize");
   if ((json["signer"] as Json)["fingerprint"] !== fingerprint(signer)) {
@@ -149,6 +151,7 @@ function checkedHeader(json: Json, signer: BundlePublicKey, where: string): Veri
       formatVersion: FORMAT_VERSION,
       deployment,
       createdAt,
+      sequence: sequence ?? null,
       counts: { ...counts },
       chunkSize,
       signer: fingerprint(signer),

@@ -9,6 +9,7 @@ import {
   type HeaderJson,
   isCounts,
   isIsoTime,
+  isSequence,
   MAX_HEADER_BYTES,
 } from "./format.js";
 import { type BundleKeyPair, type BundlePublicKey, fingerprint, KEY_SIZES } from "./key-text.js";
@@ -18,6 +19,8 @@ export interface BundleHeaderInput {
   deployment: string | null;
   /** ISO 8601. */
   createdAt: string;
+  /** Strictly increasing per signer (the exporter's counter); omitted by callers without one. */
+  sequence?: number;
   counts: Record<string, number>;
 }
 
@@ -52,6 +55,7 @@ export function sealEnvelope(
     formatVersion: FORMAT_VERSION,
     deployment: options.header.deployment,
     createdAt: options.header.createdAt,
+    ...(options.header.sequence !== undefined && { sequence: options.header.sequence }),
     counts: { ...options.header.counts },
     chunkSize: options.chunkSize,
     signer: {
@@ -82,6 +86,9 @@ function checkHeaderInput(header: BundleHeaderInput): void {
   }
   if (typeof header.createdAt !== "string" || !isIsoTime(header.createdAt)) {
     throw inputError("bundle header: createdAt must be an ISO 8601 time");
+  }
+  if (header.sequence !== undefined && !isSequence(header.sequence)) {
+    throw inputError("bundle header: sequence must be a positive integer");
   }
   if (!isCounts(header.counts)) {
     throw inputError("bundle header: counts must map names to non-negative integers");

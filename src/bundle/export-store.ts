@@ -27,6 +27,7 @@ import {
   type SecretRecord,
   type SecretVersionRecord,
 } from "./bundle-records.js";
+import type { NextSequence } from "./export-sequence.js";
 import {
   type BundleKeyPair,
   type BundlePublicKey,
@@ -53,6 +54,7 @@ export interface ExportRequest {
 export interface ExportSummary {
   deployment: string;
   createdAt: string;
+  sequence: number;
   counts: Record<string, number>;
   records: number;
   bytes: number;
@@ -79,6 +81,8 @@ export interface BundleExporterOptions {
   /** The broker's own deployment: exported when the request names none. */
   deployment: string;
   signer: BundleKeyPair;
+  /** Draws the header's sequence number (export-sequence.ts). */
+  nextSequence: NextSequence;
 }
 
 export function createBundleExporter(options: BundleExporterOptions): BundleExporter {
@@ -92,10 +96,11 @@ export function createBundleExporter(options: BundleExporterOptions): BundleExpo
         deployment,
         async writeTo(out) {
           const createdAt = new Date().toISOString();
+          const sequence = options.nextSequence();
           const counts = recordCounts(plan.names.length);
           const written = await writeBundle({
             out,
-            header: { deployment, createdAt, counts },
+            header: { deployment, createdAt, sequence, counts },
             recipients,
             signer,
             records: exportRecords(client, kvMount, plan),
@@ -103,6 +108,7 @@ export function createBundleExporter(options: BundleExporterOptions): BundleExpo
           return {
             deployment,
             createdAt,
+            sequence,
             counts,
             records: written.records,
             bytes: written.bundleBytes,

@@ -32,6 +32,8 @@ export interface HeaderJson {
   formatVersion: number;
   deployment: string | null;
   createdAt: string;
+  /** Absent in bundles from writers before it was added (readers then order by createdAt). */
+  sequence?: number;
   counts: Record<string, number>;
   chunkSize: number;
   signer: { fingerprint: string; boxPublicKey: string; signPublicKey: string };
@@ -44,6 +46,11 @@ export interface BundleHeader {
   /** null: the bundle carries every deployment. */
   deployment: string | null;
   createdAt: string;
+  /**
+   * Strictly increasing across the bundles one signer writes; null when the writer set none.
+   * What an importer compares to refuse an older or replayed bundle (import-order.ts).
+   */
+  sequence: number | null;
   counts: Record<string, number>;
   /** Plaintext bytes per body chunk. */
   chunkSize: number;
@@ -67,6 +74,9 @@ export const isChunkSize = (size: number) =>
 export const isIsoTime = (value: string) =>
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
   !Number.isNaN(Date.parse(value));
+
+export const isSequence = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
 
 export const isCounts = (value: unknown): value is Record<string, number> =>
   typeof value === "object" &&

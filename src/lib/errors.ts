@@ -333,6 +333,16 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     meaning: "a secret's versions could not be recreated with the same numbers",
   },
+  STRONGROOM_ERR_BUNDLE_NOT_NEWER: {
+    status: 409,
+    exit: 1,
+    meaning: "the bundle is not newer than the last one imported from its signer (`--allow-older`)",
+  },
+  STRONGROOM_ERR_TRUST_STATE: {
+    status: 500,
+    exit: 1,
+    meaning: "the import trust state (`--trust-state`) cannot be read or written, or is invalid",
+  },
 } as const satisfies Record<`STRONGROOM_ERR_${string}`, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -124,9 +124,23 @@ export const SeedAnswer = Type.Object({
   entries: Type.Array(
     Type.Object({
       name: Type.String(),
-      action: Type.Enum(["keep", "import", "generate", "missing"]),
+      action: Type.Enum(["keep", "differs", "import", "generate", "missing"], {
+        description: "`differs`: kept, though the input holds another value",
+      }),
     }),
     { description: "One entry per secret: names and actions, never values" },
+  ),
+  rolled_back: Type.Optional(
+    Type.Object(
+      {
+        file: Type.String(),
+        started_at: Type.String(),
+        secrets: Type.Integer({ minimum: 0 }),
+        removed: Type.Integer({ minimum: 0 }),
+        kept: Type.Array(Type.String(), { description: "Written by it and changed since" }),
+      },
+      { description: "A seed that did not finish (the broker was killed), undone first" },
+    ),
   ),
 });
 
@@ -261,6 +275,10 @@ export const ExportBody = Type.Object(
 export const ExportSummaryAnswer = Type.Object({
   deployment: Type.String(),
   createdAt: Type.String(),
+  sequence: Type.Integer({
+    minimum: 1,
+    description: "The header's sequence number: importers refuse one not above the last",
+  }),
   counts: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
   records: Type.Integer({ minimum: 0 }),
   bytes: Type.Integer({ minimum: 0 }),

@@ -14,6 +14,7 @@
  *     unseal.sealed              the unseal shares, crypto_box_seal'ed to operator.pub
  *     broker-bundle.key/.pub     the broker's bundle identity (X25519 + Ed25519): signs exports;
  *                                importing sites trust broker-bundle.pub
+ *     broker-bundle.sequence     the sequence number of the last bundle it signed
  *     manifest.yaml              the manifest an import brought (state.json points to it)
  *     vault/                     the embedded Vault's barrier-encrypted storage
  *     raft/  vault-server.hcl    the same for a `vault`/`bao` binary (--vault binary)
@@ -57,6 +58,7 @@ export const STATE_FILES = {
   unsealShares: "unseal.sealed",
   bundleSecretKey: "broker-bundle.key",
   bundlePublicKey: "broker-bundle.pub",
+  bundleSequence: "broker-bundle.sequence",
   importedManifest: "manifest.yaml",
   vaultStorage: "vault",
 } as const;

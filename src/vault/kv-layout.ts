@@ -6,6 +6,7 @@
  *   <mount>/data/strongroom/<deployment>/secrets/<Name>                  Castellan records
  *   <mount>/data/strongroom/<deployment>/rendered/<service>/<group>/<option>
  *   <mount>/data/strongroom/<deployment>/rotations/<id>, locks/<Secret>
+ *   <mount>/data/strongroom/<deployment>/seed/journal, seed/names/<n>     a seed in progress
  *   <mount>/data/strongroom/<deployment>/manifest
  */
 import { DEPLOYMENT_NAME_PATTERN, SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
@@ -37,6 +38,8 @@ export const DEPLOYMENT_KEYS = {
     `rendered/${service}/${group}/${option}`,
   renderedFolderOf: (service: string) => `rendered/${service}`,
   rotation: (id: string) => `rotations/${id}`,
+  seedJournal: "seed/journal",
+  seedJournalNames: (part: number) => `seed/names/${part}`,
   lock: (secret: string) => `locks/${secret}`,
 } as const;
 

@@ -14,6 +14,8 @@ export { REPO_ROOT };
 export const BIN = join(REPO_ROOT, "bin", "strongroom.js");
 /** The CLI with a SIGKILL after the rotation step named by STRONGROOM_CRASH_AT (test only). */
 export const CRASHING_UP = join(REPO_ROOT, "test", "fixtures", "strongroom-crashing-up.mjs");
+/** The CLI with a SIGKILL once a seed wrote STRONGROOM_CRASH_AFTER_SEED_WRITES secrets (test only). */
+export const CRASHING_SEED_UP = join(REPO_ROOT, "test", "fixtures", "strongroom-crashing-seed.mjs");
 export const EXAMPLE_MANIFEST = join(REPO_ROOT, "examples", "tripleo", "manifest.yaml");
 export const EXAMPLE_PASSWORDS = join(REPO_ROOT, "examples", "tripleo", "overcloud-passwords.yaml");
 

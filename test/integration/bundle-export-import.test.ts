@@ -317,6 +317,79 @@ describe("export and import bundles", () => {
     expect(readdirSync(root).filter((name) => name.startsWith(".site-b."))).toEqual([]);
   }, 60_000);
 
+  it("a newer bundle imports over an older one; the older one and a replay are refused unless --allow-older", async () => {
+    await keygen("delta");
+    const exportFor = async (name: string) => {
+      const file = at(name);
+      const result = await runCli(source, [
+        "export",
+        "--recipient",
+        at("delta.pub"),
+        "--out",
+        file,
+        "--json",
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      return { file, sequence: JSON.parse(result.stdout).sequence as number };
+    };
+    const older = await exportFor("older.bundle");
+    const newer = await exportFor("newer.bundle");
+    expect(newer.sequence).toBeGreaterThan(older.sequence);
+    const signed = await openBundle(newer.file, {
+      key: readSecretKeyFile(at("delta.key")),
+      trust: [readPublicKeyFile(join(source, "broker-bundle.pub"))],
+    });
+    expect(signed.header.sequence, "the sequence is in the signed header").toBe(newer.sequence);
+
+    const target = at("site-d");
+    const trustState = at("delta.imports.json");
+    const first = await importInto(target, older.file, "delta", ["--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ sequence: older.sequence, trustState });
+    expect(statSync(trustState).mode & 0o777).toBe(0o600);
+    const second = await importInto(target, newer.file, "delta", ["--replace"]);
+    expect(second.code, second.stderr).toBe(0);
+
+    const before = snapshot(target);
+    const remembered = readFileSync(trustState, "utf8");
+    expectOneLineFailure(
+      await importInto(target, older.file, "delta", ["--replace"]),
+      /^STRONGROOM_ERR_BUNDLE_NOT_NEWER: .*older\.bundle: sequence \d+ .*is not newer than the last bundle imported from sr1:\w+, sequence \d+ .*--allow-older/,
+    );
+    expectOneLineFailure(
+      await importInto(target, newer.file, "delta", ["--replace"]),
+      /^STRONGROOM_ERR_BUNDLE_NOT_NEWER: .*newer\.bundle: this bundle was already imported .*replay/,
+    );
+    expect(snapshot(target), "refused imports leave the state dir as it was").toEqual(before);
+    expect(readFileSync(trustState, "utf8"), "and the trust state").toBe(remembered);
+    expect(readdirSync(root).filter((name) => name.startsWith(".site-d."))).toEqual([]);
+
+    const allowed = await importInto(target, older.file, "delta", [
+      "--replace",
+      "--allow-older",
+      "--json",
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({ sequence: older.sequence });
+    // The older bundle is now the last one: the newer one imports again.
+    const forward = await importInto(target, newer.file, "delta", ["--replace"]);
+    expect(forward.code, forward.stderr).toBe(0);
+
+    // --trust-state keeps the memory elsewhere: a node with none yet accepts the older bundle.
+    const elsewhere = at("elsewhere.imports.json");
+    const fresh = await importInto(at("site-e"), older.file, "delta", ["--trust-state", elsewhere]);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(existsSync(elsewhere)).toBe(true);
+    expectOneLineFailure(
+      await importInto(at("site-e"), older.file, "delta", [
+        "--replace",
+        "--trust-state",
+        elsewhere,
+      ]),
+      /STRONGROOM_ERR_BUNDLE_NOT_NEWER: .*replay/,
+    );
+  }, 240_000);
+
   it("an edge deployment's bundle carries only its own secrets", async () => {
     // Another deployment in the same Vault: its secrets and manifest (its roles and policies are
     // its own operator's to write, which this broker's operator token cannot).

@@ -49,10 +49,10 @@ export function exportCommand(context: CliContext) {
         printJson({ file: summary.file, ...summary.bundle });
         return;
       }
-      const { deployment, counts, bytes, recipients: sealedTo, signer } = summary.bundle;
+      const { deployment, counts, bytes, recipients: sealedTo, signer, sequence } = summary.bundle;
       process.stdout.write(
         `${summary.file}: deployment ${deployment}, ${counts["secrets"] ?? 0} secrets, ${bytes} bytes; ` +
-          `sealed to ${sealedTo.join(", ")}; signed by ${signer}\n`,
+          `sealed to ${sealedTo.join(", ")}; signed by ${signer}, sequence ${sequence}\n`,
       );
     });
 }

@@ -19,7 +19,9 @@ export function seedCommand(context: CliContext) {
       "Ingest deployment secrets into the running broker, all or nothing: a TripleO *-passwords.yaml\n" +
         "(parameter_defaults), a YAML or JSON map, an oslo-style INI or a KEY=VALUE env file. Missing\n" +
         "known TripleO parameters are generated with TripleO's rules; existing values are kept, so\n" +
-        "running it again changes nothing. Prints names and actions, never values.",
+        "running it again changes nothing; an existing secret whose input value differs is listed as\n" +
+        "`differs` (and kept). A seed the broker did not finish (it was killed) is rolled back by the\n" +
+        "next `up` or `seed` before anything else. Prints names and actions, never values.",
     )
     .argument("<file>", "the input file ('-' reads stdin)")
     .addOption(
@@ -66,20 +68,30 @@ function readInput(file: string): string {
 export function seedCounts(
   answer: SeedAnswer,
 ): Record<SeedAnswer["entries"][number]["action"], number> {
-  const counts = { import: 0, generate: 0, keep: 0, missing: 0 };
+  const counts = { import: 0, generate: 0, keep: 0, differs: 0, missing: 0 };
   for (const entry of answer.entries) counts[entry.action] += 1;
   return counts;
 }
 
 function printSeedSummary(answer: SeedAnswer, name: string): void {
   const counts = seedCounts(answer);
-  if (answer.dry_run) {
-    for (const entry of answer.entries)
+  const rolledBack = answer.rolled_back;
+  if (rolledBack) {
+    process.stdout.write(
+      `rolled back an unfinished seed of ${rolledBack.file} (started ${rolledBack.started_at}): ` +
+        `${rolledBack.removed} of its ${rolledBack.secrets} secrets removed` +
+        `${rolledBack.kept.length ? `; changed since, kept: ${rolledBack.kept.join(", ")}` : ""}\n`,
+    );
+  }
+  for (const entry of answer.entries) {
+    if (answer.dry_run || entry.action === "differs") {
       process.stdout.write(`${entry.action.padEnd(8)} ${entry.name}\n`);
+    }
   }
   const verb = answer.dry_run ? "would write" : "wrote";
   process.stdout.write(
     `${name}: ${counts.import} imported, ${counts.generate} generated, ${counts.keep} kept` +
+      `${counts.differs ? `, ${counts.differs} kept that differ from the input (strongroom rotate changes them)` : ""}` +
       `${counts.missing ? `, ${counts.missing} missing` : ""}; ${verb} ${answer.written}\n`,
   );
 }

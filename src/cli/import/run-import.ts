@@ -4,8 +4,14 @@
  * the Vault, and only then move the staging dir into place. Until that last rename the target is
  * untouched, so any failure (or a signal) leaves it exactly as it was.
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Logger } from "pino";
+import {
+  checkNewer,
+  defaultTrustStateFile,
+  readImportHistory,
+  recordImport,
+} from "../../bundle/import-history.js";
 import {
   type BundleContents,
   checkIdentities,
@@ -38,6 +44,10 @@ export interface ImportOptions {
   file: string;
   keyFile: string;
   trustFile: string;
+  /** The node's memory of the bundles it imported (import-history.ts); default beside the key. */
+  trustStateFile?: string;
+  /** Import a bundle that is not newer than the last one from its signer. */
+  allowOlder: boolean;
   /** Absolute. */
   stateDir: string;
   replace: boolean;
@@ -50,7 +60,9 @@ export interface ImportReport {
   stateDir: string;
   deployment: string;
   createdAt: string;
+  sequence: number | null;
   signer: string;
+  trustState: string;
   secrets: number;
   versions: number;
   services: number;
@@ -59,6 +71,7 @@ export interface ImportReport {
 
 export async function runImport(options: ImportOptions): Promise<ImportReport> {
   const key = readSecretKeyFile(options.keyFile);
+  const trustState = resolve(options.trustStateFile ?? defaultTrustStateFile(options.keyFile));
   const trust = readPublicKeyFile(options.trustFile);
   checkTarget(options.stateDir, options.replace);
 
@@ -78,6 +91,9 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   });
   parseBundledManifest(contents, `${options.file} (manifest ${contents.manifest.file})`);
   const manifest = recreatedManifest(contents, options.stateDir);
+  // Only now: a damaged bundle is reported as damaged, not as old.
+  const candidate = { file: options.file, header, headerHash: bundle.headerHash };
+  if (!options.allowOlder) checkNewer(readImportHistory(trustState), candidate);
 
   // Undo failures are not reported: the import's own failure (or the signal) is what matters.
   const cleanups = new CleanupStack();
@@ -86,13 +102,18 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   try {
     const staging = createStaging(options.stateDir, cleanups);
     const loaded = await loadIntoStaging(staging, contents, manifest, options, cleanups);
+    // Remembered before the rename: a crash in between refuses this bundle once too often
+    // (--allow-older), rather than accepting an older one.
+    cleanups.push(recordImport(trustState, candidate, options));
     commitStaging(staging, options.stateDir, options.replace);
     cleanups.clear();
     return {
       stateDir: options.stateDir,
       deployment: contents.deployment.deployment,
       createdAt: header.createdAt,
+      sequence: header.sequence,
       signer: header.signer,
+      trustState,
       ...loaded,
     };
   } catch (error) {

@@ -17,6 +17,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { signerSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
@@ -64,6 +65,8 @@ export interface UpOptions {
 export interface UpHooks {
   /** Called after each persisted rotation step. */
   afterRotationStep?: (step: RotationStep) => void;
+  /** Called after each secret a seed wrote, with how many it wrote so far. */
+  afterSeedWrite?: (written: number) => void;
 }
 
 export interface RunningStrongroom {
@@ -173,12 +176,27 @@ export async function runUp(
     kvMount,
     records,
     fetches,
+    ...(hooks.afterSeedWrite && { afterSeedWrite: hooks.afterSeedWrite }),
   });
 
+  const recovered = await broker.recoverSeed();
+  if (recovered) {
+    log.warn(
+      { ...recovered, kept: recovered.kept.length ? recovered.kept : undefined },
+      "rolled back a seed that did not finish: seed it again",
+    );
+  }
   let seed: SeedReport | undefined;
   if (seedText !== undefined && options.seed !== undefined) {
     seed = await broker.seed({ text: seedText, file: options.seed, generate: true, dryRun: false });
     log.info({ file: options.seed, written: seed.written, ...countActions(seed) }, "seeded");
+    const differing = seed.entries.filter((e) => e.action === "differs").map((e) => e.name);
+    if (differing.length > 0) {
+      log.warn(
+        { file: options.seed, differing },
+        "kept stored secrets whose seed value differs (strongroom rotate changes them)",
+      );
+    }
   }
   // The records castellan reads straight from Vault follow the manifest, which may have changed.
   const synced = await broker.syncRendered();
@@ -222,7 +240,13 @@ export async function runUp(
   const server: RunningBrokerServer = await startBrokerServer({
     deps: {
       broker,
-      exporter: createBundleExporter({ client: operator, kvMount, deployment, signer }),
+      exporter: createBundleExporter({
+        client: operator,
+        kvMount,
+        deployment,
+        signer,
+        nextSequence: signerSequence(dir),
+      }),
       auth: createAuthenticator({
         deployment,
         services,
@@ -284,6 +308,7 @@ export function countActions(report: SeedReport): Record<string, number> {
     import: "imported",
     generate: "generated",
     keep: "kept",
+    differs: "differing",
     missing: "missing",
   } as const;
   for (const entry of report.entries) counts[key[entry.action]]! += 1;

@@ -20,8 +20,10 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
         summary: "Seed secrets from a document (operator only)",
         description:
           "Imports every secret of `text` (a TripleO passwords file, YAML, JSON, INI or env), generates " +
-          "missing known TripleO parameters unless `generate` is false, all or nothing. `dry_run` only " +
-          "plans. The answer lists names and actions, never values. Body limit 8 MiB (1 MiB elsewhere).",
+          "missing known TripleO parameters unless `generate` is false, all or nothing, even across a " +
+          "crash (a seed the broker did not finish is undone first: `rolled_back`). Existing secrets are " +
+          "kept; one whose input value differs is listed as `differs`. `dry_run` only plans. The answer " +
+          "lists names and actions, never values. Body limit 8 MiB (1 MiB elsewhere).",
         security: OPERATOR_SECURITY,
         body: SeedBody,
         response: { 200: SeedAnswer, ...ERROR_RESPONSES },
@@ -31,7 +33,21 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
       const { text, file = "request", format, generate = true, dry_run = false } = request.body;
       const report = await broker.seed({ text, file, format, generate, dryRun: dry_run });
       request.log.info({ written: report.written, dryRun: report.dryRun }, "seed applied");
-      return { dry_run: report.dryRun, written: report.written, entries: report.entries };
+      const { recovered } = report;
+      return {
+        dry_run: report.dryRun,
+        written: report.written,
+        entries: report.entries,
+        ...(recovered && {
+          rolled_back: {
+            file: recovered.file,
+            started_at: recovered.startedAt,
+            secrets: recovered.secrets,
+            removed: recovered.removed,
+            kept: recovered.kept,
+          },
+        }),
+      };
     },
   );
 };

@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { fc, test } from "@fast-check/vitest";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -6,6 +6,7 @@ import { BundleError } from "../../../src/bundle/errors.js";
 import { fingerprint } from "../../../src/bundle/keys.js";
 import { openBundle } from "../../../src/bundle/reader.js";
 import { writeBundle } from "../../../src/bundle/writer.js";
+import { loadSodium } from "../../../src/lib/sodium.js";
 import { useTempDirs } from "../../helpers/temp-dirs.js";
 import {
   asAsync,
@@ -109,12 +110,55 @@ describe("bundle header", () => {
     expect(opened.header).toEqual({
       formatVersion: 1,
       ...HEADER,
+      sequence: null,
       chunkSize: 65536,
       signer: fingerprint(keys.signer),
       recipients: result.recipients,
     });
     expect(opened.headerHash).toBe(result.headerHash);
     expect(readFileSync(file).subarray(0, 8).toString()).toBe("SRBUNDLE");
+  });
+
+  it("carries a sequence number in the signed header, after createdAt", async () => {
+    const file = `${tempDir()}/sequenced.bundle`;
+    await writeBundle({
+      out: createWriteStream(file),
+      header: { ...HEADER, sequence: 1_733_000_000_123 },
+      recipients: [keys.recipient],
+      signer: keys.signer,
+      records: asAsync([]),
+    });
+    const opened = await openBundle(file, { key: keys.recipient, trust: [keys.signer] });
+    expect(opened.header.sequence).toBe(1_733_000_000_123);
+    const header = readFileSync(file).subarray(14, 200).toString("latin1");
+    expect(header).toMatch(/"createdAt":"[^"]+","sequence":1733000000123,"counts"/);
+  });
+
+  it("refuses a validly signed header whose sequence is not a positive integer", async () => {
+    const sodium = await loadSodium();
+    const file = `${tempDir()}/zero.bundle`;
+    await writeBundle({
+      out: createWriteStream(file),
+      header: { ...HEADER, sequence: 7 },
+      recipients: [keys.recipient],
+      signer: keys.signer,
+      records: asAsync([]),
+    });
+    const bytes = readFileSync(file);
+    const headerEnd = 14 + bytes.readUInt32BE(10);
+    const header = bytes.subarray(14, headerEnd);
+    const at = header.indexOf('"sequence":7');
+    expect(at).toBeGreaterThan(0);
+    header.write('"sequence":0', at, "latin1");
+    const signature = sodium.crypto_sign_detached(
+      bytes.subarray(0, headerEnd),
+      keys.signer.signSecretKey,
+    );
+    Buffer.from(signature).copy(bytes, headerEnd);
+    writeFileSync(file, bytes);
+    await expect(openBundle(file, { key: keys.recipient, trust: [keys.signer] })).rejects.toThrow(
+      /the header's sequence is invalid/,
+    );
   });
 
   it("keeps a null deployment (a bundle of every deployment)", async () => {
@@ -257,7 +301,7 @@ describe("writing", () => {
     expect(failure.message).toBe("cannot write the bundle: ENOSPC");
   });
 
-  it("refuses bad input: no recipient, a bad time, a record over 16 MiB", async () => {
+  it("refuses bad input: no recipient, a bad time or sequence, a record over 16 MiB", async () => {
     const base = {
       out: new Writable({ write: (_c, _e, done) => done() }),
       header: HEADER,
@@ -271,6 +315,12 @@ describe("writing", () => {
     await expect(
       writeBundle({ ...base, header: { ...HEADER, createdAt: "yesterday" } }),
     ).rejects.toThrow(/createdAt/);
+    for (const sequence of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1]) {
+      await expect(
+        writeBundle({ ...base, header: { ...HEADER, sequence } }),
+        String(sequence),
+      ).rejects.toThrow(/sequence must be a positive integer/);
+    }
     await expect(
       writeBundle({ ...base, records: asAsync([new Uint8Array(16 * 1024 * 1024 + 1)]) }),
     ).rejects.toThrow(/over 16 MiB/);
