@@ -13,6 +13,7 @@ import { keygenCommand } from "./commands/keygen.js";
 import { renderCommand } from "./commands/render.js";
 import { rotateCommand } from "./commands/rotate.js";
 import { rotationsCommand } from "./commands/rotations.js";
+import { secretsCommand } from "./commands/secrets.js";
 import { seedCommand } from "./commands/seed.js";
 import { serviceKitCommand } from "./commands/service-kit.js";
 import { statusCommand } from "./commands/status.js";
@@ -44,6 +45,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(renderCommand(context));
   program.addCommand(serviceKitCommand(context));
   program.addCommand(filesCommand(context));
+  program.addCommand(secretsCommand(context));
   program.addCommand(rotateCommand(context));
   program.addCommand(rotationsCommand(context));
   program.addCommand(statusCommand(context));

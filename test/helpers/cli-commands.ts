@@ -6,6 +6,7 @@ export const COMMANDS = [
   "render",
   "service-kit",
   "files",
+  "secrets",
   "rotate",
   "rotations",
   "status",

@@ -124,10 +124,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one CLI command against the state dir; never rejects on a non-zero exit. */
-export function runCli(stateDir: string, args: string[]): Promise<CliResult> {
+/**
+ * Runs one CLI command against the state dir; never rejects on a non-zero exit. With `input`,
+ * that is the command's whole stdin.
+ */
+export function runCli(stateDir: string, args: string[], input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [BIN, ...args],
       { cwd: REPO_ROOT, env: childEnv(stateDir), timeout: 60_000, maxBuffer: 16 << 20 },
@@ -139,6 +142,7 @@ export function runCli(stateDir: string, args: string[]): Promise<CliResult> {
         resolve({ code: 1, stdout, stderr: `${stderr}[runCli: strongroom ${args[0]} ${how}]` });
       },
     );
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 

@@ -235,6 +235,7 @@ const BROKER_COMMANDS: Array<{ name: CommandName; args: string[]; creates?: stri
     args: ["keystone", "--out", at("keystone-files")],
     creates: at("keystone-files"),
   },
+  { name: "secrets", args: ["show", "NovaPassword"] },
   { name: "rotate", args: ["NovaPassword", "--plan"] },
   { name: "rotations", args: [] },
   { name: "status", args: [] },

@@ -52,6 +52,7 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   render: { why: "no service", args: [] },
   "service-kit": { why: "no --out", args: ["nova"] },
   files: { why: "neither --out nor --kit", args: ["keystone"] },
+  secrets: { why: "show without the secret's name", args: ["show"] },
   rotate: { why: "neither a secret nor --resume", args: [] },
   rotations: { why: "two ids", args: ["first-id", "second-id"] },
   status: { why: "an argument it does not take", args: ["overcloud"] },
