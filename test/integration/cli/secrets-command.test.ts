@@ -191,18 +191,16 @@ describe("secrets set: the value from stdin only, served at once", () => {
     expect(await servedNovaPassword()).toEqual({ get: digestOf(value), render: digestOf(value) });
   });
 
-  it("a multi-line value: all of stdin, one trailing newline cut; prints the name and version only", async () => {
+  it("a multi-line value: all of stdin, its trailing newline cut; prints the name and version only", async () => {
     const before = await versionOf("NovaPassword");
-    const value = `${randomBytes(9).toString("hex")}\n${randomBytes(9).toString("hex")}\n`;
+    // oslo.config's INI parser keeps a continuation line only when it neither is empty nor
+    // starts or ends with whitespace (the broker refuses a value it cannot deliver).
+    const value = `${randomBytes(9).toString("hex")}\n${randomBytes(9).toString("hex")}`;
     const result = await cli(["secrets", "set", "NovaPassword"], `${value}\n`);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`NovaPassword: version ${before! + 1}\n`);
     expect(result.stderr).toBe("");
-    const stored = value; // the last newline given was cut, the value's own one kept
-    expect(await servedNovaPassword()).toEqual({
-      get: digestOf(stored),
-      render: digestOf(stored),
-    });
+    expect(await servedNovaPassword()).toEqual({ get: digestOf(value), render: digestOf(value) });
   });
 
   it.each([
