@@ -3,6 +3,7 @@
  * authenticator, rate limits off so requests reach the routes), plus slow clients: no 5xx, no
  * reset, no hang, and 413 for bodies past the limit.
  */
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BundleExporter } from "../../src/bundle/export-store.js";
 import { StrongroomError } from "../../src/lib/errors.js";
@@ -26,6 +27,7 @@ import {
   statusCounts,
 } from "../helpers/http-fuzz.js";
 import { createMemoryRotations } from "../helpers/memory-rotations.js";
+import { waitFor } from "../helpers/ports.js";
 
 const REQUESTS = 10_000;
 const LIMITS = { headersTimeoutMs: 1_000, requestTimeoutMs: 5_000, idleTimeoutMs: 5_000 };
@@ -101,6 +103,17 @@ const SPACE: FuzzSpace = {
   },
 };
 
+function statusOf(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
+
 let server: RunningBrokerServer;
 let target: FuzzTarget;
 let requests: FuzzRequest[];
@@ -123,6 +136,13 @@ beforeAll(async () => {
     port: 0,
     tls: false,
     connectionLimits: LIMITS,
+  });
+  // Loading the routes blocks the event loop; on a busy machine for over a second, and the
+  // first load-shedding sample then answers 503 until the next one. Fuzz the settled broker.
+  await waitFor(async () => (await statusOf(server.port, "/healthz")) === 200, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+    what: "the broker to stop shedding load after its start",
   });
   target = {
     host: "127.0.0.1",
