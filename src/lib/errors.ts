@@ -47,6 +47,11 @@ export const ERROR_CATALOGUE = {
     meaning: "the principal may not use this route",
   },
   STRONGROOM_ERR_NOT_FOUND: { status: 404, exit: 2, meaning: "unknown route, service or option" },
+  STRONGROOM_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    exit: 1,
+    meaning: "the request's headers or body came too slowly",
+  },
   STRONGROOM_ERR_BODY_TOO_LARGE: {
     status: 413,
     exit: 1,
@@ -61,6 +66,11 @@ export const ERROR_CATALOGUE = {
     status: 429,
     exit: 1,
     meaning: "a rate limit was hit; see `Retry-After`",
+  },
+  STRONGROOM_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    exit: 1,
+    meaning: "the request line and headers exceed the server's limit",
   },
   STRONGROOM_ERR_INTERNAL: {
     status: 500,

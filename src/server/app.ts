@@ -5,6 +5,7 @@ import type { Authenticator } from "../broker/authenticator.js";
 import type { BrokerService } from "../broker/broker-service.js";
 import type { BundleExporter } from "../bundle/export-store.js";
 import { authPlugin } from "./auth.js";
+import { answerClientError } from "./client-errors.js";
 import { errorHandlerPlugin } from "./error-handler.js";
 import {
   type BrokerLoggerOptions,
@@ -61,6 +62,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
     bodyLimit: DEFAULT_BODY_LIMIT,
     exposeHeadRoutes: false,
     ...SERVER_TIMEOUTS,
+    clientErrorHandler: answerClientError,
     // Bodies are exactly what the schema says: no "42" for 42, no silently dropped fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),

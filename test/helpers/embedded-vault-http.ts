@@ -5,6 +5,7 @@
  */
 import { EmbeddedVault } from "../../src/embedded-vault/embedded-vault.js";
 import { startVaultHttpServer } from "../../src/embedded-vault/http/http-server.js";
+import type { ConnectionLimits } from "../../src/lib/connection-limits.js";
 
 export interface InProcessVault {
   /** `http://127.0.0.1:PORT` */
@@ -15,14 +16,21 @@ export interface InProcessVault {
   close(): Promise<void>;
 }
 
-export async function startInProcessVault(): Promise<InProcessVault> {
+export async function startInProcessVault(
+  limits?: Partial<ConnectionLimits>,
+): Promise<InProcessVault> {
   const log: string[] = [];
   const vault = await EmbeddedVault.open({
     storage: { type: "inmem" },
     log: (line) => log.push(line),
   });
   const { rootToken } = await vault.startDev();
-  const server = await startVaultHttpServer({ host: "127.0.0.1", port: 0, core: vault.core });
+  const server = await startVaultHttpServer({
+    host: "127.0.0.1",
+    port: 0,
+    core: vault.core,
+    ...(limits && { limits }),
+  });
   return {
     addr: server.address,
     rootToken,

@@ -16,6 +16,7 @@ import {
   closeFailedHandshakes,
   resolveConnectionLimits,
 } from "../../lib/connection-limits.js";
+import { answerUnparsedRequest } from "../../lib/raw-http-answer.js";
 import type { CoreRequest, VaultCore } from "../core.js";
 import type { HttpAnswer } from "../envelope.js";
 import { parseGoBool } from "../go-bool.js";
@@ -73,10 +74,6 @@ export async function startVaultHttpServer(
     },
   );
   http.on("clientError", (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
     // Even a request Node's parser refuses (unknown method, bad header) gets the errors envelope.
     const [status, reason, message] =
       error.code === "HPE_HEADER_OVERFLOW"
@@ -84,11 +81,11 @@ export async function startVaultHttpServer(
         : error.code === "HPE_INVALID_METHOD"
           ? [405, "Method Not Allowed", "unsupported operation"]
           : [400, "Bad Request", "malformed HTTP request"];
-    const body = JSON.stringify({ errors: [message] });
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
-        `Cache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
-    );
+    answerUnparsedRequest(socket, error, {
+      status,
+      reason,
+      body: JSON.stringify({ errors: [message] }),
+    });
   });
   const sockets = new Set<Socket>();
   const hand = (socket: Socket) => {
