@@ -9,6 +9,7 @@ export const COMMANDS = [
   "rotate",
   "rotations",
   "status",
+  "audit",
   "keygen",
   "export",
   "import",
