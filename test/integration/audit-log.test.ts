@@ -10,7 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { EXAMPLE_PASSWORDS, runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
+import {
+  EXAMPLE_PASSWORDS,
+  httpsRequest,
+  readState,
+  runCli,
+  startUp,
+  type UpHandle,
+} from "../helpers/strongroom-up.js";
 
 const root = mkdtempSync(join(tmpdir(), "strongroom-audit-"));
 const stateDir = join(root, "state");
@@ -61,6 +68,15 @@ beforeAll(async () => {
   await cli(["seed", EXAMPLE_PASSWORDS]);
   await cli(["service-kit", "nova", "--out", join(root, "nova-kit")]);
   await cli(["rotate", "NovaPassword", "--plan"]);
+  const asNova = await httpsRequest(
+    `${readState(stateDir).broker.url}/v1/config/nova/keystone_authtoken/password`,
+    {
+      ca: readFileSync(join(stateDir, "ca.pem")),
+      cert: readFileSync(join(stateDir, "identities", "nova.pem")),
+      key: readFileSync(join(stateDir, "identities", "nova.key")),
+    },
+  );
+  expect(asNova.status).toBe(200);
   // Records are written behind the answers: give the last one a moment.
   await new Promise((resolve) => setTimeout(resolve, 300));
 }, 180_000);
@@ -82,6 +98,14 @@ describe("the broker's audit log", () => {
     );
     expect(of("lookup")).toContainEqual(
       expect.objectContaining({ identity: "operator", service: "nova", scope: "config.conf" }),
+    );
+    expect(of("lookup")).toContainEqual(
+      expect.objectContaining({
+        identity: "service:nova",
+        via: "certificate",
+        service: "nova",
+        option: "password",
+      }),
     );
     const seeds = of("seed");
     expect(seeds.map((s) => s.identity)).toEqual(["up", "operator"]);
