@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { internalError, isStrongroomError, usageError } from "../lib/errors.js";
+import { auditCommand } from "./commands/audit.js";
 import { exportCommand } from "./commands/export.js";
 import { filesCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
@@ -49,6 +50,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(rotateCommand(context));
   program.addCommand(rotationsCommand(context));
   program.addCommand(statusCommand(context));
+  program.addCommand(auditCommand(context));
   program.addCommand(keygenCommand());
   program.addCommand(exportCommand(context));
   program.addCommand(importCommand(context));

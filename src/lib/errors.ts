@@ -275,6 +275,11 @@ export const ERROR_CATALOGUE = {
   },
   STRONGROOM_ERR_HEALTH: { status: 500, exit: 1, meaning: "a health check could not run at all" },
 
+  STRONGROOM_ERR_AUDIT_CHAIN: {
+    status: 500,
+    exit: 1,
+    meaning: "the audit log's chain is broken: a line was edited, removed or inserted",
+  },
   // Bundles, export and import.
   STRONGROOM_ERR_KEY: {
     status: 400,

@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
+import type { AuditEvent } from "../lib/audit-log.js";
 import type { RecordStore } from "../vault/record-store.js";
 import type { RotationStep } from "./rotation-record.js";
 import { type RotationScheduler, startRotationSchedules } from "./rotation-schedule.js";
@@ -39,6 +40,7 @@ export async function createBrokerRotations(options: {
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
   afterPersist?: (step: RotationStep) => void;
+  audit?: (event: AuditEvent) => void;
   /** False: the manifest's `rotate.schedule`s are listed but never run by this broker. */
   schedules: boolean;
 }): Promise<BrokerRotations> {
@@ -54,6 +56,7 @@ export async function createBrokerRotations(options: {
     ...(options.fetches && { fetches: options.fetches }),
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),
     ...(options.afterPersist && { afterPersist: options.afterPersist }),
+    ...(options.audit && { audit: options.audit }),
   });
   const scheduler = await startRotationSchedules({
     manifest,

@@ -13,6 +13,7 @@ import type {
   SecretValue,
 } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
+import type { AuditEvent } from "../lib/audit-log.js";
 import { ERRORS } from "../lib/errors.js";
 import { isCommitted, type RotationRecord, type RotationStep } from "./rotation-record.js";
 import type { LockHolder, RotationStore } from "./rotation-store.js";
@@ -42,7 +43,20 @@ export interface RotationEngineDeps {
   log(event: string, fields?: Record<string, unknown>): void;
   /** Test hooks: runs right after a step was persisted (STRONGROOM_CRASH_AT). */
   afterPersist?(step: RotationStep): void | Promise<void>;
+  /** The broker's audit trail: one record per persisted step, failure and rollback. */
+  audit?(event: AuditEvent): void;
   now?(): Date;
+}
+
+function auditStep(deps: RotationEngineDeps, record: RotationRecord, step: string): void {
+  deps.audit?.({
+    event: "rotation-step",
+    identity: record.trigger === "schedule" ? "scheduler" : "operator",
+    rotation: record.id,
+    secret: record.secret,
+    step,
+    ...(record.toVersion !== undefined && { version: record.toVersion }),
+  });
 }
 
 export const rotationFailure = (message: string) => ERRORS.STRONGROOM_ERR_ROTATION(message);
@@ -70,6 +84,7 @@ export async function runRotation(
     record.updatedAt = now();
     record.history.push({ step, at: record.updatedAt });
     await deps.store.save(record);
+    auditStep(deps, record, step);
     log("rotation step", { step });
     await deps.afterPersist?.(step);
   };
@@ -111,6 +126,7 @@ export async function runRotation(
     record.updatedAt = now();
     record.history.push({ step: "failure", at: record.updatedAt });
     await deps.store.save(record).catch(() => {});
+    auditStep(deps, record, "failure");
     log("rotation failed", { step: record.error.step, reason: record.error.message });
     return record;
   } finally {
@@ -159,6 +175,7 @@ export async function abortRotation(
     record.updatedAt = now();
     record.history.push({ step: "failure", at: record.updatedAt });
     await deps.store.save(record).catch(() => {});
+    auditStep(deps, record, "failure");
     throw error;
   } finally {
     for (const target of targets) await target.close?.().catch(() => {});
@@ -272,6 +289,7 @@ async function rollBack(run: Run, reason: string): Promise<void> {
   record.updatedAt = now();
   record.history.push({ step: "rollback", at: record.updatedAt });
   await deps.store.save(record);
+  auditStep(deps, record, "rollback");
   await deps.store.releaseLock(record.secret, { rotation: record.id, owner: deps.owner });
 }
 

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
+import type { AuditEvent } from "../lib/audit-log.js";
 import { ERRORS } from "../lib/errors.js";
 import type { FetchLog } from "../lib/fetch-log.js";
 import { createGenerator } from "../seed/generators.js";
@@ -73,6 +74,7 @@ export interface RotationServiceDeps {
   fetches?: FetchWatch;
   log(event: string, fields?: Record<string, unknown>): void;
   afterPersist?(step: RotationStep): void | Promise<void>;
+  audit?(event: AuditEvent): void;
   lockTtlMs?: number;
 }
 
@@ -155,6 +157,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     restartConsumers,
     log: deps.log,
     ...(deps.afterPersist && { afterPersist: deps.afterPersist }),
+    ...(deps.audit && { audit: deps.audit }),
   };
 
   /** One after the other, in the background; the caller polls the views. Queued ones count

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastif
 import type { Authenticator } from "../broker/authenticator.js";
 import type { BrokerService } from "../broker/broker-service.js";
 import type { BundleExporter } from "../bundle/export-store.js";
+import { type AuditRecorder, NO_AUDIT } from "./audit-trail.js";
 import { authPlugin } from "./auth.js";
 import { answerClientError } from "./client-errors.js";
 import { errorHandlerPlugin } from "./error-handler.js";
@@ -21,6 +22,7 @@ import { castellanRoutes } from "./routes/castellan-routes.js";
 import { configRoutes } from "./routes/config-routes.js";
 import { exportRoutes } from "./routes/export-routes.js";
 import { filesRoutes } from "./routes/files-routes.js";
+import { kitRoutes } from "./routes/kit-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
 import { type RotationsDeps, rotationRoutes } from "./routes/rotation-routes.js";
@@ -38,6 +40,8 @@ export interface BrokerAppDeps {
   rateLimit?: RateLimitSettings;
   /** Rotations; without them there are no rotation routes. */
   rotations?: RotationsDeps;
+  /** The audit log: every lookup, write, seed, rotation, kit and export (none when absent). */
+  audit?: AuditRecorder;
   /** Readiness for GET /readyz; ready from the start when absent. */
   ready?: () => Promise<boolean>;
 }
@@ -72,6 +76,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
   const limits = resolveRateLimits(deps.rateLimit);
   const registry = createMetricsRegistry();
   const { broker } = deps;
+  const audit = deps.audit ?? NO_AUDIT;
 
   app.register(rateLimitPlugin, limits);
   app.register(errorHandlerPlugin);
@@ -88,16 +93,21 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
     await authenticated.register(metricsRoutes, { registry });
     await authenticated.register(
       async (v1) => {
-        await v1.register(configRoutes, { broker });
-        await v1.register(castellanRoutes, { broker });
-        await v1.register(filesRoutes, { broker });
-        await v1.register(secretsRoutes, { broker, writeLimit: limits.write });
-        await v1.register(seedRoutes, { broker, seedLimit: limits.seed });
+        await v1.register(configRoutes, { broker, audit });
+        await v1.register(castellanRoutes, { broker, audit });
+        await v1.register(filesRoutes, { broker, audit });
+        await v1.register(kitRoutes, { broker, audit });
+        await v1.register(secretsRoutes, { broker, audit, writeLimit: limits.write });
+        await v1.register(seedRoutes, { broker, audit, seedLimit: limits.seed });
         // An export reads the whole deployment: limited like a seed.
         if (deps.exporter) {
-          await v1.register(exportRoutes, { exporter: deps.exporter, exportLimit: limits.seed });
+          await v1.register(exportRoutes, {
+            exporter: deps.exporter,
+            audit,
+            exportLimit: limits.seed,
+          });
         }
-        if (deps.rotations) await v1.register(rotationRoutes, deps.rotations);
+        if (deps.rotations) await v1.register(rotationRoutes, { ...deps.rotations, audit });
       },
       { prefix: "/v1" },
     );

@@ -301,3 +301,23 @@ export const ServiceFilesAnswer = Type.Object(
   },
   { description: "The files holding secrets the service needs (its manifest `files`)" },
 );
+
+// --- POST /v1/kits/{service} ----------------------------------------------------------------
+
+export const KitIssuedBody = Type.Object(
+  {
+    secret_id_accessor: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        maxLength: 256,
+        description: "The accessor of the kit's AppRole secret-id (never the secret-id)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const KitIssuedAnswer = Type.Object({
+  service: Type.String(),
+  recorded: Type.Boolean(),
+});

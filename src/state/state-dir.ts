@@ -61,6 +61,11 @@ export const STATE_FILES = {
   bundleSequence: "broker-bundle.sequence",
   importedManifest: "manifest.yaml",
   vaultStorage: "vault",
+  /** The broker's audit log (JSON lines, HMAC-chained) and its key. */
+  auditLog: "audit.log",
+  auditKey: "audit.key",
+  /** The embedded Vault's file audit device (values HMAC'd, as Vault). */
+  vaultAuditLog: "vault-audit.log",
 } as const;
 
 const BrokerStateSchema = Type.Object({

@@ -10,6 +10,7 @@ export const COMMANDS = [
   "rotate",
   "rotations",
   "status",
+  "audit",
   "keygen",
   "export",
   "import",

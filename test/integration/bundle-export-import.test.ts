@@ -269,6 +269,37 @@ describe("export and import bundles", () => {
     }
   }, 240_000);
 
+  it("audits the secret write and the export at the source, the import in the imported state dir", async () => {
+    const events = (stateDir: string) =>
+      readFileSync(join(stateDir, "audit.log"), "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const atSource = events(source);
+    expect(atSource).toContainEqual(
+      expect.objectContaining({
+        event: "secret-write",
+        identity: "operator",
+        secret: "NovaPassword",
+        version: 2,
+      }),
+    );
+    expect(atSource).toContainEqual(
+      expect.objectContaining({ event: "export", identity: "operator", deployment: "overcloud" }),
+    );
+    expect(readFileSync(join(source, "audit.log"), "utf8").includes(ROTATED)).toBe(false);
+    const imported = events(at("site-a"));
+    expect(imported[0]).toMatchObject({
+      seq: 1,
+      event: "import",
+      identity: "import",
+      deployment: "overcloud",
+      secrets: 23,
+    });
+    const verify = await runCli(at("site-a"), ["audit", "verify", "--state-dir", at("site-a")]);
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
   it("refuses, in one line and without touching the target: another key, an untrusted signer, a non-empty dir", async () => {
     const target = at("site-a");
     const before = snapshot(target);

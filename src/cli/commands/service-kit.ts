@@ -52,6 +52,10 @@ export function serviceKitCommand(context: CliContext) {
         ca: vaultCa,
       });
       const credentials = await mintServiceCredentials(operator, state.deployment, service);
+      // The broker's audit log records the kit (never its secret-id).
+      await broker.json("POST", brokerPath("kits", service), {
+        secret_id_accessor: credentials.secretIdAccessor,
+      });
 
       const out = resolve(options.out);
       mkdirSync(out, { recursive: true, mode: 0o700 });

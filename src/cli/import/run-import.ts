@@ -22,6 +22,7 @@ import {
 import { readPublicKeyFile, readSecretKeyFile } from "../../bundle/keys.js";
 import { openBundle } from "../../bundle/reader.js";
 import { type Manifest, parseManifest, secretsReferencedBy } from "../../config/manifest.js";
+import { openAuditLog } from "../../lib/audit-log.js";
 import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { ERRORS } from "../../lib/errors.js";
 import { ensureStatePki } from "../../state/certificates.js";
@@ -107,6 +108,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
     cleanups.push(recordImport(trustState, candidate, options));
     commitStaging(staging, options.stateDir, options.replace);
     cleanups.clear();
+    await auditImport(options, header, loaded.secrets);
     return {
       stateDir: options.stateDir,
       deployment: contents.deployment.deployment,
@@ -122,6 +124,29 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   } finally {
     grace.uninstall();
   }
+}
+
+/** The imported state dir's audit log starts with the import. */
+async function auditImport(
+  options: ImportOptions,
+  header: { deployment: string | null; sequence: number | null; signer: string },
+  secrets: number,
+): Promise<void> {
+  const dir = StateDir.create(options.stateDir);
+  const audit = openAuditLog({
+    file: dir.file(STATE_FILES.auditLog),
+    keyFile: dir.file(STATE_FILES.auditKey),
+  });
+  audit.record({
+    event: "import",
+    identity: "import",
+    file: resolve(options.file),
+    deployment: header.deployment,
+    sequence: header.sequence,
+    signer: header.signer,
+    secrets,
+  });
+  await audit.close();
 }
 
 function parseBundledManifest(contents: BundleContents, file: string): Manifest {
@@ -170,6 +195,7 @@ async function loadIntoStaging(
     kvMount,
     deployment,
     log,
+    vaultAudit: false,
   });
   const stopVault = cleanups.push(() => session.vault.stop());
   const { operator, vault } = session;

@@ -37,6 +37,11 @@ export interface OpenVaultOptions {
   deployment: string;
   env: Pick<StrongroomEnvironment, "vaultAddr" | "vaultToken" | "vaultCaCert" | "path">;
   log: Logger;
+  /**
+   * Enable Vault's file audit device in the state dir when this run initializes the Vault
+   * (default). `import` builds its state dir elsewhere and moves it: the path would not hold.
+   */
+  vaultAudit?: boolean;
 }
 
 /**
@@ -96,6 +101,11 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
     }
     const token = await createOperatorToken(vault.client, options.kvMount, options.deployment);
     dir.write(STATE_FILES.operatorToken, `${token}\n`);
+    if (vault.init && options.vaultAudit !== false) {
+      // sys/audit needs the root token: enabled once, at init, and kept in Vault's audit table.
+      await enableVaultAudit(vault.client, dir.file(STATE_FILES.vaultAuditLog));
+      log.info("vault: file audit device enabled (values HMAC'd)");
+    }
     if (vault.init) {
       await revokeOwnToken(vault.client);
       log.info(
@@ -110,6 +120,15 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
     await vault.stop();
     throw error;
   }
+}
+
+/** Vault's own audit log in the state dir: every request, values HMAC'd. */
+async function enableVaultAudit(root: VaultClient, file: string): Promise<void> {
+  await root.write("sys/audit/file", {
+    type: "file",
+    description: "strongroom: every request, values HMAC'd",
+    options: { file_path: file, mode: "0600" },
+  });
 }
 
 /** `auto`: the kind an existing state dir already uses, else a vault/bao binary when there is one. */

@@ -20,6 +20,7 @@ import { createBrokerService } from "../../broker/create-broker-service.js";
 import { signerSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
+import { openAuditLog } from "../../lib/audit-log.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError, ERRORS, usageError } from "../../lib/errors.js";
 import { createFetchLog } from "../../lib/fetch-log.js";
@@ -111,6 +112,15 @@ export async function runUp(
   const listen = parseListenAddress(options.listen ?? listenOf(previous) ?? DEFAULT_LISTEN);
   const kvMount = options.kvMount ?? previous?.vault.kvMount ?? DEFAULT_KV_MOUNT;
 
+  const auditLog = openAuditLog(
+    { file: dir.file(STATE_FILES.auditLog), keyFile: dir.file(STATE_FILES.auditKey) },
+    (err) => log.error({ err }, "audit log: a record could not be written"),
+  );
+  // Pushed first, so closed last: after the server and the rotations stopped recording.
+  cleanups.push(() => auditLog.close());
+  const audit = auditLog.record;
+  audit({ event: "broker-start", identity: "up", deployment, pid: process.pid });
+
   const pki = await ensureStatePki(dir, { services, hosts: certificateHosts(listen.host) });
   // Signs the bundles this broker exports; importing sites trust its public half.
   const signer = await ensureBrokerSigner(dir);
@@ -181,6 +191,13 @@ export async function runUp(
 
   const recovered = await broker.recoverSeed();
   if (recovered) {
+    audit({
+      event: "seed-rollback",
+      identity: "up",
+      file: recovered.file,
+      removed: recovered.removed,
+      kept: recovered.kept,
+    });
     log.warn(
       { ...recovered, kept: recovered.kept.length ? recovered.kept : undefined },
       "rolled back a seed that did not finish: seed it again",
@@ -190,6 +207,14 @@ export async function runUp(
   if (seedText !== undefined && options.seed !== undefined) {
     seed = await broker.seed({ text: seedText, file: options.seed, generate: true, dryRun: false });
     log.info({ file: options.seed, written: seed.written, ...countActions(seed) }, "seeded");
+    audit({
+      event: "seed",
+      identity: "up",
+      file: options.seed,
+      dryRun: false,
+      written: seed.written,
+      entries: seed.entries.map((e) => ({ name: e.name, action: e.action })),
+    });
     const differing = seed.entries.filter((e) => e.action === "differs").map((e) => e.name);
     if (differing.length > 0) {
       log.warn(
@@ -212,6 +237,7 @@ export async function runUp(
     stateDir: dir.path,
     log: (level, event, fields) => log[level](fields ?? {}, event),
     ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),
+    audit,
     schedules,
   });
   cleanups.push(() => rotations.close());
@@ -254,6 +280,7 @@ export async function runUp(
         vault: operator,
       }),
       logger: logging.options,
+      audit,
       rotations: {
         rotations: rotations.service,
         schedules: () => rotations.scheduler.schedules(),

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY, SERVICE_SECURITY } from "../openapi.js";
 import { ERROR_RESPONSES, ServiceParams, TEXT_PLAIN, textResponse } from "../schemas.js";
 import { requireKnownService } from "./known-service.js";
@@ -14,10 +15,10 @@ const CredentialHeaders = Type.Object({
   "x-strongroom-secret-id": approleId("An AppRole secret_id for the service (never logged)"),
 });
 
-export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
-  app,
-  { broker },
-) => {
+export const castellanRoutes: FastifyPluginAsyncTypebox<{
+  broker: BrokerService;
+  audit: AuditRecorder;
+}> = async (app, { broker, audit }) => {
   app.get(
     "/castellan/:service/mapping.conf",
     {
@@ -37,7 +38,9 @@ export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService 
     async (request, reply) => {
       const { service } = request.params;
       requireKnownService(broker, service);
-      return reply.type(TEXT_PLAIN).send(broker.castellanMapping(service));
+      const mapping = broker.castellanMapping(service);
+      audit({ event: "lookup", ...requester(request), service, scope: "castellan-mapping" });
+      return reply.type(TEXT_PLAIN).send(mapping);
     },
   );
 
@@ -71,6 +74,7 @@ export const castellanRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService 
         roleId: request.headers["x-strongroom-role-id"],
         secretId: request.headers["x-strongroom-secret-id"],
       });
+      audit({ event: "castellan-config", ...requester(request), service });
       return reply.type(TEXT_PLAIN).send(conf);
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Static } from "typebox";
 import type { BrokerService, ResolvedOption } from "../../broker/broker-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { fetcherOf } from "../auth.js";
 import { NotFoundError } from "../error-codes.js";
 import { SERVICE_SECURITY } from "../openapi.js";
@@ -24,10 +25,10 @@ const JSON_UTF8 = "application/json; charset=utf-8";
  */
 const answerBodies = new WeakMap<ResolvedOption, Buffer>();
 
-export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
-  app,
-  { broker },
-) => {
+export const configRoutes: FastifyPluginAsyncTypebox<{
+  broker: BrokerService;
+  audit: AuditRecorder;
+}> = async (app, { broker, audit }) => {
   app.get(
     "/config/:service/:group/:option",
     {
@@ -53,8 +54,20 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
         requireKnownService(broker, service);
         throw new NotFoundError(`option [${group}] ${option} of service "${service}"`);
       }
+      const audited = (resolved: ResolvedOption) => {
+        audit({
+          event: "lookup",
+          ...requester(request),
+          service,
+          group,
+          option,
+          version: resolved.version,
+        });
+        return resolved;
+      };
       const answer = broker.lookup(service, group, option);
-      if (answer instanceof Promise) return answer;
+      if (answer instanceof Promise) return answer.then(audited);
+      audited(answer);
       let body = answerBodies.get(answer);
       if (body === undefined) {
         body = Buffer.from(reply.serialize(answer) as string);
@@ -86,10 +99,13 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
       requireKnownService(broker, service);
       // Null prototype: group and option names come from the manifest and may be "__proto__".
       const groups: Record<string, Record<string, OptionAnswerType>> = Object.create(null);
+      let version = 0;
       for (const answer of await broker.serviceOptions(service, fetcherOf(request))) {
         groups[answer.group] ??= Object.create(null);
         (groups[answer.group] as Record<string, OptionAnswerType>)[answer.option] = answer;
+        version = Math.max(version, answer.version);
       }
+      audit({ event: "lookup", ...requester(request), service, scope: "config", version });
       return { service, groups };
     },
   );
@@ -115,6 +131,7 @@ export const configRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> 
       const { service } = request.params;
       requireKnownService(broker, service);
       const ini = await broker.renderIni(service, fetcherOf(request));
+      audit({ event: "lookup", ...requester(request), service, scope: "config.conf" });
       return reply.type(TEXT_PLAIN).send(ini);
     },
   );

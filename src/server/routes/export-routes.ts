@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Static } from "typebox";
 import Type from "typebox";
 import type { BundleExporter } from "../../bundle/export-store.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
 import { ERROR_RESPONSES } from "../schemas.js";
@@ -15,8 +16,9 @@ import {
 
 export const exportRoutes: FastifyPluginAsyncTypebox<{
   exporter: BundleExporter;
+  audit: AuditRecorder;
   exportLimit: RateLimitPreset;
-}> = async (app, { exporter, exportLimit }) => {
+}> = async (app, { exporter, audit, exportLimit }) => {
   app.post(
     "/export",
     {
@@ -44,6 +46,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request, reply) => {
       const prepared = await exporter.prepare(request.body);
+      const who = requester(request);
       const out = new PassThrough();
       // A client that goes away must stop the export, not leave it waiting for 'drain'.
       reply.raw.once("close", () => {
@@ -60,9 +63,18 @@ export const exportRoutes: FastifyPluginAsyncTypebox<{
             },
             "bundle exported",
           );
+          audit({
+            event: "export",
+            ...who,
+            deployment: summary.deployment,
+            sequence: summary.sequence,
+            bytes: summary.bytes,
+            recipients: summary.recipients,
+          });
           return summary;
         },
         (error: unknown) => {
+          audit({ event: "export-failed", ...who, deployment: prepared.deployment });
           out.destroy(error instanceof Error ? error : new Error(String(error)));
           return undefined;
         },

@@ -1,15 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { fetcherOf } from "../auth.js";
 import { SERVICE_SECURITY } from "../openapi.js";
 import { ERROR_RESPONSES, ServiceParams } from "../schemas.js";
 import { ServiceFilesAnswer } from "../wire.js";
 import { requireKnownService } from "./known-service.js";
 
-export const filesRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> = async (
-  app,
-  { broker },
-) => {
+export const filesRoutes: FastifyPluginAsyncTypebox<{
+  broker: BrokerService;
+  audit: AuditRecorder;
+}> = async (app, { broker, audit }) => {
   app.get(
     "/files/:service",
     {
@@ -33,6 +34,13 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ broker: BrokerService }> =
       const { service } = request.params;
       requireKnownService(broker, service);
       const files = await broker.serviceFiles(service, fetcherOf(request));
+      audit({
+        event: "lookup",
+        ...requester(request),
+        service,
+        scope: "files",
+        secrets: files.map((f) => ({ name: f.secret, version: f.version })),
+      });
       reply.header("cache-control", "no-store");
       return { service, files };
     },

@@ -3,6 +3,7 @@ import Type from "typebox";
 import { usageError } from "../../lib/errors.js";
 import type { ScheduleView } from "../../rotation/rotation-schedule.js";
 import type { RotationService } from "../../rotation/rotation-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import { ERROR_RESPONSES, RotationParams } from "../schemas.js";
 import {
@@ -18,10 +19,9 @@ export interface RotationsDeps {
   schedules?: () => ScheduleView[];
 }
 
-export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
-  app,
-  { rotations, schedules },
-) => {
+export const rotationRoutes: FastifyPluginAsyncTypebox<
+  RotationsDeps & { audit: AuditRecorder }
+> = async (app, { rotations, schedules, audit }) => {
   const config = { access: "operator" } as const;
 
   app.post(
@@ -56,16 +56,32 @@ export const rotationRoutes: FastifyPluginAsyncTypebox<RotationsDeps> = async (
       if (abort !== undefined) {
         const aborted = await rotations.abort(abort);
         request.log.info({ rotation: aborted.id }, "rotation aborted");
+        audit({ event: "rotation-abort", ...requester(request), rotation: aborted.id });
         return { rotations: [aborted] };
       }
       if (resume !== undefined) {
         const resumed = await rotations.resume(resume === "all" ? undefined : resume);
         request.log.info({ rotations: resumed.map((r) => r.id) }, "rotations resumed");
+        audit({
+          event: "rotation-resume",
+          ...requester(request),
+          rotations: resumed.map((r) => r.id),
+        });
         return reply.code(202).send({ rotations: resumed });
       }
-      if (plan) return { plans: await rotations.plan(secrets!, { force: force === true }) };
+      if (plan) {
+        const plans = await rotations.plan(secrets!, { force: force === true });
+        audit({ event: "rotation-plan", ...requester(request), secrets: secrets! });
+        return { plans };
+      }
       const started = await rotations.start(secrets!, { force: force === true });
       request.log.info({ rotations: started.map((r) => r.id) }, "rotations started");
+      audit({
+        event: "rotation-start",
+        ...requester(request),
+        rotations: started.map((r) => ({ id: r.id, secret: r.secret })),
+        force: force === true,
+      });
       return reply.code(202).send({ rotations: started });
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
 import { ERROR_RESPONSES, SecretParams } from "../schemas.js";
@@ -7,8 +8,9 @@ import { PutSecretAnswer, PutSecretBody, SecretsListAnswer } from "../wire.js";
 
 export const secretsRoutes: FastifyPluginAsyncTypebox<{
   broker: BrokerService;
+  audit: AuditRecorder;
   writeLimit: RateLimitPreset;
-}> = async (app, { broker, writeLimit }) => {
+}> = async (app, { broker, audit, writeLimit }) => {
   app.get(
     "/secrets",
     {
@@ -47,6 +49,7 @@ export const secretsRoutes: FastifyPluginAsyncTypebox<{
       const { name } = request.params;
       const { version } = await broker.putSecret(name, request.body.value);
       request.log.info({ secret: name, version }, "secret written");
+      audit({ event: "secret-write", ...requester(request), secret: name, version });
       return { name, version };
     },
   );

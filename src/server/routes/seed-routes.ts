@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { BrokerService } from "../../broker/broker-service.js";
+import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
 import { ERROR_RESPONSES } from "../schemas.js";
@@ -7,8 +8,9 @@ import { SEED_BODY_LIMIT, SeedAnswer, SeedBody } from "../wire.js";
 
 export const seedRoutes: FastifyPluginAsyncTypebox<{
   broker: BrokerService;
+  audit: AuditRecorder;
   seedLimit: RateLimitPreset;
-}> = async (app, { broker, seedLimit }) => {
+}> = async (app, { broker, audit, seedLimit }) => {
   app.post(
     "/seed",
     {
@@ -33,6 +35,14 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
       const { text, file = "request", format, generate = true, dry_run = false } = request.body;
       const report = await broker.seed({ text, file, format, generate, dryRun: dry_run });
       request.log.info({ written: report.written, dryRun: report.dryRun }, "seed applied");
+      audit({
+        event: "seed",
+        ...requester(request),
+        file,
+        dryRun: report.dryRun,
+        written: report.written,
+        entries: report.entries.map((e) => ({ name: e.name, action: e.action })),
+      });
       const { recovered } = report;
       return {
         dry_run: report.dryRun,

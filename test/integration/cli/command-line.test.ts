@@ -56,6 +56,7 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   rotate: { why: "neither a secret nor --resume", args: [] },
   rotations: { why: "two ids", args: ["first-id", "second-id"] },
   status: { why: "an argument it does not take", args: ["overcloud"] },
+  audit: { why: "no action (verify or tail)", args: [] },
   keygen: { why: "neither --out nor --fingerprint", args: [] },
   export: { why: "no --recipient", args: ["--out", join(untouched, "overcloud.bundle")] },
   import: { why: "no bundle file", args: ["--key", "site.key", "--trust", "broker.pub"] },

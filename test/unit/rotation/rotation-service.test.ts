@@ -14,6 +14,7 @@ import type {
   RotationValues,
 } from "../../../drivers/types.js";
 import { parseManifest } from "../../../src/config/manifest.js";
+import type { AuditEvent } from "../../../src/lib/audit-log.js";
 import type { RotationRecord, RotationStep } from "../../../src/rotation/rotation-record.js";
 import { createRotationService } from "../../../src/rotation/rotation-service.js";
 import { createRotationStore } from "../../../src/rotation/rotation-store.js";
@@ -87,7 +88,10 @@ function doubles(world: World) {
 }
 
 async function setup(
-  options: { afterPersist?: (step: RotationStep) => void | Promise<void> } = {},
+  options: {
+    afterPersist?: (step: RotationStep) => void | Promise<void>;
+    audit?: (event: AuditEvent) => void;
+  } = {},
 ) {
   const manifest = parseManifest(MANIFEST, "manifest.yaml");
   const keyManager = createMemoryKeyManager();
@@ -111,6 +115,7 @@ async function setup(
       commit: (secret, value, expected) => keyManager.put(secret, value, { cas: expected }),
       log: () => {},
       ...(hooks.afterPersist && { afterPersist: hooks.afterPersist }),
+      ...(hooks.audit && { audit: hooks.audit }),
     });
   return { manifest, keyManager, world, records, service: make(), make };
 }
@@ -145,6 +150,39 @@ describe("rotation service", () => {
     // The staged value is never part of the view; the lock is released.
     expect(JSON.stringify(view).includes(String(current?.value))).toBe(false);
     expect(records.entries.get("locks/AppPassword")?.data).toEqual({ released: view.id });
+  });
+
+  it("audits every persisted step and a rollback, with the secret and versions, never a value", async () => {
+    const audited: AuditEvent[] = [];
+    const { service, keyManager, world } = await setup({ audit: (e) => audited.push(e) });
+    const [done] = await service.start(["AppPassword"]);
+    await finished(service, done!.id);
+    expect(audited.map((e) => e.step)).toEqual([
+      "staged",
+      "applied",
+      "verified",
+      "committed",
+      "restarted",
+      "retired",
+      "done",
+    ]);
+    expect(audited.at(-1)).toEqual({
+      event: "rotation-step",
+      identity: "operator",
+      rotation: done!.id,
+      secret: "AppPassword",
+      step: "done",
+      version: 2,
+    });
+    const current = await keyManager.get("AppPassword");
+    const text = JSON.stringify(audited);
+    expect(text.includes(String(current?.value)) || text.includes("old-password-1")).toBe(false);
+
+    audited.length = 0;
+    world.failApply = true;
+    const [failed] = await service.start(["AppPassword"]);
+    await finished(service, failed!.id);
+    expect(audited.map((e) => e.step)).toEqual(["staged", "rollback"]);
   });
 
   it("plan changes nothing and names targets, consumers, order and overlap", async () => {

@@ -53,6 +53,7 @@ describe("OpenAPI document", () => {
         "GET /v1/castellan/{service}/mapping.conf",
         "GET /v1/castellan/{service}/castellan.conf",
         "GET /v1/files/{service}",
+        "POST /v1/kits/{service}",
         "GET /v1/secrets",
         "PUT /v1/secrets/{name}",
         "POST /v1/seed",
@@ -86,7 +87,7 @@ describe("OpenAPI document", () => {
         expect(op.responses["4XX"] ?? op.responses["4xx"], where).toBeDefined();
       }
     }
-    expect(ids.size).toBe(16);
+    expect(ids.size).toBe(17);
   });
 
   it("documents the text routes as text/plain", () => {
