@@ -51,23 +51,40 @@ export async function helmetHeaders(
   return headers;
 }
 
+const MAX_EVENT_LOOP_DELAY_MS = 1000;
+const SAMPLE_INTERVAL_MS = 1000;
+const RETRY_AFTER_SECONDS = 10;
+
 /**
  * Security headers on every response (no response is cacheable: most carry values), and load
  * shedding: 503 STRONGROOM_ERR_UNAVAILABLE once the event loop lags by a second, instead of
  * queueing requests until every client times out. Event-loop utilization is not a trigger: a
- * busy but healthy broker runs near 100 %.
+ * busy but healthy broker runs near 100 %. The samples taken while the server was still loading
+ * its routes (which blocks the loop for a second or more on a busy machine) do not count: the
+ * broker's first clients are served, not told to come back in ten seconds.
  */
 export const protectionPlugin = fp(
   async (app: FastifyInstance) => {
+    let readyAt = Number.POSITIVE_INFINITY;
+    app.addHook("onReady", async () => {
+      readyAt = performance.now();
+    });
+    const startupSamplesPassed = () => performance.now() - readyAt > 2 * SAMPLE_INTERVAL_MS;
     const headers = { ...(await helmetHeaders()), "cache-control": "no-store" };
     app.addHook("onRequest", (_request, reply, done) => {
       reply.headers(headers);
       done();
     });
     await app.register(underPressure, {
-      maxEventLoopDelay: 1000,
-      retryAfter: 10,
+      maxEventLoopDelay: MAX_EVENT_LOOP_DELAY_MS,
+      sampleInterval: SAMPLE_INTERVAL_MS,
+      retryAfter: RETRY_AFTER_SECONDS,
       customError: UnavailableError,
+      pressureHandler: (_request, reply) => {
+        if (!startupSamplesPassed()) return undefined;
+        reply.header("retry-after", RETRY_AFTER_SECONDS);
+        return Promise.reject(new UnavailableError());
+      },
     });
   },
   { name: "strongroom-protection" },
