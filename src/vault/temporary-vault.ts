@@ -64,11 +64,9 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
   const progress = options.onProgress ?? (() => {});
   const kvMount = options.kvMount ?? "secret";
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
-  const { kind, server, addr } = await startServer(options);
+  const { kind, server, addr } = await startListening(options, progress);
   try {
-    progress(`waiting for ${kind} Vault at ${addr}`);
     const anonymous = createVaultClient({ addr, ca: options.ca });
-    await waitForServer(anonymous, server, options.startTimeoutMs ?? 30_000);
 
     let init: TemporaryVault["init"];
     let token = kind === "external" ? options.externalToken : options.token;
@@ -124,6 +122,46 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
   } catch (error) {
     await server?.stop();
     throw error;
+  }
+}
+
+/**
+ * Starts the server and waits until it answers. The port a restart reuses is checked free just
+ * before the server binds it; another process may take it in between (or a Vault of a broker
+ * killed a moment ago may still hold it): then it starts once more on a port of the kernel's.
+ */
+async function startListening(
+  options: TemporaryVaultOptions,
+  progress: (message: string) => void,
+): Promise<{ kind: TemporaryVault["kind"]; server?: ServerProcess; addr: string }> {
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const started = await startServer(options);
+  progress(`waiting for ${started.kind} Vault at ${started.addr}`);
+  try {
+    await waitForServer(
+      createVaultClient({ addr: started.addr, ca: options.ca }),
+      started.server,
+      timeoutMs,
+    );
+    return started;
+  } catch (error) {
+    await started.server?.stop();
+    const portTaken =
+      started.kind === "embedded" && /EADDRINUSE/.test(started.server?.recentOutput() ?? "");
+    if (!portTaken || options.port === undefined) throw error;
+    progress(`port ${options.port} was taken: starting the Vault on another one`);
+    const again = await startServer({ ...options, port: undefined });
+    try {
+      await waitForServer(
+        createVaultClient({ addr: again.addr, ca: options.ca }),
+        again.server,
+        timeoutMs,
+      );
+    } catch (retryError) {
+      await again.server?.stop();
+      throw retryError;
+    }
+    return again;
   }
 }
 
