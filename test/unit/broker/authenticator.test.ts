@@ -126,7 +126,8 @@ describe("authenticator", () => {
     expect(calls).toHaveLength(4);
   });
 
-  it("keeps valid answers cached through a flood of made-up tokens", async () => {
+  /** The overcloud's authenticator over a Vault that knows nova's AppRole token "nova". */
+  const novaAuthenticator = () => {
     const { vault, calls } = fakeVault({ nova: approle("overcloud", "nova") });
     const auth = createAuthenticator({
       deployment: "overcloud",
@@ -134,6 +135,11 @@ describe("authenticator", () => {
       operatorToken: OPERATOR,
       vault,
     });
+    return { auth, calls };
+  };
+
+  it("keeps valid answers cached through a flood of made-up tokens", async () => {
+    const { auth, calls } = novaAuthenticator();
     await auth.fromToken("nova");
     for (let i = 0; i < 12_000; i++) await auth.fromToken(`made-up-${i}`);
     const before = calls.length;
@@ -142,13 +148,7 @@ describe("authenticator", () => {
   });
 
   it("answers only from what it knows when told not to look up", async () => {
-    const { vault, calls } = fakeVault({ nova: approle("overcloud", "nova") });
-    const auth = createAuthenticator({
-      deployment: "overcloud",
-      services: ["nova"],
-      operatorToken: OPERATOR,
-      vault,
-    });
+    const { auth, calls } = novaAuthenticator();
     expect(auth.fromToken("nova", { lookup: false })).toBeUndefined();
     expect(auth.fromToken(OPERATOR, { lookup: false })).toEqual({ kind: "operator" });
     expect(calls).toHaveLength(0);

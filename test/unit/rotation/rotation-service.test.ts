@@ -120,6 +120,27 @@ async function setup(
   return { manifest, keyManager, world, records, service: make(), make };
 }
 
+/**
+ * Starts a rotation in a broker that "dies" right after persisting `crashAt`: that step's
+ * persist never returns and nothing after it runs. Resolves with the rotation's id.
+ */
+async function startDyingAt(
+  make: Awaited<ReturnType<typeof setup>>["make"],
+  crashAt: RotationStep,
+): Promise<string> {
+  let crashed = false;
+  const dying = make({
+    afterPersist: (step) => {
+      if (step !== crashAt) return;
+      crashed = true;
+      return new Promise<void>(() => {});
+    },
+  });
+  const [started] = await dying.start(["AppPassword"]);
+  await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
+  return started!.id;
+}
+
 const finished = async (service: ReturnType<typeof createRotationService>, id: string) => {
   await service.idle();
   return service.get(id);
@@ -270,18 +291,8 @@ describe("rotation service", () => {
     "killed right after persisting %s: someone can log in, and --resume completes",
     async (crashAt) => {
       const { make, keyManager, world, records } = await setup();
-      let crashed = false;
-      // The broker "dies": the step's persist never returns, nothing after it runs.
-      const dying = make({
-        afterPersist: (step) => {
-          if (step !== crashAt) return;
-          crashed = true;
-          return new Promise<void>(() => {});
-        },
-      });
-      const [started] = await dying.start(["AppPassword"]);
-      await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
-      const record = (await records.read(`rotations/${started!.id}`)) as unknown as RotationRecord;
+      const id = await startDyingAt(make, crashAt);
+      const record = (await records.read(`rotations/${id}`)) as unknown as RotationRecord;
       expect(record.step).toBe(crashAt);
       const candidates = [
         (await keyManager.get("AppPassword"))?.value,
@@ -291,9 +302,9 @@ describe("rotation service", () => {
       expect(candidates.some((c) => typeof c === "string" && world.accepted.has(c))).toBe(true);
 
       const restarted = make({});
-      expect((await restarted.get(started!.id)).status).toBe("interrupted");
-      await restarted.resume(started!.id);
-      const view = await finished(restarted, started!.id);
+      expect((await restarted.get(id)).status).toBe("interrupted");
+      await restarted.resume(id);
+      const view = await finished(restarted, id);
       expect(view.status).toBe("done");
       const current = await keyManager.get("AppPassword");
       expect(current?.version).toBe(2);
@@ -306,26 +317,17 @@ describe("rotation service", () => {
     "--abort after a crash at %s rolls back: the current value alone logs in, the store is unchanged, the secret is free",
     async (crashAt) => {
       const { make, keyManager, world } = await setup();
-      let crashed = false;
-      const dying = make({
-        afterPersist: (step) => {
-          if (step !== crashAt) return;
-          crashed = true;
-          return new Promise<void>(() => {});
-        },
-      });
-      const [started] = await dying.start(["AppPassword"]);
-      await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
+      const id = await startDyingAt(make, crashAt);
 
       const restarted = make({});
-      const aborted = await restarted.abort(started!.id);
+      const aborted = await restarted.abort(id);
       expect(aborted.status).toBe("rolled-back");
       expect(aborted.rolledBack).toBe(
         `aborted by the operator (it had stopped at interrupted after ${crashAt})`,
       );
       expect((await keyManager.get("AppPassword"))?.version).toBe(1);
       expect([...world.accepted]).toEqual(["old-password-1"]);
-      await expect(restarted.abort(started!.id)).rejects.toMatchObject({
+      await expect(restarted.abort(id)).rejects.toMatchObject({
         code: "STRONGROOM_ERR_ROTATION_FINISHED",
       });
       const [again] = await restarted.start(["AppPassword"]);
@@ -350,24 +352,15 @@ describe("rotation service", () => {
 
   it("a rollback that fails keeps the first failure in the record beside its own", async () => {
     const { make, world } = await setup();
-    let crashed = false;
-    const dying = make({
-      afterPersist: (step) => {
-        if (step !== "applied") return;
-        crashed = true;
-        return new Promise<void>(() => {});
-      },
-    });
-    const [started] = await dying.start(["AppPassword"]);
-    await vi.waitUntil(() => crashed, { timeout: 1000, interval: 5 });
+    const id = await startDyingAt(make, "applied");
     world.failRollback = true;
     const restarted = make({});
-    await expect(restarted.abort(started!.id)).rejects.toMatchObject({
+    await expect(restarted.abort(id)).rejects.toMatchObject({
       code: "STRONGROOM_ERR_ROTATION",
       message:
         "rolling back failed: the server is read-only (after: aborted by the operator (it had stopped at interrupted after applied))",
     });
-    const view = await restarted.get(started!.id);
+    const view = await restarted.get(id);
     expect(view.status).toBe("failed");
     expect(view.error?.message).toMatch(/\(after: aborted by the operator/);
   }, 20_000);
