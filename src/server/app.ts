@@ -8,6 +8,7 @@ import { type AuditRecorder, NO_AUDIT } from "./audit-trail.js";
 import { authPlugin } from "./auth.js";
 import { answerClientError } from "./client-errors.js";
 import { errorHandlerPlugin } from "./error-handler.js";
+import { useJsonBodies } from "./json-body.js";
 import {
   type BrokerLoggerOptions,
   brokerLoggerOptions,
@@ -73,6 +74,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeContentTypeParser("text/plain"); // JSON in, nothing else
+  useJsonBodies(app);
   const limits = resolveRateLimits(deps.rateLimit);
   const registry = createMetricsRegistry();
   const { broker } = deps;

@@ -91,6 +91,42 @@ describe("error answers", () => {
     });
   });
 
+  it("a __proto__ or constructor.prototype key is 400 naming the key, not a syntax error", async () => {
+    t = await buildTestApp();
+    for (const payload of [
+      '{"value": "x", "__proto__": {"admin": true}}',
+      '{"value": "x", "constructor": {"prototype": {"admin": true}}}',
+    ]) {
+      const res = await t.app.inject({
+        method: "PUT",
+        url: "/v1/secrets/NovaPassword",
+        headers: { ...asOperator, "content-type": "application/json" },
+        payload,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(expectErrorShape(res.body)).toEqual({
+        code: "STRONGROOM_ERR_BAD_REQUEST",
+        message:
+          "the body holds a key JSON bodies may not use here (__proto__ or constructor.prototype)",
+      });
+    }
+  });
+
+  it("an empty JSON body is 400 STRONGROOM_ERR_VALIDATION", async () => {
+    t = await buildTestApp();
+    const res = await t.app.inject({
+      method: "PUT",
+      url: "/v1/secrets/NovaPassword",
+      headers: { ...asOperator, "content-type": "application/json" },
+      payload: "",
+    });
+    expect(res.statusCode).toBe(400);
+    expect(expectErrorShape(res.body)).toEqual({
+      code: "STRONGROOM_ERR_VALIDATION",
+      message: "the JSON body is empty",
+    });
+  });
+
   it("non-JSON bodies are 415 STRONGROOM_ERR_UNSUPPORTED_MEDIA_TYPE", async () => {
     t = await buildTestApp();
     const res = await t.app.inject({
