@@ -6,6 +6,7 @@ import type {
   SecretMetadata,
   SeedReport,
 } from "../../src/broker/broker-service.js";
+import type { BundleExporter } from "../../src/bundle/export-store.js";
 import { StrongroomError } from "../../src/lib/errors.js";
 
 /** A value no test may ever see in an error body or a log line. */
@@ -135,3 +136,10 @@ export function createFakeAuthenticator(
   };
   return auth;
 }
+
+/** An exporter that refuses every request (the export routes' own tests use a real one). */
+export const refusingExporter: BundleExporter = {
+  prepare: async () => {
+    throw new StrongroomError("STRONGROOM_ERR_USAGE", "no export in this test");
+  },
+};

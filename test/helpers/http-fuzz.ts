@@ -8,6 +8,14 @@
 import { Agent, request } from "node:http";
 import { connect, type Socket } from "node:net";
 import fc from "fast-check";
+import { expect } from "vitest";
+
+/** Short deadlines, so the slow clients of a fuzz run are closed within its time. */
+export const FUZZ_CONNECTION_LIMITS = {
+  headersTimeoutMs: 1_000,
+  requestTimeoutMs: 5_000,
+  idleTimeoutMs: 5_000,
+} as const;
 
 export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20261206);
 
@@ -457,4 +465,24 @@ export function slowloris(
       resolve(Date.now() - started);
     });
   });
+}
+
+/**
+ * Sends `requests` while five slow clients trickle headers, and asserts the fuzz suites' rules:
+ * no failure (5xx, reset, hang), every status in `reached` seen at least once (the generator got
+ * past the 404 handler), and every slow client closed within 10 s.
+ */
+export async function expectSoundUnderFuzz(
+  target: FuzzTarget,
+  requests: readonly FuzzRequest[],
+  reached: readonly string[],
+): Promise<void> {
+  const slow = Array.from({ length: 5 }, () => slowloris(target, 100, 20_000));
+  const outcomes = await fuzz(target, requests);
+  expect(failures(outcomes).length, report(outcomes)).toBe(0);
+  const counts = statusCounts(outcomes);
+  for (const status of reached) {
+    expect(counts[status] ?? 0, JSON.stringify(counts)).toBeGreaterThan(0);
+  }
+  for (const closedAfter of await Promise.all(slow)) expect(closedAfter).toBeLessThan(10_000);
 }

@@ -1,5 +1,3 @@
-import type { BundleExporter } from "../../../src/bundle/export-store.js";
-import { StrongroomError } from "../../../src/lib/errors.js";
 import { type BrokerAppDeps, buildBrokerApp } from "../../../src/server/app.js";
 import {
   createFakeAuthenticator,
@@ -8,6 +6,7 @@ import {
   type FakeBroker,
   NOVA_TOKEN,
   OPERATOR_TOKEN,
+  refusingExporter,
 } from "../../helpers/fake-broker.js";
 import { createMemoryRotations } from "../../helpers/memory-rotations.js";
 
@@ -16,13 +15,6 @@ export interface TestApp {
   broker: FakeBroker;
   auth: FakeAuthenticator;
 }
-
-/** An exporter that refuses every request (the export routes' own tests use a real one). */
-const refusingExporter: BundleExporter = {
-  prepare: async () => {
-    throw new StrongroomError("STRONGROOM_ERR_USAGE", "no export in this test");
-  },
-};
 
 /**
  * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses),
