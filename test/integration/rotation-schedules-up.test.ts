@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/ports.js";
 import { runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
 
 const root = mkdtempSync(join(tmpdir(), "strongroom-schedules-"));
@@ -54,6 +55,20 @@ async function rotations(stateDir: string): Promise<ListAnswer> {
   return JSON.parse(result.stdout) as ListAnswer;
 }
 
+/** Polls until the broker ran its first scheduled rotation; the listing at that moment. */
+async function firstScheduledRotation(stateDir: string): Promise<ListAnswer> {
+  let listed: ListAnswer | undefined;
+  await waitFor(
+    async () => {
+      listed = await rotations(stateDir);
+      return listed.rotations.length > 0;
+    },
+    { timeoutMs: 15_000, intervalMs: 250, what: "the first scheduled rotation" },
+  );
+  expect(listed!.rotations[0]).toMatchObject({ secret: "AppPassword", trigger: "schedule" });
+  return listed!;
+}
+
 const seconds = (n: number) => new Promise((resolve) => setTimeout(resolve, n * 1000));
 
 describe("rotation schedules and up", () => {
@@ -72,14 +87,8 @@ describe("rotation schedules and up", () => {
     await paused.stop();
 
     await up(stateDir, [], null);
-    let listedNow: ListAnswer | undefined;
-    for (let i = 0; i < 40; i++) {
-      listedNow = await rotations(stateDir);
-      if (listedNow.rotations.length > 0) break;
-      await seconds(0.25);
-    }
-    expect(listedNow!.rotations[0]).toMatchObject({ secret: "AppPassword", trigger: "schedule" });
-    expect(listedNow!.schedules[0]!.paused).toBeUndefined();
+    const listedNow = await firstScheduledRotation(stateDir);
+    expect(listedNow.schedules[0]!.paused).toBeUndefined();
     const table = (await runCli(stateDir, ["rotations"])).stdout.split("\n");
     expect(table[0]).toMatch(/^ID +SECRET +STATUS +STEP +UPDATED$/);
     expect(table[1]).toMatch(/^\S+-AppPassword-\S+ +AppPassword +\S+/);
@@ -126,13 +135,7 @@ describe("rotation schedules and up", () => {
     await quiet.stop();
 
     await up(site, ["--schedules"], null);
-    let after: ListAnswer | undefined;
-    for (let i = 0; i < 40; i++) {
-      after = await rotations(site);
-      if (after.rotations.length > 0) break;
-      await seconds(0.25);
-    }
-    expect(after!.rotations[0]).toMatchObject({ secret: "AppPassword", trigger: "schedule" });
+    await firstScheduledRotation(site);
     await running.pop()!.stop();
   }, 180_000);
 });
