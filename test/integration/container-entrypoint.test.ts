@@ -2,7 +2,7 @@
 // environment and arguments the chart's Deployment and bootstrap Job give it. There is no
 // container engine here: this is what the container would run, minus the image.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,5 +128,50 @@ describe("container entrypoint", () => {
     expect(r.stderr).toBe(
       "STRONGROOM_ERR_USAGE: the image runs `serve` (the default) or `bootstrap`, not `sh`\n",
     );
+  });
+});
+
+/** The Containerfile's stages: each FROM line and the instructions under it. */
+function containerfileStages(): Array<{ from: string; lines: string[] }> {
+  const text = readFileSync(join(REPO_ROOT, "Containerfile"), "utf8").replace(/\\\n/g, " ");
+  const stages: Array<{ from: string; lines: string[] }> = [];
+  for (const line of text.split("\n").filter((l) => l.trim() && !l.startsWith("#"))) {
+    if (line.startsWith("FROM ")) stages.push({ from: line, lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  return stages;
+}
+
+describe("Containerfile (no container engine here: its text is checked)", () => {
+  it("ends in a Node 20 bookworm-slim stage running as uid 10001 through the entrypoint, without a toolchain", () => {
+    const text = readFileSync(join(REPO_ROOT, "Containerfile"), "utf8");
+    expect(text).toMatch(/^ARG NODE_IMAGE=docker\.io\/library\/node:20-bookworm-slim$/m);
+    const final = containerfileStages().at(-1);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Containerfile ARG reference
+    expect(final?.from).toBe("FROM ${NODE_IMAGE}");
+    const lines = final?.lines ?? [];
+    expect(lines).toContain("USER 10001:10001");
+    expect(lines).toContain('ENTRYPOINT ["/app/bin/container-entrypoint.sh"]');
+    expect(lines.join("\n")).not.toMatch(/apt-get install|g\+\+|npm (ci|install)/);
+    const prodDeps = containerfileStages().find((s) => s.from.includes(" AS prod-deps"));
+    expect(prodDeps?.lines.join("\n")).toContain("npm ci --omit=dev");
+    expect(lines).toContain("COPY --from=prod-deps /app/node_modules ./node_modules");
+  });
+
+  it("copies only paths that exist and that .containerignore lets into the build context", () => {
+    const allowed = readFileSync(join(REPO_ROOT, ".containerignore"), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("!"))
+      .map((l) => l.slice(1).replace(/\/$/, ""));
+    const sources = containerfileStages()
+      .flatMap((s) => s.lines)
+      .filter((l) => l.startsWith("COPY ") && !l.startsWith("COPY --from"))
+      .flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) {
+      expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
+      expect(allowed, source).toContain(source);
+    }
+    expect(allowed).toContain("bin");
   });
 });

@@ -364,6 +364,20 @@ describe("Vault/OpenBao placement", () => {
     expect(roles.map((r) => r.metadata?.namespace)).toEqual(["openstack"]);
     expect(roles[0]?.rules?.[2]?.resourceNames).toEqual(["osp-secret"]);
   });
+});
+
+describe("values the templates refuse", () => {
+  it("refuses a PodDisruptionBudget that would block every drain (minAvailable ≥ replicas)", () => {
+    const r = helm([
+      "template",
+      RELEASE,
+      chart.renderable,
+      "--set",
+      "podDisruptionBudget.minAvailable=2",
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("podDisruptionBudget.minAvailable must be below replicaCount");
+  });
 
   it("refuses openbao.enabled together with an external address", () => {
     const r = helm(["template", RELEASE, chart.renderable, "--set", "openbao.enabled=true"]);
