@@ -281,6 +281,11 @@ describe.each(VALUES_SETS)("helm template with %s values", (set) => {
       "--k8s-secret",
       `${RELEASE}-strongroom-identity`,
     ]);
+    // bootstrap's server certificate names the Service, as cert-manager's would.
+    const names = args.slice(args.indexOf("--server-name") + 1, args.indexOf("--out"));
+    expect(names).toEqual(
+      expect.arrayContaining([`${RELEASE}-strongroom`, `${RELEASE}-strongroom.${NAMESPACE}.svc`]),
+    );
     expect(bootstrap?.env).toEqual([
       { name: "VAULT_TOKEN", valueFrom: { secretKeyRef: expect.any(Object) } },
     ]);
@@ -359,6 +364,7 @@ describe("Vault/OpenBao placement", () => {
     expect(env["STRONGROOM_VAULT_ADDR"]).toBe("https://vault.example.internal:8200");
     expect(env["STRONGROOM_KV_MOUNT"]).toBe("strongroom");
     expect(env["STRONGROOM_TLS_CERT"]).toBe("/etc/strongroom/tls/tls.crt");
+    expect(podOf(one(objects, "Job")).containers[0]?.args).toContain("strongroom.example.internal");
     expect(brokerContainer(objects).args).toEqual(["serve", "--no-schedules"]);
     const roles = brokerRoles(objects);
     expect(roles.map((r) => r.metadata?.namespace)).toEqual(["openstack"]);
@@ -398,6 +404,10 @@ describe("cert-manager", () => {
     const objects = template([], [...enable, "--api-versions", "cert-manager.io/v1/Certificate"]);
     const certificate = one(objects, "Certificate");
     expect(() => validateAgainstSchema(certificate)).not.toThrow();
+    const jobArgs = podOf(one(objects, "Job")).containers[0]?.args ?? [];
+    expect(certificate.spec?.dnsNames).toEqual(
+      jobArgs.slice(jobArgs.indexOf("--server-name") + 1, jobArgs.indexOf("--out")),
+    );
     expect(certificate.spec?.dnsNames).toContain(`${RELEASE}-strongroom.${NAMESPACE}.svc`);
     expect(brokerEnv(objects)["STRONGROOM_TLS_CERT"]).toBe("/etc/strongroom/tls/tls.crt");
     const pod = podOf(one(objects, "Deployment"));

@@ -66,6 +66,15 @@ app.kubernetes.io/part-of: strongroom
 {{- end }}
 {{- end }}
 
+{{/* The names clients reach the broker by: in its server certificate, bootstrap's or
+     cert-manager's. */}}
+{{- define "strongroom.serverNames" -}}
+{{- $fullname := include "strongroom.fullname" . }}
+{{- $ns := .Release.Namespace }}
+{{- $names := list $fullname (printf "%s.%s" $fullname $ns) (printf "%s.%s.svc" $fullname $ns) (printf "%s.%s.svc.cluster.local" $fullname $ns) }}
+{{- concat $names .Values.service.extraDnsNames | uniq | toJson }}
+{{- end }}
+
 {{/* Where files are mounted in the containers. */}}
 {{- define "strongroom.paths" -}}
 manifest: /etc/strongroom/manifest/manifest.yaml
