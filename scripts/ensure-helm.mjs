@@ -6,6 +6,7 @@
 //
 // Prints the helm path on success. `ensureHelm()` is also imported by the tests.
 import { spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -42,7 +43,8 @@ async function extractEntry(zipPath, entryName, target) {
   try {
     for await (const entry of zipfile.eachEntry()) {
       if (entry.fileName !== entryName) continue;
-      const partial = `${target}.${process.pid}.partial`;
+      // Unique: test workers may extract at the same time; the rename makes either copy whole.
+      const partial = `${target}.${randomUUID()}.partial`;
       await pipeline(
         await zipfile.openReadStreamPromise(entry),
         createWriteStream(partial, { mode: 0o755 }),
