@@ -34,7 +34,7 @@ import {
   type RotationView,
   viewOf,
 } from "./rotation-record.js";
-import type { RotationStore } from "./rotation-store.js";
+import { lockedError, type RotationStore } from "./rotation-store.js";
 import { createSecretTargets } from "./rotation-targets.js";
 
 export interface RotationService {
@@ -263,6 +263,17 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           );
         }
         if (active.has(record.id)) continue;
+        // Another broker (a replica) still renews its lock: it is running there, or it was killed
+        // and the lock has not expired yet. Said now, not swallowed by the run below.
+        const holder = await store.lockHolder(record.secret);
+        if (
+          holder?.rotation === record.id &&
+          holder.owner !== deps.owner &&
+          holder.expiresAt > Date.now()
+        ) {
+          if (id === undefined) continue;
+          throw lockedError(record.secret, holder, Date.now());
+        }
         // Shown as running at once, so a caller polling the answer follows the resumed run.
         record.status = "running";
         delete record.error;

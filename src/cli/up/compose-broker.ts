@@ -47,7 +47,10 @@ export interface BrokerCoreOptions {
   overrides?: string;
   env: Pick<StrongroomEnvironment, "osloOverrides">;
   fetches: FetchLog;
+  /** The deployment's record store; made here when absent. */
+  records?: RecordStore;
   afterSeedWrite?: (written: number) => void;
+  onWritten?: (names: readonly string[]) => void;
 }
 
 export interface BrokerCore {
@@ -74,7 +77,8 @@ export async function createBrokerCore(options: BrokerCoreOptions): Promise<Brok
     overridesDir: options.overrides,
     env: options.env.osloOverrides,
   });
-  const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
+  const records =
+    options.records ?? createVaultRecordStore({ client: operator, mount: kvMount, deployment });
   const broker = createBrokerService({
     manifest,
     keyManager,
@@ -85,6 +89,7 @@ export async function createBrokerCore(options: BrokerCoreOptions): Promise<Brok
     records,
     fetches: options.fetches,
     ...(options.afterSeedWrite && { afterSeedWrite: options.afterSeedWrite }),
+    ...(options.onWritten && { onWritten: options.onWritten }),
   });
   return { broker, keyManager, records, registry };
 }

@@ -10,19 +10,30 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import type { Logger, LoggerOptions } from "pino";
+import { createChangeFeed } from "../../broker/change-feed.js";
+import { createSharedFetchLog } from "../../broker/shared-fetches.js";
 import { readSecretKeyFile } from "../../bundle/keys.js";
 import { parseManifest, readManifestText } from "../../config/manifest.js";
 import type { AuditEvent } from "../../lib/audit-log.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError } from "../../lib/errors.js";
-import { createFetchLog } from "../../lib/fetch-log.js";
 import type { RunningBrokerServer } from "../../server/server.js";
+import { createVaultRecordStore } from "../../vault/record-store.js";
 import { createVaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
 import { parseListenAddress } from "../listen-address.js";
 import { createBrokerCore, startServing } from "./compose-broker.js";
 import { checkOperatorToken } from "./operator-token.js";
 import type { UpHooks } from "./run-up.js";
+
+/** The change feed's period: a write through one replica is served by all within about this. */
+export const DEFAULT_CACHE_POLL_MS = 1_000;
+/** Everything cached is dropped this often (writes made straight to Vault). */
+const FULL_REFRESH_MS = 5 * 60_000;
+/** Fetches carrying versions changed this recently are shared: a rotation's restarts fit in it. */
+const FRESH_FETCH_WINDOW_MS = 30 * 60_000;
+/** How often a waiting rotation reads the fetches other replicas shared. */
+const SHARED_FETCH_POLL_MS = 1_000;
 
 export interface ServeOptions {
   manifest: string;
@@ -39,6 +50,8 @@ export interface ServeOptions {
   overrides?: string;
   /** How long a killed replica's rotation lock blocks the others from resuming its rotation. */
   rotationLockTtlMs: number;
+  /** How often the change feed is read: the bound on serving a write made through another replica. */
+  cachePollMs?: number;
   env: Pick<StrongroomEnvironment, "osloOverrides">;
 }
 
@@ -83,8 +96,37 @@ export async function runServe(
     log.info({ audit: { time: new Date().toISOString(), replica, ...event } }, "audit");
   audit({ event: "broker-start", identity: "serve", deployment, pid: process.pid });
 
-  const fetches = createFetchLog();
+  const records = createVaultRecordStore({
+    client: operator,
+    mount: options.kvMount,
+    deployment,
+  });
+  const onError = (what: string) => (err: Error) => log.warn({ err }, what);
+  const replicaSegment = replica.replace(/[^A-Za-z0-9_.-]/g, "-");
+  // Bound late: the feed drops the cache of the broker made below.
+  let forget: (names?: readonly string[]) => void = () => {};
+  const feed = createChangeFeed({
+    records,
+    replica: replicaSegment,
+    pollMs: options.cachePollMs ?? DEFAULT_CACHE_POLL_MS,
+    freshMs: FRESH_FETCH_WINDOW_MS,
+    refreshMs: FULL_REFRESH_MS,
+    invalidate: (names) => forget(names),
+    onError: onError("change feed: Vault read failed"),
+  });
+  const fetches = createSharedFetchLog({
+    records,
+    replica: replicaSegment,
+    isFresh: feed.isFresh,
+    markFresh: feed.markFresh,
+    pollMs: SHARED_FETCH_POLL_MS,
+    onError: onError("shared fetch log: Vault write failed"),
+  });
   const core = await createBrokerCore({
+    records,
+    onWritten: (names) => {
+      feed.publish(names).catch(onError("change feed: publish failed"));
+    },
     manifest,
     operator,
     vaultAddr: options.vaultAddr,
@@ -94,6 +136,9 @@ export async function runServe(
     env: options.env,
     fetches,
   });
+  forget = (names) => core.broker.forget(names);
+  await feed.poll();
+  cleanups.push(feed.start());
   const { server } = await startServing(
     {
       core,
