@@ -255,6 +255,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     async resume(id) {
       const candidates = id === undefined ? await unfinished() : [await store.get(id)];
       const records: RotationRecord[] = [];
+      const lockedElsewhere = new Set<string>();
       for (const record of candidates) {
         if (!record) throw notFound(id!);
         if (isFinished(record)) {
@@ -271,8 +272,9 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           holder.owner !== deps.owner &&
           holder.expiresAt > Date.now()
         ) {
-          if (id === undefined) continue;
-          throw lockedError(record.secret, holder, Date.now());
+          if (id !== undefined) throw lockedError(record.secret, holder, Date.now());
+          lockedElsewhere.add(record.id);
+          continue;
         }
         // Shown as running at once, so a caller polling the answer follows the resumed run.
         record.status = "running";
@@ -280,7 +282,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
         records.push(record);
       }
       runAll(records);
-      return candidates.map((r) => view(r!));
+      return candidates.filter((r) => !lockedElsewhere.has(r!.id)).map((r) => view(r!));
     },
 
     async abort(id) {
