@@ -320,16 +320,15 @@ describe("rotation service", () => {
     const replica = make({}, { owner: "replica-b:42" });
     await expect(replica.resume(id)).rejects.toMatchObject({
       code: "STRONGROOM_ERR_ROTATION_LOCKED",
-      message: expect.stringMatching(/being rotated by .* \(broker host:\/state, lock expires in \d+ s\)/),
+      message: expect.stringMatching(
+        /being rotated by .* \(broker host:\/state, lock expires in \d+ s\)/,
+      ),
     });
     expect(await replica.resume()).toEqual([]);
 
     // The crashed broker's lock, taken with a short TTL, expires: the replica takes it over.
     const { make: makeShort, keyManager: shortKeys } = await setup();
-    const shortId = await startDyingAt(
-      (hooks) => makeShort(hooks, { lockTtlMs: 50 }),
-      "applied",
-    );
+    const shortId = await startDyingAt((hooks) => makeShort(hooks, { lockTtlMs: 50 }), "applied");
     await new Promise((r) => setTimeout(r, 100));
     const other = makeShort({}, { owner: "replica-b:42" });
     await other.resume(shortId);
