@@ -85,15 +85,19 @@ export function runStrongroom(
   args: string[],
   env: Record<string, string> = {},
   cwd = REPO_ROOT,
+  timeoutMs = 120_000,
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, env: cleanEnv(env), timeout: 120_000, maxBuffer: 16 << 20 },
+      { cwd, env: cleanEnv(env), timeout: timeoutMs, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        const killed = error?.signal
+          ? `[killed by ${error.signal} after at most ${timeoutMs} ms]`
+          : "";
+        resolve({ code, stdout, stderr: `${stderr}${killed}` });
       },
     );
   });
@@ -104,6 +108,7 @@ export async function bootstrap(
   vault: TlsVault,
   manifest: string,
   out: string,
+  timeoutMs?: number,
 ): Promise<Record<string, unknown>> {
   const result = await runStrongroom(
     [
@@ -116,6 +121,8 @@ export async function bootstrap(
       vault.caFile,
     ].concat(["--out", out, "--json"]),
     { VAULT_TOKEN: vault.rootToken },
+    REPO_ROOT,
+    timeoutMs,
   );
   if (result.code !== 0) throw new Error(`bootstrap failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as Record<string, unknown>;
