@@ -59,6 +59,12 @@ export function serveCommand(context: CliContext) {
         "how long a killed replica's rotation lock keeps others from resuming its rotation",
       ).default(String(DEFAULT_LOCK_TTL_SECONDS)),
     )
+    .addOption(
+      envOption(
+        "--read-limit <per-minute>",
+        "reads per minute from one client address (default: the broker's 1200); 0: no limit, e.g. behind a load balancer whose address every request carries",
+      ),
+    )
     .addOption(envOption("--no-schedules", "run no rotation schedule on this replica"))
     .addOption(
       envOption("--log-level <level>", "log level")
@@ -77,6 +83,10 @@ export function serveCommand(context: CliContext) {
       const lockTtl = Number(options.rotationLockTtl);
       if (!Number.isInteger(lockTtl) || lockTtl < 3) {
         throw usageError("--rotation-lock-ttl is a whole number of seconds, at least 3");
+      }
+      const readLimit = options.readLimit === undefined ? undefined : Number(options.readLimit);
+      if (readLimit !== undefined && (!Number.isInteger(readLimit) || readLimit < 0)) {
+        throw usageError("--read-limit is a whole number of reads per minute (0: no limit)");
       }
       const { default: closeWithGrace } = await import("close-with-grace");
       const { createCliLogging } = await import("../logger.js");
@@ -107,6 +117,7 @@ export function serveCommand(context: CliContext) {
             ...(options.overrides !== undefined && { overrides: options.overrides }),
             schedules: options.schedules,
             rotationLockTtlMs: lockTtl * 1000,
+            ...(readLimit !== undefined && { readLimit }),
             env: context.env,
           },
           logging,

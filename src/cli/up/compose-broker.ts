@@ -24,6 +24,7 @@ import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import type { FetchLog } from "../../lib/fetch-log.js";
 import { type BrokerRotations, createBrokerRotations } from "../../rotation/create-rotations.js";
 import type { RotationStep } from "../../rotation/rotation-record.js";
+import type { RateLimitSettings } from "../../server/rate-limit.js";
 import {
   type BrokerTls,
   type RunningBrokerServer,
@@ -113,6 +114,8 @@ export interface ServingOptions {
   tls: BrokerTls;
   logging: { logger: Logger; options: LoggerOptions };
   afterRotationStep?: (step: RotationStep) => void;
+  /** Per-client-address limits (default: the broker's); a replica behind a proxy lifts `read`. */
+  rateLimit?: RateLimitSettings;
   /** Told why schedules are off, when the manifest has some. */
   schedulesOffReason?: { message: string; fields?: Record<string, unknown> };
 }
@@ -188,6 +191,7 @@ export async function startServing(
         schedules: () => rotations.scheduler.schedules(),
       },
       ready: options.ready,
+      ...(options.rateLimit && { rateLimit: options.rateLimit }),
     },
     host: options.listen.host,
     port: options.listen.port,

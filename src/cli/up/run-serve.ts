@@ -50,6 +50,8 @@ export interface ServeOptions {
   overrides?: string;
   /** How long a killed replica's rotation lock blocks the others from resuming its rotation. */
   rotationLockTtlMs: number;
+  /** Reads per minute from one client address; 0: unlimited (behind a proxy, all share its address). */
+  readLimit?: number;
   /** How often the change feed is read: the bound on serving a write made through another replica. */
   cachePollMs?: number;
   env: Pick<StrongroomEnvironment, "osloOverrides">;
@@ -159,6 +161,9 @@ export async function runServe(
       logging,
       ...(hooks.afterRotationStep && { afterRotationStep: hooks.afterRotationStep }),
       schedulesOffReason: { message: "rotation schedules are off (--no-schedules)" },
+      ...(options.readLimit !== undefined && {
+        rateLimit: { read: { max: options.readLimit || Number.MAX_SAFE_INTEGER } },
+      }),
     },
     cleanups,
   );
