@@ -153,12 +153,14 @@ describe("bootstrap + serve on a TLS embedded Vault", () => {
     expect(replica.stderr()).toBe("");
   }, 120_000);
 
-  it("/readyz answers 503 while the Vault is sealed, /healthz still 200", async () => {
+  it("/readyz answers 503 once the Vault is gone, /healthz still 200; SIGTERM exits 0", async () => {
     expect(replica).toBeDefined();
     const ca = readFileSync(join(out, "ca.pem"));
     await vault.server.stop();
     const ready = await httpsRequest(`${replica!.url}/readyz`, { ca });
     expect(ready.status).toBe(503);
     expect((await httpsRequest(`${replica!.url}/healthz`, { ca })).status).toBe(200);
+    // SIGTERM: a clean shutdown (rotations, server and change feed closed), exit 0.
+    expect(await replica!.stop()).toBe(0);
   }, 60_000);
 });
