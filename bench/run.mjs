@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in one run, one JSON document on stdout. Targets are in
 // README "Benchmarks"; each figure sits next to the baseline it is compared with, measured in this run.
-// BENCH_ONLY=vault,seed,lookup,broker-http,oslo-load,placement-start,rotation,bundle,export-import limits the run;
+// BENCH_ONLY=vault,seed,lookup,broker-http,oslo-load,placement-start,rotation,bundle,export-import,storm,edge limits the run;
 // BENCH_DURATION sets seconds per load; BENCH_OSLO_ROUNDS (30) and BENCH_PLACEMENT_ROUNDS (5) the rounds
 // of oslo-load (real oslo.config, remote_file vs castellan) and placement-start (a real Placement).
+// storm: the restart storm (BENCH_STORM_SERVICES, default 2,000 service identities, each fetching its
+// config on a new mTLS connection) against 1 and 3 `serve` replicas vs a bare fastify HTTPS route.
+// edge: one edge site of 100 secrets (Vault storage, bundle size, export time; docs/scale.md).
 // export-import: the real export and import of BENCH_EXPORT_SECRETS (default 100,000) secrets through Vault (minutes).
 import { cpus, loadavg } from "node:os";
 import { benchBrokerLookup } from "./broker-lookup.mjs";
 import { benchBundle } from "./bundle.mjs";
+import { benchEdgeSite } from "./edge-site.mjs";
 import { benchEmbeddedVault } from "./embedded-vault.mjs";
 import { benchExportImport } from "./export-import.mjs";
 import { benchOsloLoad } from "./oslo-load.mjs";
 import { benchPlacementStart } from "./placement-start.mjs";
 import { benchRealLookup } from "./real-lookup.mjs";
+import { benchRestartStorm } from "./restart-storm.mjs";
 import { benchRotation } from "./rotation.mjs";
 import { benchSeed } from "./seed.mjs";
 
@@ -69,6 +74,17 @@ if (wanted("export-import")) {
   const count = Number(process.env.BENCH_EXPORT_SECRETS ?? 100_000);
   progress(`export and import of ${count} secrets through Vault vs raw libsodium secretstream`);
   results.export_import = await benchExportImport({ count });
+}
+if (wanted("storm")) {
+  const services = Number(process.env.BENCH_STORM_SERVICES ?? 2000);
+  progress(
+    `restart storm: ${services} service identities, new mTLS connection each, 1 and 3 replicas vs bare fastify`,
+  );
+  results.restart_storm = await benchRestartStorm({ services });
+}
+if (wanted("edge")) {
+  progress("one edge site of 100 secrets: Vault storage, bundle size, export time");
+  results.edge_site = await benchEdgeSite({ secrets: 100 });
 }
 results.loadavg_at_end = loadavg();
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

@@ -48,6 +48,8 @@ export interface BrokerServiceOptions {
   fetches?: FetchLog;
   /** Called after each secret a seed wrote (a test composition crashes here). */
   afterSeedWrite?: (written: number) => void;
+  /** Told the secrets each write changed, once written (serve publishes them to the replicas). */
+  onWritten?: (names: readonly string[]) => void;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -56,6 +58,8 @@ export interface StrongroomBroker extends BrokerService {
   castellanId(service: string, group: string, option: string): string;
   /** Re-renders the castellan records (of options using `secretNames`, or all). */
   syncRendered(secretNames?: Iterable<string>): Promise<SyncResult>;
+  /** Drops what this broker cached about the secrets (all when omitted): written elsewhere. */
+  forget(secretNames?: readonly string[]): void;
   /** Undoes a seed that did not finish (the broker was killed); `up` calls it before serving. */
   recoverSeed(): Promise<SeedRecovery | undefined>;
   /** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
@@ -104,6 +108,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
 
   const afterWrite = async (names: readonly string[]) => {
     resolver.invalidate(names);
+    options.onWritten?.(names);
     await syncRendered(names);
   };
 
@@ -113,6 +118,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     checkDeliverable: (values) => checkDeliverable(manifest, keyManager, values),
     afterWrite: async (names) => {
       resolver.invalidate(names);
+      if (names.length > 0) options.onWritten?.(names);
       // The first seed also renders options that use no secret; unchanged ones are skipped.
       if (names.length > 0) await syncRendered();
     },
@@ -161,6 +167,12 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     resolver,
     castellanId,
     syncRendered,
+
+    forget(secretNames) {
+      resolver.invalidate(secretNames);
+      // What this broker believes the rendered records hold may have been rewritten elsewhere.
+      renderedMemo.clear();
+    },
 
     services: () => [...manifest.services.keys()],
 

@@ -16,15 +16,20 @@ const HIDDEN_KEYS = new Set(["level", "time", "pid", "hostname", "msg", "reqId",
  * one short readable line per record on a terminal. Redaction is the broker's (values, tokens,
  * secret-ids and credentials headers never appear).
  */
-export function createCliLogging(options: { level?: string; pretty?: boolean } = {}): {
+export function createCliLogging(
+  options: {
+    level?: string;
+    pretty?: boolean /** `serve` logs to stdout (fd 1). */;
+    fd?: 1 | 2;
+  } = {},
+): {
   logger: Logger;
   /** The same settings for the broker's fastify instance. */
   options: LoggerOptions & { stream: DestinationStream };
 } {
-  const pretty = options.pretty ?? process.stderr.isTTY === true;
-  const stream: DestinationStream = pretty
-    ? prettyStream()
-    : pino.destination({ fd: 2, sync: true });
+  const fd = options.fd ?? 2;
+  const pretty = options.pretty ?? (fd === 2 && process.stderr.isTTY === true);
+  const stream: DestinationStream = pretty ? prettyStream() : pino.destination({ fd, sync: true });
   const loggerOptions = brokerLoggerOptions({ level: options.level ?? "info" });
   return { logger: pino(loggerOptions, stream), options: { ...loggerOptions, stream } };
 }

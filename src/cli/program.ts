@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "@commander-js/extra-typings";
 import { internalError, isStrongroomError, usageError } from "../lib/errors.js";
 import { auditCommand } from "./commands/audit.js";
+import { bootstrapCommand } from "./commands/bootstrap.js";
 import { exportCommand } from "./commands/export.js";
 import { filesCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
@@ -16,6 +17,7 @@ import { rotateCommand } from "./commands/rotate.js";
 import { rotationsCommand } from "./commands/rotations.js";
 import { secretsCommand } from "./commands/secrets.js";
 import { seedCommand } from "./commands/seed.js";
+import { serveCommand } from "./commands/serve.js";
 import { serviceKitCommand } from "./commands/service-kit.js";
 import { statusCommand } from "./commands/status.js";
 import { upCommand } from "./commands/up.js";
@@ -55,6 +57,8 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(exportCommand(context));
   program.addCommand(importCommand(context));
   program.addCommand(vaultServerCommand(context));
+  program.addCommand(bootstrapCommand(context));
+  program.addCommand(serveCommand(context));
   // addCommand(), unlike command(), does not pass exitOverride and the output settings down.
   for (const command of program.commands) command.copyInheritedSettings(program);
   // Descriptions are written as lines in the source; commander wraps them to the terminal.

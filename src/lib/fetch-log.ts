@@ -38,6 +38,10 @@ export interface FetchLog {
   ): Promise<FetchRecord | undefined>;
 }
 
+/** Whether `fetch` is one a rotation waits for: at or after `since`, `secret` at `version` or later. */
+export const fetchMatches = (fetch: FetchRecord, secret: string, version: number, since: number) =>
+  fetch.at >= since && (fetch.versions[secret] ?? 0) >= version;
+
 /** Per service: enough for every instance of a rollout to be found. */
 const KEEP_PER_SERVICE = 64;
 
@@ -45,8 +49,6 @@ export function createFetchLog(now: () => number = Date.now): FetchLog {
   const byService = new Map<string, FetchRecord[]>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  const matches = (f: FetchRecord, secret: string, version: number, since: number) =>
-    f.at >= since && (f.versions[secret] ?? 0) >= version;
   return {
     record(fetch) {
       const entry: FetchRecord = { ...fetch, at: now() };
@@ -58,12 +60,14 @@ export function createFetchLog(now: () => number = Date.now): FetchLog {
     },
     of: (service) => byService.get(service) ?? [],
     async waitForFetch(service, secret, version, since, signal) {
-      const seen = (byService.get(service) ?? []).find((f) => matches(f, secret, version, since));
+      const seen = (byService.get(service) ?? []).find((f) =>
+        fetchMatches(f, secret, version, since),
+      );
       if (seen) return seen;
       try {
         for await (const [fetch] of on(events, "fetch", { signal })) {
           const f = fetch as FetchRecord;
-          if (f.service === service && matches(f, secret, version, since)) return f;
+          if (f.service === service && fetchMatches(f, secret, version, since)) return f;
         }
       } catch (error) {
         if (!signal.aborted) throw error;

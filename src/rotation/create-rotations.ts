@@ -2,7 +2,6 @@
  * Wires rotations into a running broker: the registry (with the manifest's own drivers), the
  * store beside the secrets, and the schedules.
  */
-import { hostname } from "node:os";
 import type { DriverRegistry } from "../../drivers/registry.js";
 import type { KeyManager } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
@@ -36,7 +35,13 @@ export async function createBrokerRotations(options: {
   registry: DriverRegistry;
   commit: SecretCommitter;
   fetches?: FetchWatch;
-  stateDir: string;
+  /**
+   * Who holds the rotation locks this broker takes: stable across restarts of one `up` state dir
+   * (a restarted broker resumes its own rotations at once), one per `serve` process.
+   */
+  owner: string;
+  /** How long a lock outlives a broker that stopped renewing it (killed): then any may resume. */
+  lockTtlMs?: number;
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
   afterPersist?: (step: RotationStep) => void;
@@ -50,8 +55,8 @@ export async function createBrokerRotations(options: {
     keyManager,
     store: createRotationStore(options.records),
     registry: options.registry,
-    // Stable across restarts of this state dir, so a restarted broker resumes its own rotations.
-    owner: `${hostname()}:${options.stateDir}`,
+    owner: options.owner,
+    ...(options.lockTtlMs !== undefined && { lockTtlMs: options.lockTtlMs }),
     commit: options.commit,
     ...(options.fetches && { fetches: options.fetches }),
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),

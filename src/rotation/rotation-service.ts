@@ -34,7 +34,7 @@ import {
   type RotationView,
   viewOf,
 } from "./rotation-record.js";
-import type { RotationStore } from "./rotation-store.js";
+import { lockedError, type RotationStore } from "./rotation-store.js";
 import { createSecretTargets } from "./rotation-targets.js";
 
 export interface RotationService {
@@ -255,6 +255,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     async resume(id) {
       const candidates = id === undefined ? await unfinished() : [await store.get(id)];
       const records: RotationRecord[] = [];
+      const lockedElsewhere = new Set<string>();
       for (const record of candidates) {
         if (!record) throw notFound(id!);
         if (isFinished(record)) {
@@ -263,13 +264,25 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
           );
         }
         if (active.has(record.id)) continue;
+        // Another broker (a replica) still renews its lock: it is running there, or it was killed
+        // and the lock has not expired yet. Said now, not swallowed by the run below.
+        const holder = await store.lockHolder(record.secret);
+        if (
+          holder?.rotation === record.id &&
+          holder.owner !== deps.owner &&
+          holder.expiresAt > Date.now()
+        ) {
+          if (id !== undefined) throw lockedError(record.secret, holder, Date.now());
+          lockedElsewhere.add(record.id);
+          continue;
+        }
         // Shown as running at once, so a caller polling the answer follows the resumed run.
         record.status = "running";
         delete record.error;
         records.push(record);
       }
       runAll(records);
-      return candidates.map((r) => view(r!));
+      return candidates.filter((r) => !lockedElsewhere.has(r!.id)).map((r) => view(r!));
     },
 
     async abort(id) {

@@ -41,6 +41,11 @@ export const DEPLOYMENT_KEYS = {
   seedJournal: "seed/journal",
   seedJournalNames: (part: number) => `seed/names/${part}`,
   lock: (secret: string) => `locks/${secret}`,
+  /** The change feed serve replicas poll: the secrets the last write changed. */
+  changes: "changes",
+  /** Fetches one serve replica saw carrying freshly committed versions (rotations wait on them). */
+  fetchesFolderOf: (service: string) => `fetches/${service}`,
+  fetches: (service: string, replica: string) => `fetches/${service}/${replica}`,
 } as const;
 
 /** A deployment key as a path relative to the KV mount: `strongroom/<deployment>/<key>`. */

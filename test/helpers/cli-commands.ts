@@ -15,5 +15,7 @@ export const COMMANDS = [
   "export",
   "import",
   "vault-server",
+  "bootstrap",
+  "serve",
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];

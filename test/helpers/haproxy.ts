@@ -48,6 +48,12 @@ export interface HaproxyBackendSpec {
   check: string;
   checkStatus?: number;
   servers: HaproxyServerSpec[];
+  /**
+   * HTTPS on both sides: the frontend serves `frontendPem` (certificate then key), the servers
+   * are reached (and health-checked) over TLS verified with `serversCa`. Requests stay HTTP to
+   * HAProxy, so its retries still apply; a client certificate does not pass through.
+   */
+  tls?: { frontendPem: string; serversCa: string };
 }
 
 export type ServerState = "ready" | "drain" | "maint";
@@ -60,7 +66,7 @@ export interface HaproxyServer {
   readonly log: string;
   /** Frontend port per backend name. */
   readonly ports: ReadonlyMap<string, number>;
-  /** http://127.0.0.1:<frontend port> of a backend. */
+  /** http(s)://127.0.0.1:<frontend port> of a backend. */
   url(backend: string): string;
   /** One runtime API command over the stats socket; resolves with HAProxy's answer. */
   command(line: string): Promise<string>;
@@ -117,7 +123,7 @@ export function haproxyConfig(
     lines.push(
       "",
       `frontend ${backend.name}`,
-      `  bind 127.0.0.1:${ports.get(backend.name)}`,
+      `  bind 127.0.0.1:${ports.get(backend.name)}${backend.tls ? ` ssl crt ${backend.tls.frontendPem}` : ""}`,
       `  default_backend ${backend.name}`,
       "",
       `backend ${backend.name}`,
@@ -125,7 +131,10 @@ export function haproxyConfig(
       `  option httpchk`,
       `  http-check send meth GET uri ${backend.check} ver HTTP/1.1 hdr Host 127.0.0.1`,
       `  http-check expect status ${backend.checkStatus ?? 200}`,
-      ...backend.servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} check`),
+      ...backend.servers.map(
+        (s) =>
+          `  server ${s.name} 127.0.0.1:${s.port} check${backend.tls ? ` ssl verify required ca-file ${backend.tls.serversCa}` : ""}`,
+      ),
     );
   }
   return `${lines.join("\n")}\n`;

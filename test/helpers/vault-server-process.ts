@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitFor } from "./ports.js";
 import { REPO_ROOT } from "./repo-root.js";
+import { rawRequest } from "./vault-http.js";
 
 const BIN = join(REPO_ROOT, "bin", "strongroom.js");
 const BUILT_ENTRY = join(REPO_ROOT, "dist", "src", "cli", "main.js");
@@ -30,6 +31,10 @@ export interface VaultServerOptions {
   env?: Record<string, string>;
   /** How long to wait for /v1/sys/health to answer; default 30 s. */
   readyTimeoutMs?: number;
+  /** Serve HTTPS with these files (`ca` verifies them); `addr` is then https://127.0.0.1:PORT. */
+  tls?: { certFile: string; keyFile: string; ca: string };
+  /** The address to listen on (default 127.0.0.1); clients still use 127.0.0.1. */
+  listenHost?: string;
 }
 
 export interface VaultServerHandle {
@@ -111,14 +116,17 @@ async function startOnce(
   extraArgs: string[],
   options: VaultServerOptions,
 ): Promise<VaultServerHandle> {
-  const addr = `http://127.0.0.1:${port}`;
+  const tls = options.tls;
+  const addr = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const rootToken =
     opts.mode === "dev"
       ? (opts.rootToken ?? `dev-root-${randomBytes(12).toString("hex")}`)
       : undefined;
   // The root token goes through the environment: process arguments are visible to every user.
   const modeArgs = opts.mode === "dev" ? ["--dev"] : ["--storage", opts.dir];
-  const args = [BIN, "vault-server", ...modeArgs, "--listen", `127.0.0.1:${port}`, ...extraArgs];
+  const listen = `${options.listenHost ?? "127.0.0.1"}:${port}`;
+  const tlsArgs = tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : [];
+  const args = [BIN, "vault-server", ...modeArgs, "--listen", listen, ...tlsArgs, ...extraArgs];
 
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -181,8 +189,7 @@ async function startOnce(
             : new Error(message);
         }
         try {
-          const res = await fetch(`${addr}/v1/sys/health`, { signal: AbortSignal.timeout(2_000) });
-          await res.arrayBuffer();
+          await rawRequest(addr, { path: "/v1/sys/health", timeoutMs: 2_000, ca: tls?.ca });
           return true;
         } catch {
           return false;

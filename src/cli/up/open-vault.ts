@@ -12,8 +12,9 @@ import {
   type TemporaryVault,
   type VaultMode,
 } from "../../vault/temporary-vault.js";
-import { createVaultClient, type VaultClient, vaultStatusOf } from "../../vault/vault-client.js";
+import { createVaultClient, type VaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
+import { checkOperatorToken } from "./operator-token.js";
 
 export interface VaultSession {
   vault: TemporaryVault;
@@ -96,7 +97,7 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
   try {
     if (operatorToken) {
       const operator = createVaultClient({ addr: vault.addr, token: operatorToken, ca });
-      await checkOperatorToken(operator, dir);
+      await checkOperatorToken(operator, dir.file(STATE_FILES.operatorToken));
       return { vault, caFile, operator, operatorToken, fresh: false };
     }
     const token = await createOperatorToken(vault.client, options.kvMount, options.deployment);
@@ -141,20 +142,4 @@ function resolveMode(
   if (mode !== "auto") return mode;
   if (previous) return previous.vault.kind;
   return vaultBin || findOnPath(["vault", "bao"], searchPath) ? "binary" : "embedded";
-}
-
-async function checkOperatorToken(operator: VaultClient, dir: StateDir): Promise<void> {
-  try {
-    // `write`, not tokenRenewSelf: node-vault's helper would replace the client's token.
-    await operator.write("auth/token/renew-self", {});
-  } catch (error) {
-    const status = vaultStatusOf(error);
-    if (status === 403 || status === 400) {
-      throw ERRORS.STRONGROOM_ERR_VAULT_TOKEN(
-        `Vault refuses the operator token in ${dir.file(STATE_FILES.operatorToken)} (revoked, or expired ` +
-          "after more than 24 h without a running broker to renew it)",
-      );
-    }
-    throw error;
-  }
 }

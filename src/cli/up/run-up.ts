@@ -8,40 +8,28 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger, LoggerOptions } from "pino";
-import {
-  configSourcesAmong,
-  createDriverRegistry,
-  registerManifestDrivers,
-} from "../../../drivers/registry.js";
-import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
-import { createConfigSources } from "../../broker/config-sources.js";
-import { createBrokerService } from "../../broker/create-broker-service.js";
 import { signerSequence } from "../../bundle/export-sequence.js";
-import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
+import { ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
 import { openAuditLog } from "../../lib/audit-log.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError, ERRORS, usageError } from "../../lib/errors.js";
 import { createFetchLog } from "../../lib/fetch-log.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
-import { createBrokerRotations } from "../../rotation/create-rotations.js";
 import type { RotationStep } from "../../rotation/rotation-record.js";
-import { type RunningBrokerServer, startBrokerServer } from "../../server/server.js";
+import type { RunningBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
 import { DEFAULT_KV_MOUNT } from "../../vault/kv-layout.js";
 import { upgradeLegacyNames } from "../../vault/legacy-names.js";
-import { createVaultRecordStore } from "../../vault/record-store.js";
 import type { VaultMode } from "../../vault/temporary-vault.js";
 import type { VaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
 import { DEFAULT_LISTEN, isLoopback, parseListenAddress } from "../listen-address.js";
+import { createBrokerCore, startServing } from "./compose-broker.js";
 import { openVault } from "./open-vault.js";
-
-/** The operator token is periodic (24 h): renewing hourly keeps it alive with a wide margin. */
-const RENEW_EVERY_MS = 60 * 60_000;
 
 export interface UpOptions {
   /** Default: the manifest the state dir records (an earlier `up`, or an import). */
@@ -162,32 +150,19 @@ export async function runUp(
     log,
   });
 
-  const registry = createDriverRegistry();
-  const manifestDrivers = await registerManifestDrivers(registry, manifest);
-  const keyManager = await registry
-    .keyManager("vault")
-    .create({ client: operator, mount: kvMount }, { deployment });
-  const sources = await createConfigSources({
-    manifest,
-    keyManager,
-    registry,
-    thirdParty: configSourcesAmong(manifestDrivers),
-    overridesDir: options.overrides,
-    env: options.env.osloOverrides,
-  });
-  const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
   const fetches = createFetchLog();
-  const broker = createBrokerService({
+  const core = await createBrokerCore({
     manifest,
-    keyManager,
-    sources,
-    vaultUrl: vault.addr,
-    ...(session.caFile && { caFile: session.caFile }),
+    operator,
+    vaultAddr: vault.addr,
+    ...(session.caFile && { vaultCaFile: session.caFile }),
     kvMount,
-    records,
+    overrides: options.overrides,
+    env: options.env,
     fetches,
     ...(hooks.afterSeedWrite && { afterSeedWrite: hooks.afterSeedWrite }),
   });
+  const { broker } = core;
 
   const recovered = await broker.recoverSeed();
   if (recovered) {
@@ -227,79 +202,38 @@ export async function runUp(
   const synced = await broker.syncRendered();
   log.info(synced, "castellan records in sync");
 
-  const rotations = await createBrokerRotations({
-    manifest,
-    keyManager,
-    records,
-    registry,
-    commit: (secret, value, expected) => broker.commitSecret(secret, value, expected),
-    fetches,
-    stateDir: dir.path,
-    log: (level, event, fields) => log[level](fields ?? {}, event),
-    ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),
-    audit,
-    schedules,
-  });
-  cleanups.push(() => rotations.close());
-  if (!schedules && [...manifest.secrets.values()].some((s) => s.rotate.schedule)) {
-    log.warn(
-      { imported },
-      imported
-        ? "rotation schedules are off in an imported state dir: `up --schedules` runs them here"
-        : "rotation schedules are off (--no-schedules)",
-    );
-  }
-  for (const open of (await rotations.service.list()).filter((r) => r.resume !== undefined)) {
-    log.warn(
-      { rotation: open.id, secret: open.secret, step: open.step, status: open.status },
-      `unfinished rotation: run strongroom rotate --resume ${open.id} (it will ${open.resume})`,
-    );
-  }
-
-  const renewal = setInterval(() => {
-    operator
-      .write("auth/token/renew-self", {})
-      .catch((err: Error) => log.warn({ err }, "operator token renewal failed"));
-  }, RENEW_EVERY_MS);
-  cleanups.push(() => clearInterval(renewal));
-
-  const server: RunningBrokerServer = await startBrokerServer({
-    deps: {
-      broker,
-      exporter: createBundleExporter({
-        client: operator,
-        kvMount,
-        deployment,
-        signer,
-        nextSequence: signerSequence(dir),
-      }),
-      auth: createAuthenticator({
-        deployment,
-        services,
-        operatorToken: session.operatorToken,
-        vault: operator,
-      }),
-      logger: logging.options,
+  const { server } = await startServing(
+    {
+      core,
+      manifest,
+      operator,
+      operatorToken: session.operatorToken,
+      kvMount,
+      fetches,
+      // Stable across restarts of this state dir, so a restarted broker resumes its own rotations.
+      rotationOwner: `${hostname()}:${dir.path}`,
+      schedules,
+      signer: { keys: signer, nextSequence: signerSequence(dir) },
       audit,
-      rotations: {
-        rotations: rotations.service,
-        schedules: () => rotations.scheduler.schedules(),
-      },
       ready: async () =>
         (await vault.client.health({ standbyok: true }).catch(() => undefined))?.sealed === false,
+      listen,
+      tls: {
+        cert: dir.read(STATE_FILES.serverCert),
+        key: dir.read(STATE_FILES.serverKey),
+        ca: pki.ca.cert,
+      },
+      logging,
+      ...(hooks.afterRotationStep && { afterRotationStep: hooks.afterRotationStep }),
+      schedulesOffReason: {
+        fields: { imported },
+        message: imported
+          ? "rotation schedules are off in an imported state dir: `up --schedules` runs them here"
+          : "rotation schedules are off (--no-schedules)",
+      },
     },
-    host: listen.host,
-    port: listen.port,
-    tls: {
-      cert: dir.read(STATE_FILES.serverCert),
-      key: dir.read(STATE_FILES.serverKey),
-      ca: pki.ca.cert,
-    },
-  });
-  cleanups.push(async () => {
-    await server.close();
-    log.info("broker: closed");
-  });
+    cleanups,
+  );
 
   const state = dir.writeState({
     deployment,

@@ -29,6 +29,18 @@ const REQUIRED: Partial<Record<CommandName, string[]>> = {
   "service-kit": ["nova", "--out", join(untouched, "kit")],
   export: ["--recipient", "site.pub", "--out", join(untouched, "overcloud.bundle")],
   import: ["overcloud.bundle", "--key", "site.key", "--trust", "broker.pub"],
+  bootstrap: [
+    "--manifest",
+    "m.yaml",
+    "--vault-addr",
+    "https://vault:8200",
+    "--out",
+    join(untouched, "out"),
+  ],
+  serve: [
+    ...["--manifest", "m.yaml", "--vault-addr", "https://vault:8200", "--tls-cert", "s.pem"],
+    ...["--tls-key", "s.key", "--client-ca", "ca.pem", "--operator-token-file", "operator-token"],
+  ],
 };
 
 /**
@@ -61,6 +73,8 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   export: { why: "no --recipient", args: ["--out", join(untouched, "overcloud.bundle")] },
   import: { why: "no bundle file", args: ["--key", "site.key", "--trust", "broker.pub"] },
   "vault-server": { why: "none of --dev, --storage and --config", args: [] },
+  bootstrap: { why: "no --manifest, --vault-addr nor --out", args: [] },
+  serve: { why: "no --manifest, --vault-addr, TLS files nor operator token", args: [] },
 };
 
 /** The lines of the Examples section that run `strongroom <name>`, comments cut. */

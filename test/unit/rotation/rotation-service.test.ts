@@ -105,13 +105,14 @@ async function setup(
     failApply: false,
   };
   const records = createMemoryRecordStore();
-  const make = (hooks = options) =>
+  const make = (hooks = options, broker: { owner?: string; lockTtlMs?: number } = {}) =>
     createRotationService({
       manifest,
       keyManager,
       store: createRotationStore(records),
       registry: doubles(world),
-      owner: "host:/state",
+      owner: broker.owner ?? "host:/state",
+      ...(broker.lockTtlMs !== undefined && { lockTtlMs: broker.lockTtlMs }),
       commit: (secret, value, expected) => keyManager.put(secret, value, { cas: expected }),
       log: () => {},
       ...(hooks.afterPersist && { afterPersist: hooks.afterPersist }),
@@ -312,6 +313,29 @@ describe("rotation service", () => {
       expect([...world.accepted]).toEqual([current?.value]);
     },
   );
+
+  it("another broker (a serve replica) resumes a crashed broker's rotation only once its lock expired: before, resume says so and `resume all` skips it", async () => {
+    const { make, keyManager } = await setup();
+    const id = await startDyingAt(make, "applied");
+    const replica = make({}, { owner: "replica-b:42" });
+    await expect(replica.resume(id)).rejects.toMatchObject({
+      code: "STRONGROOM_ERR_ROTATION_LOCKED",
+      message: expect.stringMatching(
+        /being rotated by .* \(broker host:\/state, lock expires in \d+ s\)/,
+      ),
+    });
+    expect(await replica.resume()).toEqual([]);
+
+    // The crashed broker's lock, taken with a short TTL, expires: the replica takes it over.
+    const { make: makeShort, keyManager: shortKeys } = await setup();
+    const shortId = await startDyingAt((hooks) => makeShort(hooks, { lockTtlMs: 50 }), "applied");
+    await new Promise((r) => setTimeout(r, 100));
+    const other = makeShort({}, { owner: "replica-b:42" });
+    await other.resume(shortId);
+    expect((await finished(other, shortId)).status).toBe("done");
+    expect((await shortKeys.get("AppPassword"))?.version).toBe(2);
+    expect((await keyManager.get("AppPassword"))?.version).toBe(1);
+  });
 
   it.each(["planned", "staged", "applied", "verified"] as const)(
     "--abort after a crash at %s rolls back: the current value alone logs in, the store is unchanged, the secret is free",
