@@ -17,6 +17,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { createKitRegistry } from "../../broker/kits.js";
 import { signerSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
@@ -262,6 +263,16 @@ export async function runUp(
     );
   }
 
+  // Revoked kits' serials, read before the server accepts a certificate.
+  const kits = await createKitRegistry({
+    records,
+    vault: operator,
+    deployment,
+    services,
+    onRefreshError: (err) => log.warn({ err }, "kits: the revocation list could not be read"),
+  });
+  cleanups.push(() => kits.close());
+
   const renewal = setInterval(() => {
     operator
       .write("auth/token/renew-self", {})
@@ -284,7 +295,9 @@ export async function runUp(
         services,
         operatorToken: session.operatorToken,
         vault: operator,
+        revoked: kits,
       }),
+      kits,
       logger: logging.options,
       audit,
       rotations: {

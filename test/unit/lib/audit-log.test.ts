@@ -93,7 +93,9 @@ describe("audit log chain", () => {
     const files = await logOf(10);
     const all = lines(files.file);
     writeFileSync(files.file, `${all.slice(0, -3).join("\n")}\n`);
-    expect(brokenAt(files)).toMatch(/ends at record 7 but its checkpoint sealed 10: records 8 to 10 missing/);
+    expect(brokenAt(files)).toMatch(
+      /ends at record 7 but its checkpoint sealed 10: records 8 to 10 missing/,
+    );
     writeFileSync(files.file, "");
     expect(brokenAt(files)).toMatch(/records 1 to 10 missing/);
   });
