@@ -70,12 +70,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     [...services].map((service) => [serviceRoleName(options.deployment, service), service]),
   );
   // Keyed by a digest: the caches never hold a token itself.
-  const valid = new Map<string, { principal: Principal; until: number }>();
+  // `kit`: the serial of the kit whose secret-id logged the token in, checked on every hit.
+  const valid = new Map<string, { principal: Principal; until: number; kit?: string }>();
   const refused = new Map<string, { until: number }>();
 
   async function lookup(
     token: string,
-  ): Promise<{ principal: Principal | undefined; ttlMs: number }> {
+  ): Promise<{ principal: Principal | undefined; ttlMs: number; kit?: string }> {
     const none = { principal: undefined, ttlMs: TOKEN_CACHE_MS };
     let data: TokenLookup;
     try {
@@ -94,9 +95,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     // never passes for one of ours, whatever its role is called.
     if (data.meta?.deployment !== options.deployment || data.meta?.service !== service) return none;
     // Logged in with the secret-id of a kit revoked since (its token outlives the secret-id).
-    if (data.meta?.kit && options.revoked?.has(data.meta.kit)) return none;
+    const kit = data.meta?.kit;
+    if (kit && options.revoked?.has(kit)) return none;
     const ttlMs = typeof data.ttl === "number" && data.ttl > 0 ? data.ttl * 1000 : TOKEN_CACHE_MS;
-    return { principal: { kind: "service", service }, ttlMs };
+    return { principal: { kind: "service", service }, ttlMs, ...(kit && { kit }) };
   }
 
   return {
@@ -127,14 +129,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (timingSafeEqual(key, operatorDigest)) return OPERATOR;
       const id = key.toString("hex");
       const known = valid.get(id);
-      if (known && known.until > now()) return known.principal;
+      if (known && known.until > now()) {
+        if (known.kit === undefined || !options.revoked?.has(known.kit)) return known.principal;
+        valid.delete(id);
+      }
       const refusal = refused.get(id);
       if ((refusal && refusal.until > now()) || !mayLookUp) return undefined;
-      return lookup(token).then(({ principal, ttlMs }) => {
+      return lookup(token).then(({ principal, ttlMs, kit }) => {
         // Never beyond the token's own expiry.
         const until = now() + Math.min(TOKEN_CACHE_MS, ttlMs);
         if (principal === undefined) setBounded(refused, id, { until }, REFUSED_CACHE_LIMIT);
-        else setBounded(valid, id, { principal, until }, VALID_CACHE_LIMIT);
+        else setBounded(valid, id, { principal, until, ...(kit && { kit }) }, VALID_CACHE_LIMIT);
         return principal;
       });
     },

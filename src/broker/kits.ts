@@ -214,8 +214,10 @@ export async function createKitRegistry(options: KitRegistryOptions): Promise<Ki
         const [kits, accessors] = await Promise.all([recorded(name), vaultAccessors(name)]);
         const live = new Set(accessors);
         for (const kit of kits.sort((a, b) => a.issuedAt.localeCompare(b.issuedAt))) {
+          // Vault lists an expired secret-id until its tidy removes it.
+          const listed = kit.secretIdAccessor !== undefined && live.delete(kit.secretIdAccessor);
           const secretIdLive =
-            kit.secretIdAccessor !== undefined && live.delete(kit.secretIdAccessor);
+            listed && !(kit.secretIdExpires && Date.parse(kit.secretIdExpires) <= at);
           const expired = kit.notAfter !== undefined && Date.parse(kit.notAfter) <= at;
           const status: KitStatus =
             denied.has(kit.serial) || kit.revokedAt
