@@ -278,8 +278,7 @@ export const ERROR_CATALOGUE = {
   STRONGROOM_ERR_AUDIT_CHAIN: {
     status: 500,
     exit: 1,
-    meaning:
-      "the audit log's chain is broken: a line was edited, removed or inserted, its tail truncated, or the log replaced",
+    meaning: "the audit log's chain is broken: a line was edited, removed or inserted",
   },
   // Bundles, export and import.
   STRONGROOM_ERR_KEY: {
