@@ -9,7 +9,7 @@
  */
 import { createSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -81,30 +81,15 @@ const configUrl = () =>
 const ca = () => readFileSync(join(stateDir, "ca.pem"));
 
 /** GET of a nova option with the kit's (or the state dir's) client certificate. */
-function asIdentity(certFile: string, keyFile: string, agent?: Agent) {
-  return new Promise<{ status: number; code?: string }>((resolve, reject) => {
-    const req = request(
-      configUrl(),
-      {
-        ca: ca(),
-        cert: readFileSync(certFile),
-        key: readFileSync(keyFile),
-        ...(agent && { agent }),
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => {
-          const code = res.statusCode === 200 ? undefined : JSON.parse(text).error?.code;
-          resolve({ status: res.statusCode ?? 0, ...(code && { code }) });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end();
+async function asIdentity(certFile: string, keyFile: string, agent?: Agent) {
+  const answer = await httpsRequest(configUrl(), {
+    ca: ca(),
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    ...(agent && { agent }),
   });
+  const code = answer.status === 200 ? undefined : JSON.parse(answer.text).error?.code;
+  return { status: answer.status, ...(code && { code }) };
 }
 const asKit = (kit: Kit, agent?: Agent) =>
   asIdentity(join(kit.dir, "client.pem"), join(kit.dir, "client.key"), agent);
