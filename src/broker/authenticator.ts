@@ -1,8 +1,10 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
+import { ERRORS } from "../lib/errors.js";
 import { identityFromSubject } from "../lib/pki.js";
 import { serviceRoleName } from "../vault/kv-layout.js";
 import { type VaultClient, vaultStatusOf } from "../vault/vault-client.js";
+import { normalSerial, type RevokedCertificates } from "./kits.js";
 
 export type Principal = { kind: "operator" } | { kind: "service"; service: string };
 
@@ -10,9 +12,15 @@ export type Principal = { kind: "operator" } | { kind: "service"; service: strin
 export interface Authenticator {
   /**
    * Called only for a certificate the TLS layer verified against the broker's CA
-   * (`socket.authorized`), once per connection: the answer is cached on the socket.
+   * (`socket.authorized`), once per connection: the answer is cached on the socket. Throws
+   * STRONGROOM_ERR_KIT_REVOKED (403) for a certificate of a revoked kit.
    */
   fromCertificate(cert: PeerCertificate): Principal | undefined;
+  /**
+   * Changes when a certificate's answer may have (a kit was revoked): a connection asks
+   * fromCertificate again then, instead of reusing its cached answer. Absent: never.
+   */
+  certificateRevision?(): number;
   /**
    * The operator token or a service's AppRole Vault token, on every request that carries one:
    * an implementation that asks Vault should cache (and honour revocation) itself, and answer
@@ -37,6 +45,8 @@ export interface AuthenticatorOptions {
   operatorToken: string;
   /** A Vault client holding the operator token (policy: update on auth/token/lookup). */
   vault: Pick<VaultClient, "write">;
+  /** Serials of revoked kits' certificates (kits.ts); none when absent. */
+  revoked?: RevokedCertificates;
   now?: () => number;
 }
 
@@ -60,12 +70,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     [...services].map((service) => [serviceRoleName(options.deployment, service), service]),
   );
   // Keyed by a digest: the caches never hold a token itself.
-  const valid = new Map<string, { principal: Principal; until: number }>();
+  // `kit`: the serial of the kit whose secret-id logged the token in, checked on every hit.
+  const valid = new Map<string, { principal: Principal; until: number; kit?: string }>();
   const refused = new Map<string, { until: number }>();
 
   async function lookup(
     token: string,
-  ): Promise<{ principal: Principal | undefined; ttlMs: number }> {
+  ): Promise<{ principal: Principal | undefined; ttlMs: number; kit?: string }> {
     const none = { principal: undefined, ttlMs: TOKEN_CACHE_MS };
     let data: TokenLookup;
     try {
@@ -83,16 +94,30 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     // The secret-id's metadata (service-kit): a token minted for another deployment's role
     // never passes for one of ours, whatever its role is called.
     if (data.meta?.deployment !== options.deployment || data.meta?.service !== service) return none;
+    // Logged in with the secret-id of a kit revoked since (its token outlives the secret-id).
+    const kit = data.meta?.kit;
+    if (kit && options.revoked?.has(kit)) return none;
     const ttlMs = typeof data.ttl === "number" && data.ttl > 0 ? data.ttl * 1000 : TOKEN_CACHE_MS;
-    return { principal: { kind: "service", service }, ttlMs };
+    return { principal: { kind: "service", service }, ttlMs, ...(kit && { kit }) };
   }
 
   return {
     fromCertificate(cert: PeerCertificate): Principal | undefined {
+      const { revoked } = options;
+      if (revoked && typeof cert?.serialNumber === "string") {
+        const serial = normalSerial(cert.serialNumber);
+        if (revoked.has(serial)) {
+          throw ERRORS.STRONGROOM_ERR_KIT_REVOKED(
+            `the client certificate (serial ${serial}) belongs to a revoked service kit`,
+          );
+        }
+      }
       const identity = identityFromSubject(cert?.subject);
       if (identity?.kind === "service" && !services.has(identity.service)) return undefined;
       return identity;
     },
+
+    ...(options.revoked && { certificateRevision: options.revoked.revision }),
 
     // Synchronous for the operator token and for cached answers: a lookup then costs no
     // promise hop, which on the hot path is a measurable share of the request.
@@ -104,14 +129,17 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       if (timingSafeEqual(key, operatorDigest)) return OPERATOR;
       const id = key.toString("hex");
       const known = valid.get(id);
-      if (known && known.until > now()) return known.principal;
+      if (known && known.until > now()) {
+        if (known.kit === undefined || !options.revoked?.has(known.kit)) return known.principal;
+        valid.delete(id);
+      }
       const refusal = refused.get(id);
       if ((refusal && refusal.until > now()) || !mayLookUp) return undefined;
-      return lookup(token).then(({ principal, ttlMs }) => {
+      return lookup(token).then(({ principal, ttlMs, kit }) => {
         // Never beyond the token's own expiry.
         const until = now() + Math.min(TOKEN_CACHE_MS, ttlMs);
         if (principal === undefined) setBounded(refused, id, { until }, REFUSED_CACHE_LIMIT);
-        else setBounded(valid, id, { principal, until }, VALID_CACHE_LIMIT);
+        else setBounded(valid, id, { principal, until, ...(kit && { kit }) }, VALID_CACHE_LIMIT);
         return principal;
       });
     },

@@ -12,6 +12,7 @@ import { filesCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { keygenCommand } from "./commands/keygen.js";
+import { kitsCommand } from "./commands/kits.js";
 import { renderCommand } from "./commands/render.js";
 import { rotateCommand } from "./commands/rotate.js";
 import { rotationsCommand } from "./commands/rotations.js";
@@ -47,6 +48,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(getCommand(context));
   program.addCommand(renderCommand(context));
   program.addCommand(serviceKitCommand(context));
+  program.addCommand(kitsCommand(context));
   program.addCommand(filesCommand(context));
   program.addCommand(secretsCommand(context));
   program.addCommand(rotateCommand(context));

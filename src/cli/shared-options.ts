@@ -1,5 +1,8 @@
 import { type Command, Option } from "@commander-js/extra-typings";
+import { type AuditSinkChoice, DEFAULT_SYSLOG_ADDRESS } from "../lib/audit-sinks.js";
+import { usageError } from "../lib/errors.js";
 import { STATE_DIR_ENV } from "../state/state-dir.js";
+import { parseListenAddress } from "./listen-address.js";
 
 /** `--state-dir`: no commander default, so STRONGROOM_STATE_DIR can apply (resolveStateDirPath). */
 export const stateDirOption = () =>
@@ -45,4 +48,38 @@ export function addVaultOptions<C extends Command>(command: C) {
     .addOption(
       envOption("--kv-mount <mount>", "the KV v2 mount holding the secrets").default("secret"),
     );
+}
+
+/** `--audit-stdout`: every audit record also goes to stdout as a JSON line. */
+export const auditStdoutOption = () =>
+  new Option("--audit-stdout", "also write each audit record to stdout (JSON lines)");
+
+/** `--audit-syslog [addr]`: every audit record also goes to syslog (RFC 5424 over UDP). */
+export const auditSyslogOption = () =>
+  new Option(
+    "--audit-syslog [addr]",
+    `also send each audit record to syslog, RFC 5424 over UDP to HOST:PORT (default: ${DEFAULT_SYSLOG_ADDRESS.host}:${DEFAULT_SYSLOG_ADDRESS.port})`,
+  );
+
+/** The sinks the two options above chose (audit-sinks.ts opens them). */
+export function auditSinkChoice(options: {
+  auditStdout?: boolean;
+  auditSyslog?: string | boolean;
+}): AuditSinkChoice {
+  const { auditStdout, auditSyslog } = options;
+  return {
+    ...(auditStdout && { stdout: true }),
+    ...(auditSyslog === true && { syslog: DEFAULT_SYSLOG_ADDRESS }),
+    ...(typeof auditSyslog === "string" && { syslog: syslogAddress(auditSyslog) }),
+  };
+}
+
+function syslogAddress(value: string): { host: string; port: number } {
+  try {
+    return parseListenAddress(
+      /:\d+$/.test(value) ? value : `${value}:${DEFAULT_SYSLOG_ADDRESS.port}`,
+    );
+  } catch {
+    throw usageError(`--audit-syslog: expected HOST[:PORT] or [IPv6]:PORT, not "${value}"`);
+  }
 }

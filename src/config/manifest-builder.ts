@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
+import { parseDurationSeconds } from "../lib/durations.js";
 import { isLoopback } from "../lib/loopback.js";
 import {
   DEPLOYMENT_NAME_PATTERN,
@@ -85,6 +86,17 @@ export class ManifestBuilder {
     if (!pattern.test(name)) this.problem(path, `invalid ${what} name "${name}"`, true);
   }
 
+  private kitSecretIdTtl(): number {
+    const ttl = this.raw.deployment.kit_secret_id_ttl;
+    if (ttl === undefined) return 0;
+    try {
+      return parseDurationSeconds(ttl, "kit_secret_id_ttl");
+    } catch (error) {
+      this.problem(["deployment", "kit_secret_id_ttl"], (error as Error).message);
+      return 0;
+    }
+  }
+
   build(): Manifest {
     const { raw } = this;
     if (!DEPLOYMENT_NAME_PATTERN.test(raw.deployment.name)) {
@@ -110,7 +122,7 @@ export class ManifestBuilder {
     }
     return {
       file: this.source.file,
-      deployment: { name: raw.deployment.name },
+      deployment: { name: raw.deployment.name, kitSecretIdTtl: this.kitSecretIdTtl() },
       secrets,
       services,
       targets,

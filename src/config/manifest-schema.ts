@@ -322,7 +322,16 @@ const ServiceSchema = Type.Object(
 
 export const ManifestSchema = Type.Object(
   {
-    deployment: Type.Object({ name: NonEmpty }, strict),
+    deployment: Type.Object(
+      {
+        name: NonEmpty,
+        /** Lifetime of the AppRole secret-id in each service kit (seconds or 30m, 720h, 30d). */
+        kit_secret_id_ttl: Type.Optional(
+          Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]),
+        ),
+      },
+      strict,
+    ),
     secrets: Type.Optional(Type.Record(Type.String(), SecretSchema)),
     services: Type.Optional(Type.Record(Type.String(), ServiceSchema)),
     targets: Type.Optional(Type.Record(Type.String(), TargetSchema)),

@@ -4,7 +4,11 @@ import type { Template } from "./template.js";
 /** A validated deployment manifest, defaults applied and templates parsed. */
 export interface Manifest {
   readonly file: string;
-  readonly deployment: { readonly name: string };
+  readonly deployment: {
+    readonly name: string;
+    /** Seconds a service kit's secret-id lives (its AppRole's secret_id_ttl); 0: no expiry. */
+    readonly kitSecretIdTtl: number;
+  };
   readonly secrets: ReadonlyMap<string, SecretSpec>;
   readonly services: ReadonlyMap<string, ServiceSpec>;
   readonly targets: ReadonlyMap<string, TargetSpec>;

@@ -358,6 +358,17 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     meaning: "the import trust state (`--trust-state`) cannot be read or written, or is invalid",
   },
+  // Service kits.
+  STRONGROOM_ERR_KIT_REVOKED: {
+    status: 403,
+    exit: 1,
+    meaning: "the client certificate belongs to a revoked service kit (`strongroom kits revoke`)",
+  },
+  STRONGROOM_ERR_UNKNOWN_KIT: {
+    status: 404,
+    exit: 2,
+    meaning: "no kit of the service has that serial or secret-id accessor",
+  },
 } as const satisfies Record<`STRONGROOM_ERR_${string}`, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

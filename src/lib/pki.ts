@@ -3,7 +3,7 @@
  * per service plus one for the operator. Everything comes out as PEM (PKCS#8 keys).
  */
 import "reflect-metadata";
-import { webcrypto } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 
@@ -71,6 +71,8 @@ export async function issueServerCertificate(
 export async function issueClientCertificate(
   ca: PemPair,
   identity: ClientIdentity,
+  /** Shorter than the default leaf lifetime (a kit whose secret-id expires sooner). */
+  validForMs?: number,
 ): Promise<PemPair> {
   const [cn, ou] =
     identity.kind === "operator" ? [OPERATOR_CN, OPERATOR_OU] : [identity.service, SERVICE_OU];
@@ -78,6 +80,8 @@ export async function issueClientCertificate(
     ca,
     [{ CN: [cn] }, { OU: [ou] }, { O: ["strongroom"] }],
     x509.ExtendedKeyUsage.clientAuth,
+    [],
+    validForMs,
   );
 }
 
@@ -93,8 +97,19 @@ export function identityFromSubject(
   return undefined;
 }
 
+/** One spelling of a serial number: lower-case hex, no colons, no leading zeros (Node: upper-case). */
+export const canonicalSerial = (serial: string): string =>
+  serial
+    .replace(/:/g, "")
+    .toLowerCase()
+    .replace(/^0+(?=.)/, "");
+
 export interface CertificateSummary {
   notAfter: Date;
+  /** Lower-case hex, no leading zeros (how the broker's deny-list spells serials). */
+  serial: string;
+  /** SHA-256 of the DER certificate, lower-case hex. */
+  fingerprint: string;
   /** DNS names and IP addresses of the subjectAltName extension. */
   hosts: string[];
 }
@@ -105,7 +120,12 @@ export function describeCertificate(pem: string): CertificateSummary {
   const hosts = (san?.names.toJSON() ?? [])
     .filter((n) => n.type === "dns" || n.type === "ip")
     .map((n) => n.value);
-  return { notAfter: cert.notAfter, hosts };
+  return {
+    notAfter: cert.notAfter,
+    serial: canonicalSerial(cert.serialNumber),
+    fingerprint: createHash("sha256").update(new Uint8Array(cert.rawData)).digest("hex"),
+    hosts,
+  };
 }
 
 async function issue(
@@ -113,6 +133,7 @@ async function issue(
   subject: x509.JsonName,
   usage: x509.ExtendedKeyUsage,
   extra: x509.Extension[] = [],
+  validForMs = LEAF_DAYS * 86_400_000,
 ): Promise<PemPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await importPrivateKey(ca.key);
@@ -123,7 +144,7 @@ async function issue(
     subject,
     issuer: caCert.subject,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + LEAF_DAYS * 86_400_000),
+    notAfter: new Date(Date.now() + Math.min(validForMs, LEAF_DAYS * 86_400_000)),
     publicKey: keys.publicKey,
     signingKey: caKey,
     signingAlgorithm: SIGNING,

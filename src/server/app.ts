@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
 import type { Authenticator } from "../broker/authenticator.js";
 import type { BrokerService } from "../broker/broker-service.js";
+import type { KitRegistry } from "../broker/kits.js";
 import type { BundleExporter } from "../bundle/export-store.js";
 import { type AuditRecorder, NO_AUDIT } from "./audit-trail.js";
 import { authPlugin } from "./auth.js";
@@ -43,6 +44,8 @@ export interface BrokerAppDeps {
   rotations?: RotationsDeps;
   /** The audit log: every lookup, write, seed, rotation, kit and export (none when absent). */
   audit?: AuditRecorder;
+  /** Kit records and revocation (GET /v1/kits, revoke); kits are only audited when absent. */
+  kits?: KitRegistry;
   /** Readiness for GET /readyz; ready from the start when absent. */
   ready?: () => Promise<boolean>;
 }
@@ -98,7 +101,7 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
         await v1.register(configRoutes, { broker, audit });
         await v1.register(castellanRoutes, { broker, audit });
         await v1.register(filesRoutes, { broker, audit });
-        await v1.register(kitRoutes, { broker, audit });
+        await v1.register(kitRoutes, { broker, audit, ...(deps.kits && { kits: deps.kits }) });
         await v1.register(secretsRoutes, { broker, audit, writeLimit: limits.write });
         await v1.register(seedRoutes, { broker, audit, seedLimit: limits.seed });
         // An export reads the whole deployment: limited like a seed.

@@ -84,19 +84,26 @@ export interface AuthPluginOptions {
 export const authPlugin = fp(
   async (app: FastifyInstance, options: AuthPluginOptions) => {
     const { authenticator, failureLimit } = options;
-    // null: this connection's certificate maps to no principal.
-    const certificatePrincipals = new WeakMap<TLSSocket, Principal | null>();
+    // null: this connection's certificate maps to no principal. Asked again once the
+    // authenticator's certificate revision moves (a kit was revoked).
+    const certificatePrincipals = new WeakMap<
+      TLSSocket,
+      { principal: Principal | null; revision: number }
+    >();
+    const revision = () => authenticator.certificateRevision?.() ?? 0;
     const failures = failureLimit ? new AuthFailures(failureLimit) : undefined;
 
     const fromCertificate = (request: FastifyRequest): Principal | undefined => {
       const socket = request.raw.socket;
       if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
-      let principal = certificatePrincipals.get(socket);
-      if (principal === undefined) {
-        principal = authenticator.fromCertificate(socket.getPeerCertificate()) ?? null;
-        certificatePrincipals.set(socket, principal);
+      const current = revision();
+      let known = certificatePrincipals.get(socket);
+      if (known === undefined || known.revision !== current) {
+        const principal = authenticator.fromCertificate(socket.getPeerCertificate()) ?? null;
+        known = { principal, revision: current };
+        certificatePrincipals.set(socket, known);
       }
-      return principal ?? undefined;
+      return known.principal ?? undefined;
     };
 
     // Successful answers only: every refusal goes through the authenticator and is counted.
@@ -159,8 +166,16 @@ export const authPlugin = fp(
         };
         // An explicit token wins over the connection's certificate, and a bad one is not rescued by it.
         const token = bearerToken(request.headers);
-        if (token === undefined) admit(fromCertificate(request));
-        else {
+        if (token === undefined) {
+          let principal: Principal | undefined;
+          try {
+            principal = fromCertificate(request);
+          } catch (error) {
+            // A revoked kit's certificate: its own 403, counted like any refusal.
+            return refuse(request, reply, done, error as Error);
+          }
+          admit(principal);
+        } else {
           const limited = failures !== undefined && failures.limitedFor(request.ip) > 0;
           const principal = fromToken(request, token, !limited);
           if (principal instanceof Promise) principal.then(admit, done);

@@ -49,6 +49,7 @@ export const openApiPlugin = fp(
             description: "Password rotation: plan, start, resume and follow rotations",
           },
           { name: "export", description: "Signed bundles sealed to recipients' keys" },
+          { name: "kits", description: "Service kits issued, listed and revoked (operator)" },
           {
             name: "ops",
             description: "Health and readiness (no authentication), metrics (operator)",

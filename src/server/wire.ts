@@ -8,6 +8,7 @@
  * can import it (`import type` for the shapes) without loading the HTTP stack.
  */
 import Type from "typebox";
+import { KIT_STATUSES } from "../broker/kit-status.js";
 import { MAX_RECIPIENTS } from "../bundle/export-store.js";
 import {
   DEPLOYMENT_NAME_PATTERN,
@@ -304,14 +305,31 @@ export const ServiceFilesAnswer = Type.Object(
 
 // --- POST /v1/kits/{service} ----------------------------------------------------------------
 
+const KitSerial = Type.String({
+  pattern: "^[0-9A-Fa-f:]{1,96}$",
+  description: "The kit's client certificate serial number (hex)",
+});
+const SecretIdAccessor = Type.String({
+  pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+  maxLength: 256,
+  description: "The accessor of the kit's AppRole secret-id (never the secret-id)",
+});
+
 export const KitIssuedBody = Type.Object(
   {
-    secret_id_accessor: Type.Optional(
+    secret_id_accessor: Type.Optional(SecretIdAccessor),
+    serial: Type.Optional(KitSerial),
+    fingerprint: Type.Optional(
       Type.String({
-        pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        maxLength: 256,
-        description: "The accessor of the kit's AppRole secret-id (never the secret-id)",
+        pattern: "^[0-9a-f]{64}$",
+        description: "SHA-256 of the kit's client certificate (DER), lower-case hex",
       }),
+    ),
+    not_after: Type.Optional(
+      Type.String({ format: "date-time", description: "The client certificate's expiry" }),
+    ),
+    secret_id_expires: Type.Optional(
+      Type.String({ format: "date-time", description: "The secret-id's expiry (none: never)" }),
     ),
   },
   { additionalProperties: false },
@@ -320,4 +338,50 @@ export const KitIssuedBody = Type.Object(
 export const KitIssuedAnswer = Type.Object({
   service: Type.String(),
   recorded: Type.Boolean(),
+});
+
+// --- GET /v1/kits, POST /v1/kits/{service}/revoke ------------------------------------------
+
+export const KitViewSchema = Type.Object({
+  service: Type.String(),
+  serial: Type.Optional(Type.String()),
+  fingerprint: Type.Optional(Type.String()),
+  notAfter: Type.Optional(Type.String()),
+  secretIdAccessor: Type.Optional(Type.String()),
+  secretIdExpires: Type.Optional(Type.String()),
+  issuedAt: Type.Optional(Type.String()),
+  issuedBy: Type.Optional(Type.String()),
+  revokedAt: Type.Optional(Type.String()),
+  secretIdLive: Type.Boolean({ description: "Whether Vault still holds the kit's secret-id" }),
+  status: Type.Enum(KIT_STATUSES, {
+    description:
+      "untracked: a secret-id of the service's AppRole that no kit record names (an older kit)",
+  }),
+});
+
+export const KitsAnswer = Type.Object({ kits: Type.Array(KitViewSchema) });
+
+export const KitRevokeBody = Type.Object(
+  {
+    all: Type.Optional(Type.Literal(true, { description: "Every kit of the service" })),
+    serial: Type.Optional(KitSerial),
+    secret_id_accessor: Type.Optional(SecretIdAccessor),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description: "Exactly one of all, serial, secret_id_accessor",
+  },
+);
+
+export const KitRevokeAnswer = Type.Object({
+  service: Type.String(),
+  revoked: Type.Array(
+    Type.Object({
+      serial: Type.Optional(Type.String()),
+      secretIdAccessor: Type.Optional(Type.String()),
+      secretId: Type.Union([Type.Literal("destroyed"), Type.Literal("gone"), Type.Literal("none")]),
+    }),
+  ),
 });

@@ -156,7 +156,8 @@ export async function bootstrapDeployment(
       token_policies: [policy],
       token_ttl: "1h",
       token_max_ttl: "24h",
-      secret_id_ttl: 0,
+      // The default and the longest life of a kit's secret-id (Vault enforces both); 0: none.
+      secret_id_ttl: manifest.deployment.kitSecretIdTtl,
       token_type: "service",
     });
     report.services.push({
@@ -213,7 +214,19 @@ export async function mintServiceCredentials(
   operator: VaultClient,
   deployment: string,
   service: string,
-): Promise<{ roleId: string; secretId: string; secretIdAccessor: string }> {
+  options: {
+    /** Seconds the secret-id lives; default: the role's secret_id_ttl (the manifest's). */
+    ttl?: number;
+    /** The kit's certificate serial, copied onto its tokens: the broker refuses a revoked kit's. */
+    kit?: string;
+  } = {},
+): Promise<{
+  roleId: string;
+  secretId: string;
+  secretIdAccessor: string;
+  /** Seconds it lives (0: until destroyed). */
+  secretIdTtl: number;
+}> {
   const role = serviceRoleName(
     checkSegment("deployment", deployment),
     checkSegment("service", service),
@@ -221,12 +234,19 @@ export async function mintServiceCredentials(
   const roleId = await operator.read(`${roleApiPath(role)}/role-id`);
   // Vault copies secret-id metadata onto the tokens it logs in: the broker checks the deployment.
   const secret = await operator.write(`${roleApiPath(role)}/secret-id`, {
-    metadata: JSON.stringify({ issued_by: "strongroom service-kit", deployment, service }),
+    metadata: JSON.stringify({
+      issued_by: "strongroom service-kit",
+      deployment,
+      service,
+      ...(options.kit && { kit: options.kit }),
+    }),
+    ...(options.ttl !== undefined && { ttl: options.ttl }),
   });
   return {
     roleId: roleId.data.role_id,
     secretId: secret.data.secret_id,
     secretIdAccessor: secret.data.secret_id_accessor,
+    secretIdTtl: Number(secret.data.secret_id_ttl ?? 0),
   };
 }
 

@@ -8,6 +8,7 @@
  *   <mount>/data/strongroom/<deployment>/rotations/<id>, locks/<Secret>
  *   <mount>/data/strongroom/<deployment>/seed/journal, seed/names/<n>     a seed in progress
  *   <mount>/data/strongroom/<deployment>/manifest
+ *   <mount>/data/strongroom/<deployment>/kits/<service>/<serial>, kit-revocations   service kits
  */
 import { DEPLOYMENT_NAME_PATTERN, SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { usageError } from "../lib/errors.js";
@@ -46,6 +47,11 @@ export const DEPLOYMENT_KEYS = {
   /** Fetches one serve replica saw carrying freshly committed versions (rotations wait on them). */
   fetchesFolderOf: (service: string) => `fetches/${service}`,
   fetches: (service: string, replica: string) => `fetches/${service}/${replica}`,
+  /** The kits `service-kit` issued (certificate serial, secret-id accessor; no secret). */
+  kitsFolderOf: (service: string) => `kits/${service}`,
+  kit: (service: string, serial: string) => `kits/${service}/${serial}`,
+  /** The serials of revoked kits' certificates, which every broker refuses. */
+  kitRevocations: "kit-revocations",
 } as const;
 
 /** A deployment key as a path relative to the KV mount: `strongroom/<deployment>/<key>`. */

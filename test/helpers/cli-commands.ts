@@ -5,6 +5,7 @@ export const COMMANDS = [
   "get",
   "render",
   "service-kit",
+  "kits",
   "files",
   "secrets",
   "rotate",

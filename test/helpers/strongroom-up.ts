@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { request } from "node:https";
+import { type Agent, request } from "node:https";
 import { join } from "node:path";
 import { waitFor } from "./ports.js";
 import { REPO_ROOT } from "./repo-root.js";
@@ -174,6 +174,8 @@ export function httpsRequest(
     token?: string;
     method?: string;
     body?: unknown;
+    /** A keep-alive agent, to send several requests over one connection. */
+    agent?: Agent;
   },
 ): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
@@ -186,6 +188,7 @@ export function httpsRequest(
         ca: options.ca,
         cert: options.cert,
         key: options.key,
+        ...(options.agent && { agent: options.agent }),
         headers: {
           ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           ...(payload

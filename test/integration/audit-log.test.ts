@@ -133,7 +133,7 @@ describe("the broker's audit log", () => {
     expect(tail.records.map((r) => r.seq)).toEqual(all.slice(-3).map((r) => r.seq));
   });
 
-  it("audit verify passes, and names an edited or removed line with exit 1", async () => {
+  it("audit verify passes, and names an edited or removed line, or a truncated tail, with exit 1", async () => {
     const verified = JSON.parse((await cli(["audit", "verify", "--json"])).stdout) as {
       records: number;
     };
@@ -159,6 +159,16 @@ describe("the broker's audit log", () => {
       const afterRemoval = await runCli(stateDir, ["audit", "verify"]);
       expect(afterRemoval.code).toBe(1);
       expect(afterRemoval.stderr).toMatch(/STRONGROOM_ERR_AUDIT_CHAIN.*line 3: .*removed/);
+
+      // The last 3 lines removed: an intact but shorter chain, caught by the sealed checkpoint.
+      const sealed = original.split("\n").slice(0, -1);
+      writeFileSync(auditFile, `${sealed.slice(0, -3).join("\n")}\n`);
+      const afterTruncation = await runCli(stateDir, ["audit", "verify"]);
+      expect(afterTruncation.code).toBe(1);
+      const n = sealed.length;
+      expect(afterTruncation.stderr).toMatch(
+        new RegExp(`STRONGROOM_ERR_AUDIT_CHAIN: .*records ${n - 2} to ${n} missing .*truncated`),
+      );
     } finally {
       writeFileSync(auditFile, original);
     }

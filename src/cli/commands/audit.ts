@@ -13,8 +13,10 @@ export function auditCommand(context: CliContext) {
     .description(
       "The broker's audit log (audit.log in the state dir): one JSON line per lookup, secret write,\n" +
         "seed, rotation step, service kit, export and import, never a value, each chained to the one\n" +
-        "before by an HMAC keyed by audit.key. `verify` checks the whole chain and exits 1 naming the\n" +
-        "first line edited, removed or inserted; `tail` shows the last records. Needs no broker.",
+        "before by an HMAC keyed by audit.key, and sealed by audit.log.checkpoint (last record and its\n" +
+        "MAC). `verify` checks the whole chain and exits 1 naming the first line edited, removed or\n" +
+        "inserted, the records missing from a truncated tail, or a replaced log; `tail` shows the last\n" +
+        "records. Needs no broker.",
     )
     .addArgument(
       new Argument("<action>", "verify (check the chain) or tail (show the last records)").choices([

@@ -2,14 +2,17 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import type { Static } from "typebox";
-import type { ServiceFilesAnswer } from "../../server/wire.js";
+import { parseDurationSeconds } from "../../lib/durations.js";
+import { usageError } from "../../lib/errors.js";
+import type { KitIssuedBody, ServiceFilesAnswer } from "../../server/wire.js";
 import {
-  identityFiles,
   resolveStateDirPath,
   STATE_FILES,
   vaultCaFile,
   writeFileAtomic,
 } from "../../state/state-dir.js";
+import { roleApiPath, serviceRoleName } from "../../vault/kv-layout.js";
+import type { VaultClient } from "../../vault/vault-client.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
 import { KIT_FILES } from "../kit-connection.js";
@@ -29,21 +32,30 @@ export function serviceKitCommand(context: CliContext) {
     )
     .argument("<service>", "service name from the manifest, e.g. nova")
     .requiredOption("--out <dir>", "directory to write the kit into (created 0700 when missing)")
+    .option(
+      "--secret-id-ttl <duration>",
+      "how long the kit's secret-id and certificate live (90s, 30m, 720h, 30d; default: the manifest's deployment.kit_secret_id_ttl, else no expiry)",
+    )
     .addOption(stateDirOption())
     .addHelpText(
       "after",
       "\nExample:\n" +
         "  strongroom service-kit nova --out /etc/nova/strongroom\n" +
+        "  strongroom service-kit nova --out /etc/nova/strongroom --secret-id-ttl 720h\n" +
         "  nova-api --config-file /etc/nova/nova.conf --config-file /etc/nova/strongroom/oslo-sources.conf\n",
     )
     .action(async (service, options) => {
+      const requestedTtl =
+        options.secretIdTtl === undefined
+          ? undefined
+          : parseDurationSeconds(options.secretIdTtl, "--secret-id-ttl");
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const { state, dir } = broker;
       // The broker knows the service (404 otherwise) before a secret-id is minted for it.
       const mapping = await broker.text("GET", brokerPath("castellan", service, "mapping.conf"));
-      const identity = identityFiles({ kind: "service", service });
       const { mintServiceCredentials } = await import("../../vault/bootstrap.js");
       const { createVaultClient } = await import("../../vault/vault-client.js");
+      const { describeCertificate, issueClientCertificate } = await import("../../lib/pki.js");
       const caFile = vaultCaFile(dir, state);
       const vaultCa = caFile ? readFileSync(caFile) : undefined;
       const operator = createVaultClient({
@@ -51,11 +63,30 @@ export function serviceKitCommand(context: CliContext) {
         token: dir.readText(STATE_FILES.operatorToken).trim(),
         ca: vaultCa,
       });
-      const credentials = await mintServiceCredentials(operator, state.deployment, service);
-      // The broker's audit log records the kit (never its secret-id).
-      await broker.json("POST", brokerPath("kits", service), {
-        secret_id_accessor: credentials.secretIdAccessor,
+      const ttl = await secretIdTtl(operator, state.deployment, service, requestedTtl);
+      // The kit's own mTLS identity: revoking it stops this kit alone. It ends with its secret-id.
+      const identity = await issueClientCertificate(
+        { cert: dir.readText(STATE_FILES.caCert), key: dir.readText(STATE_FILES.caKey) },
+        { kind: "service", service },
+        ttl > 0 ? ttl * 1000 : undefined,
+      );
+      const certificate = describeCertificate(identity.cert);
+      const credentials = await mintServiceCredentials(operator, state.deployment, service, {
+        ...(requestedTtl !== undefined && { ttl }),
+        kit: certificate.serial,
       });
+      const issuedAt = Date.now();
+      // The broker records the kit for `kits list|revoke`, and audits it (never its secret-id).
+      const kitBody: Static<typeof KitIssuedBody> = {
+        secret_id_accessor: credentials.secretIdAccessor,
+        serial: certificate.serial,
+        fingerprint: certificate.fingerprint,
+        not_after: certificate.notAfter.toISOString(),
+        ...(credentials.secretIdTtl > 0 && {
+          secret_id_expires: new Date(issuedAt + credentials.secretIdTtl * 1000).toISOString(),
+        }),
+      };
+      await broker.json("POST", brokerPath("kits", service), kitBody);
 
       const out = resolve(options.out);
       mkdirSync(out, { recursive: true, mode: 0o700 });
@@ -81,8 +112,8 @@ export function serviceKitCommand(context: CliContext) {
       };
       writeFileAtomic(paths.ca, dir.read(STATE_FILES.caCert));
       if (ownVaultCa) writeFileAtomic(join(out, KIT_FILES.vaultCa), vaultCa);
-      writeFileAtomic(paths.clientCert, dir.read(identity.cert));
-      writeFileAtomic(paths.clientKey, dir.read(identity.key));
+      writeFileAtomic(paths.clientCert, identity.cert);
+      writeFileAtomic(paths.clientKey, identity.key);
       writeFileAtomic(paths.castellanConf, castellanConf(kit, credentials));
       writeFileAtomic(paths.mapping, mapping);
       writeFileAtomic(join(out, KIT_FILES.osloSources), osloSourcesConf(kit));
@@ -100,4 +131,25 @@ export function serviceKitCommand(context: CliContext) {
             : ""),
       );
     });
+}
+
+/**
+ * The secret-id's life in seconds (0: none): the one asked for, else the AppRole's
+ * secret_id_ttl (the manifest's kit_secret_id_ttl), which Vault also makes the longest allowed.
+ */
+async function secretIdTtl(
+  operator: VaultClient,
+  deployment: string,
+  service: string,
+  requested: number | undefined,
+): Promise<number> {
+  const role = await operator.read(roleApiPath(serviceRoleName(deployment, service)));
+  const limit = Number(role?.data?.secret_id_ttl ?? 0);
+  if (requested === undefined) return limit;
+  if (limit > 0 && (requested === 0 || requested > limit)) {
+    throw usageError(
+      `--secret-id-ttl: at most ${limit} s, the deployment's kit_secret_id_ttl (and not 0)`,
+    );
+  }
+  return requested;
 }

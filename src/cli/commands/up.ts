@@ -3,7 +3,12 @@ import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import type { CliContext } from "../context.js";
 import { DEFAULT_LISTEN } from "../listen-address.js";
-import { stateDirOption } from "../shared-options.js";
+import {
+  auditSinkChoice,
+  auditStdoutOption,
+  auditSyslogOption,
+  stateDirOption,
+} from "../shared-options.js";
 
 const SHUTDOWN_GRACE_MS = 20_000;
 
@@ -51,6 +56,8 @@ export function upCommand(context: CliContext) {
       "run the manifest's rotation schedules (the default, except in a state dir made by import)",
     )
     .option("--no-schedules", "run no rotation schedule (they are still listed by `rotations`)")
+    .addOption(auditStdoutOption())
+    .addOption(auditSyslogOption())
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(["debug", "info", "warn", "error"] as const)
@@ -66,6 +73,7 @@ export function upCommand(context: CliContext) {
         "  strongroom up --state-dir /var/lib/strongroom --schedules   # this site rotates now\n",
     )
     .action(async (options) => {
+      const auditSinks = auditSinkChoice(options);
       // Loaded here: the other commands start without the broker, Vault and driver code.
       const { default: closeWithGrace } = await import("close-with-grace");
       const { createCliLogging } = await import("../logger.js");
@@ -93,6 +101,7 @@ export function upCommand(context: CliContext) {
             vaultBin: options.vaultBin,
             overrides: options.overrides,
             ...(options.schedules !== undefined && { schedules: options.schedules }),
+            auditSinks,
             env: context.env,
           },
           logging,

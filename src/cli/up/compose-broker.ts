@@ -15,6 +15,7 @@ import type { KeyManager } from "../../../drivers/types.js";
 import { createAuthenticator } from "../../broker/authenticator.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService, type StrongroomBroker } from "../../broker/create-broker-service.js";
+import { createKitRegistry } from "../../broker/kits.js";
 import type { NextSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter } from "../../bundle/export-store.js";
 import type { BundleKeyPair } from "../../bundle/keys.js";
@@ -166,6 +167,16 @@ export async function startServing(
   }, RENEW_EVERY_MS);
   cleanups.push(() => clearInterval(renewal));
 
+  // Revoked kits' serials, read before the server accepts a certificate.
+  const kits = await createKitRegistry({
+    records: core.records,
+    vault: operator,
+    deployment,
+    services: [...manifest.services.keys()].sort(),
+    onRefreshError: (err) => log.warn({ err }, "kits: the revocation list could not be read"),
+  });
+  cleanups.push(() => kits.close());
+
   const server = await startBrokerServer({
     deps: {
       broker: core.broker,
@@ -183,7 +194,9 @@ export async function startServing(
         services: [...manifest.services.keys()].sort(),
         operatorToken: options.operatorToken,
         vault: operator,
+        revoked: kits,
       }),
+      kits,
       logger: options.logging.options,
       audit,
       rotations: {

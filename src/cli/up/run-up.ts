@@ -13,6 +13,7 @@ import { signerSequence } from "../../bundle/export-sequence.js";
 import { ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
 import { openAuditLog } from "../../lib/audit-log.js";
+import { type AuditSinkChoice, openAuditSinks } from "../../lib/audit-sinks.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError, ERRORS, usageError } from "../../lib/errors.js";
 import { createFetchLog } from "../../lib/fetch-log.js";
@@ -46,6 +47,8 @@ export interface UpOptions {
    * (the source site may still run them: two sites must not rotate one account).
    */
   schedules?: boolean;
+  /** Where audit records go besides audit.log (stdout, syslog). */
+  auditSinks?: AuditSinkChoice;
   /** The environment `up` started with: OS_<GROUP>__<OPTION> overrides and VAULT_* settings. */
   env: StrongroomEnvironment;
 }
@@ -103,6 +106,9 @@ export async function runUp(
   const auditLog = openAuditLog(
     { file: dir.file(STATE_FILES.auditLog), keyFile: dir.file(STATE_FILES.auditKey) },
     (err) => log.error({ err }, "audit log: a record could not be written"),
+    openAuditSinks(options.auditSinks ?? {}, (err) =>
+      log.warn({ err }, "audit sink: a record could not be sent (audit.log has it)"),
+    ),
   );
   // Pushed first, so closed last: after the server and the rotations stopped recording.
   cleanups.push(() => auditLog.close());

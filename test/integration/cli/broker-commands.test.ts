@@ -236,6 +236,7 @@ const BROKER_COMMANDS: Array<{ name: CommandName; args: string[]; creates?: stri
     creates: at("keystone-files"),
   },
   { name: "secrets", args: ["show", "NovaPassword"] },
+  { name: "kits", args: ["revoke", "nova", "--all"] },
   { name: "rotate", args: ["NovaPassword", "--plan"] },
   { name: "rotations", args: [] },
   { name: "status", args: [] },

@@ -63,6 +63,7 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   get: { why: "a missing OPTION argument", args: ["nova", "DEFAULT"] },
   render: { why: "no service", args: [] },
   "service-kit": { why: "no --out", args: ["nova"] },
+  kits: { why: "revoke with neither --all, --serial nor --accessor", args: ["revoke", "nova"] },
   files: { why: "neither --out nor --kit", args: ["keystone"] },
   secrets: { why: "show without the secret's name", args: ["show"] },
   rotate: { why: "neither a secret nor --resume", args: [] },

@@ -170,4 +170,38 @@ describe("authenticator", () => {
     });
     await expect(auth.fromToken("nova")).rejects.toThrow("503");
   });
+
+  it("refuses a revoked kit's certificate (KIT_REVOKED) and the tokens its secret-id logged in, even cached", async () => {
+    const denied = new Set<string>();
+    let revision = 0;
+    const revoked = { has: (serial: string) => denied.has(serial), revision: () => revision };
+    const kitToken = {
+      ...approle("overcloud", "nova"),
+      meta: { ...approle("overcloud", "nova").meta, kit: "abc123" },
+    };
+    const { vault } = fakeVault({ kitToken });
+    const auth = createAuthenticator({
+      deployment: "overcloud",
+      services: ["nova"],
+      operatorToken: OPERATOR,
+      vault,
+      revoked,
+    });
+    // Node spells serials in upper case, with leading zeros.
+    const kitCert = { subject: { CN: "nova", OU: "strongroom-service" }, serialNumber: "00ABC123" };
+    const presented = kitCert as unknown as PeerCertificate;
+    expect(auth.fromCertificate(presented)).toEqual({ kind: "service", service: "nova" });
+    expect(await auth.fromToken("kitToken")).toEqual({ kind: "service", service: "nova" });
+    expect(auth.certificateRevision?.()).toBe(0);
+
+    denied.add("abc123");
+    revision += 1;
+    expect(auth.certificateRevision?.()).toBe(1);
+    expect(() => auth.fromCertificate(presented)).toThrow(
+      expect.objectContaining({ code: "STRONGROOM_ERR_KIT_REVOKED" }),
+    );
+    expect(await auth.fromToken("kitToken")).toBeUndefined();
+    const other = { ...kitCert, serialNumber: "0F" } as unknown as PeerCertificate;
+    expect(auth.fromCertificate(other)).toEqual({ kind: "service", service: "nova" });
+  });
 });

@@ -449,3 +449,21 @@ describe("templates", () => {
     },
   );
 });
+
+describe("deployment.kit_secret_id_ttl", () => {
+  it("takes seconds or a duration, and defaults to no expiry", () => {
+    const ttl = (value?: string) =>
+      parseManifest(lines(...HEAD, ...(value ? [`  kit_secret_id_ttl: ${value}`] : [])), "m.yaml")
+        .deployment.kitSecretIdTtl;
+    expect(ttl()).toBe(0);
+    expect(ttl("3600")).toBe(3600);
+    expect(ttl("30d")).toBe(30 * 86_400);
+    expect(ttl("1h30m")).toBe(5400);
+  });
+
+  it("names the line of a value that is no duration", () => {
+    expect(problemsOf(lines(...HEAD, "  kit_secret_id_ttl: a month"))).toEqual([
+      expect.stringMatching(/^m\.yaml:3:\d+: .*kit_secret_id_ttl: "a month" is not a duration/),
+    ]);
+  });
+});

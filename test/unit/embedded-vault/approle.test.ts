@@ -272,6 +272,23 @@ describe("secret IDs", () => {
     });
   });
 
+  it("expire at their TTL to the millisecond, as Vault's, and login is then refused", () => {
+    call("update", "role/web", { secret_id_ttl: 0 });
+    clock = T0 + 900; // 0.9 s into a second: a whole-second clock would end it 0.9 s early
+    const { secret_id, secret_id_ttl } = newSecretId("web", { ttl: "2s" });
+    expect(secret_id_ttl).toBe(2);
+    const roleId = roleIdOf("web");
+    advance(1.95);
+    expect(login(roleId, secret_id).auth?.client_token).toEqual(expect.any(String));
+    advance(0.05); // exactly at the expiration time: still valid (Vault: expired once after it)
+    expect(login(roleId, secret_id).auth?.client_token).toEqual(expect.any(String));
+    advance(0.001);
+    const refused = callError("update", "login", { role_id: roleId, secret_id });
+    expect(refused.status).toBe(400);
+    expect(refused.errors).toEqual(["invalid role or secret ID"]);
+    expect(callError("list", "role/web/secret-id/").status).toBe(404);
+  });
+
   it("need an existing role that binds secret IDs", () => {
     expect(callError("update", "role/nope/secret-id").errors).toEqual([
       'role "nope" does not exist',
@@ -358,7 +375,7 @@ describe("login", () => {
     const { secret_id } = newSecretId("web", { ttl: "60s" });
     advance(59);
     login(roleId, secret_id);
-    advance(1);
+    advance(1.001);
     expect(callError("update", "login", { role_id: roleId, secret_id }).errors).toEqual([
       "invalid role or secret ID",
     ]);

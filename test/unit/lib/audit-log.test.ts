@@ -1,7 +1,12 @@
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openAuditLog, readAuditTail, verifyAuditLog } from "../../../src/lib/audit-log.js";
+import {
+  auditCheckpointFile,
+  openAuditLog,
+  readAuditTail,
+  verifyAuditLog,
+} from "../../../src/lib/audit-log.js";
 import { ERRORS } from "../../../src/lib/errors.js";
 import { useTempDirs } from "../../helpers/temp-dirs.js";
 
@@ -82,5 +87,76 @@ describe("audit log chain", () => {
     const files = await logOf(7);
     expect(readAuditTail(files.file, 3).map((r) => r.n)).toEqual([5, 6, 7]);
     expect(readAuditTail(join(tempDir(), "none.log"), 3)).toEqual([]);
+  });
+
+  it("names the missing records when the last 3 lines were removed", async () => {
+    const files = await logOf(10);
+    const all = lines(files.file);
+    writeFileSync(files.file, `${all.slice(0, -3).join("\n")}\n`);
+    expect(brokenAt(files)).toMatch(
+      /ends at record 7 but its checkpoint sealed 10: records 8 to 10 missing/,
+    );
+    writeFileSync(files.file, "");
+    expect(brokenAt(files)).toMatch(/records 1 to 10 missing/);
+  });
+
+  it("detects a log replaced by another chain under the same key, and an edited checkpoint", async () => {
+    const dir = tempDir();
+    const files = await logOf(4, dir);
+    const original = readFileSync(files.file, "utf8");
+    const checkpoint = readFileSync(auditCheckpointFile(files.file), "utf8");
+    // Another log of 4 records with the same key: intact chain, not the sealed one.
+    rmSync(files.file);
+    rmSync(auditCheckpointFile(files.file));
+    await logOf(4, dir);
+    writeFileSync(auditCheckpointFile(files.file), checkpoint);
+    expect(brokenAt(files)).toMatch(/line 4: not the record its checkpoint sealed: .*replaced/);
+    writeFileSync(files.file, original);
+    expect(verifyAuditLog(files)).toEqual({ records: 4 });
+    writeFileSync(auditCheckpointFile(files.file), checkpoint.replace('"seq":4', '"seq":2'));
+    expect(brokenAt(files)).toMatch(/checkpoint was edited/);
+  });
+
+  it("refuses a log whose checkpoint was removed", async () => {
+    const files = await logOf(2);
+    rmSync(auditCheckpointFile(files.file));
+    expect(brokenAt(files)).toMatch(/checkpoint: missing/);
+  });
+
+  it("keeps the checkpoint 0600 and refuses to continue a truncated log (it would reseal it)", async () => {
+    const dir = tempDir();
+    const files = await logOf(5, dir);
+    expect(statSync(auditCheckpointFile(files.file)).mode & 0o777).toBe(0o600);
+    writeFileSync(files.file, `${lines(files.file).slice(0, -2).join("\n")}\n`);
+    expect(() => openAuditLog(files)).toThrow(/records 4 to 5 missing .*move .* aside/);
+    expect(brokenAt(files)).toMatch(/records 4 to 5 missing/);
+  });
+
+  it("accepts records written after the last sealed checkpoint (a crash between the two writes)", async () => {
+    const dir = tempDir();
+    const files = await logOf(3, dir);
+    const sealed = readFileSync(auditCheckpointFile(files.file), "utf8");
+    await logOf(2, dir);
+    writeFileSync(auditCheckpointFile(files.file), sealed);
+    expect(verifyAuditLog(files)).toEqual({ records: 5 });
+  });
+
+  it("hands every finished line to its sinks, in order", async () => {
+    const seen: string[] = [];
+    const files = filesIn(tempDir());
+    let closed = false;
+    const log = openAuditLog(files, undefined, [
+      {
+        write: (line) => seen.push(line),
+        close: async () => {
+          closed = true;
+        },
+      },
+    ]);
+    log.record({ event: "lookup", n: 1 });
+    log.record({ event: "lookup", n: 2 });
+    await log.close();
+    expect(seen).toEqual(lines(files.file).map((line) => `${line}\n`));
+    expect(closed).toBe(true);
   });
 });

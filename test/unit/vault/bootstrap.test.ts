@@ -42,6 +42,12 @@ describe("bootstrap policies", () => {
     expect(acl.allows("auth/approle/role/overcloud.nova", "update")).toBe(true);
     expect(acl.allows("auth/approle/role/edge.nova", "update")).toBe(false);
     expect(acl.allows("auth/approle/role/edge.nova/secret-id", "update")).toBe(false);
+    // kits list and kits revoke: the deployment's secret-ids, listed and destroyed by accessor.
+    expect(acl.allows("auth/approle/role/overcloud.nova/secret-id", "list")).toBe(true);
+    expect(
+      acl.allows("auth/approle/role/overcloud.nova/secret-id-accessor/destroy", "update"),
+    ).toBe(true);
+    expect(acl.allows("auth/approle/role/edge.nova/secret-id", "list")).toBe(false);
     expect(acl.allows("auth/token/lookup", "update")).toBe(true);
     expect(acl.allows("sys/seal", "update", true)).toBe(true);
     expect(acl.allows("sys/policies/acl/strongroom-overcloud.nova", "update")).toBe(true);

@@ -26,7 +26,7 @@ export interface SecretIdEntry {
   secret_id_accessor: string;
   secret_id_num_uses: number;
   secret_id_ttl: number;
-  /** Unix seconds; expiration 0 means never. */
+  /** Unix seconds (expiration with its milliseconds); expiration 0 means never. */
   creation_time: number;
   expiration_time: number;
   last_updated_time: number;
@@ -41,6 +41,8 @@ export interface AccessorEntry {
 
 export const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
 export const unix = (req: LogicalRequest) => Math.floor(req.now.getTime() / 1000);
+/** Seconds with their fraction (milliseconds), for expirations. */
+export const exactUnix = (req: LogicalRequest) => req.now.getTime() / 1000;
 
 export const roleKey = (name: string) => `role/${name}`;
 export const roleIdKey = (roleId: string) => `role_id/${sha256(roleId)}`;
@@ -91,7 +93,8 @@ export function findSecretId(
   }
   const entry = req.storage.getJSON<SecretIdEntry>(secretIdPrefix(role.name) + hash);
   if (!entry) return undefined;
-  if (entry.expiration_time !== 0 && unix(req) >= entry.expiration_time) {
+  // Vault: expired once now is after the expiration time.
+  if (entry.expiration_time !== 0 && exactUnix(req) > entry.expiration_time) {
     deleteSecretId(req.storage, role.name, hash);
     return undefined;
   }

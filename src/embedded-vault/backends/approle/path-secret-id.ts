@@ -13,6 +13,7 @@ import {
   type AccessorEntry,
   accessorKey,
   deleteSecretId,
+  exactUnix,
   findSecretId,
   requireRole,
   type SecretIdEntry,
@@ -103,7 +104,8 @@ function issueSecretId(req: LogicalRequest, name: string, secretId: string): Log
     secret_id_num_uses: numUses,
     secret_id_ttl: ttl,
     creation_time: now,
-    expiration_time: ttl > 0 ? now + ttl : 0,
+    // To the millisecond, as Vault's time.Time: a whole-second floor would end it up to 1 s early.
+    expiration_time: ttl > 0 ? exactUnix(req) + ttl : 0,
     last_updated_time: now,
     metadata,
     cidr_list: cidrList,
