@@ -110,7 +110,10 @@ export class ManifestBuilder {
     }
     return {
       file: this.source.file,
-      deployment: { name: raw.deployment.name },
+      deployment: {
+        name: raw.deployment.name,
+        ...(raw.deployment.kolla_vault && { kollaVault: raw.deployment.kolla_vault }),
+      },
       secrets,
       services,
       targets,

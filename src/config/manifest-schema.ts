@@ -320,9 +320,23 @@ const ServiceSchema = Type.Object(
   strict,
 );
 
+/** A KV mount or a path inside one: segments of letters, digits, `_`, `-` and `.`. */
+export const KV_PATH_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+/** kolla's own Vault layout (`kolla-writepwd`): `<mount>/<path>/<key>`, default kv/kolla_passwords. */
+const KollaVaultSchema = Type.Object(
+  {
+    mount: Type.Optional(Type.String({ pattern: KV_PATH_PATTERN.source })),
+    path: Type.Optional(Type.String({ pattern: KV_PATH_PATTERN.source })),
+  },
+  strict,
+);
+
 export const ManifestSchema = Type.Object(
   {
-    deployment: Type.Object({ name: NonEmpty }, strict),
+    deployment: Type.Object(
+      { name: NonEmpty, kolla_vault: Type.Optional(KollaVaultSchema) },
+      strict,
+    ),
     secrets: Type.Optional(Type.Record(Type.String(), SecretSchema)),
     services: Type.Optional(Type.Record(Type.String(), ServiceSchema)),
     targets: Type.Optional(Type.Record(Type.String(), TargetSchema)),

@@ -4,13 +4,20 @@ import type { Template } from "./template.js";
 /** A validated deployment manifest, defaults applied and templates parsed. */
 export interface Manifest {
   readonly file: string;
-  readonly deployment: { readonly name: string };
+  readonly deployment: { readonly name: string; readonly kollaVault?: KollaVault };
   readonly secrets: ReadonlyMap<string, SecretSpec>;
   readonly services: ReadonlyMap<string, ServiceSpec>;
   readonly targets: ReadonlyMap<string, TargetSpec>;
   readonly variables: ReadonlyMap<string, string>;
   /** Third-party drivers: module paths (absolute, resolved against the manifest's folder). */
   readonly drivers: readonly DriverModule[];
+}
+
+/** The deployment's values also kept in kolla's own layout (`<mount>/<path>/<key>`); the
+ * defaults (kolla's) are in src/vault/kv-layout.ts. */
+export interface KollaVault {
+  readonly mount?: string;
+  readonly path?: string;
 }
 
 export interface DriverModule {
