@@ -109,11 +109,11 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     });
   };
 
-  const valueOf = async (name: string) => (await keyManager.get(name))?.value;
+  const currentValue = async (name: string) => (await keyManager.get(name))?.value;
   /** The copy follows each write; its failure does not undo a write that landed. */
   const mirrorWrites = async (names: readonly string[]) => {
     if (!options.mirror || names.length === 0) return;
-    await options.mirror.sync(names, valueOf).catch((error: unknown) => {
+    await options.mirror.sync(names, currentValue).catch((error: unknown) => {
       if (!options.onMirrorFailure) throw error;
       options.onMirrorFailure(error);
     });
@@ -185,7 +185,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       serialized(async () => {
         if (!options.mirror) return undefined;
         const names = new Set([...manifest.secrets.keys(), ...(await keyManager.list())]);
-        return options.mirror.sync(names, valueOf);
+        return options.mirror.sync(names, currentValue);
       }),
 
     services: () => [...manifest.services.keys()],

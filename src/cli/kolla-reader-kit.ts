@@ -88,6 +88,7 @@ function readpwdScript(
     "# kolla-readpwd puts the secret-id on its own command line: run it where no one else can list processes.",
     "set -eu",
     'kit=$(dirname "$0")',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: sh's default-value expansion.
     'exec "${KOLLA_READPWD:-kolla-readpwd}" \\',
     `  --vault-addr ${shellQuote(settings.vault_addr)} \\`,
     `  --vault-mount-point ${shellQuote(settings.mount_point)} \\`,

@@ -23,11 +23,11 @@ export interface SecretMirror {
   readonly layout: KollaVaultLayout;
   /**
    * Brings the named secrets' copies (and any left pending by an earlier failure) in line with
-   * `valueOf`; throws STRONGROOM_ERR_KOLLA_VAULT naming the keys it could not write.
+   * `currentValue`; throws STRONGROOM_ERR_KOLLA_VAULT naming the keys it could not write.
    */
   sync(
     names: Iterable<string>,
-    valueOf: (name: string) => Promise<SecretValue | undefined>,
+    currentValue: (name: string) => Promise<SecretValue | undefined>,
   ): Promise<MirrorResult>;
 }
 
@@ -65,14 +65,14 @@ export function createKollaMirror(options: {
 
   return {
     layout,
-    async sync(names, valueOf) {
+    async sync(names, currentValue) {
       const todo = [...new Set([...pending, ...names])].sort();
       const result: MirrorResult = { written: 0, removed: 0 };
       const failed: Array<{ name: string; error: unknown }> = [];
       await mapLimit(todo, CONCURRENCY, async (name) => {
         pending.add(name);
         try {
-          const outcome = await syncOne(name, await valueOf(name));
+          const outcome = await syncOne(name, await currentValue(name));
           if (outcome === "written") result.written += 1;
           if (outcome === "removed") result.removed += 1;
           pending.delete(name);

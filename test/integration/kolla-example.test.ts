@@ -73,17 +73,17 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
 
     beforeAll(async () => {
       [db, mq] = await Promise.all([startMariaDb(), startRabbitMq()]);
-      const seed = { ...passwords, database_password: db.rootPassword };
+      const seed: Record<string, string> = { ...passwords, database_password: db.rootPassword };
       await db.sql("CREATE DATABASE nova");
       for (const host of ["localhost", "%"]) {
         await db.sql("CREATE USER ?@? IDENTIFIED BY ?", [
           "nova",
           host,
-          seed.nova_database_password,
+          seed["nova_database_password"]!,
         ]);
         await db.sql("GRANT ALL ON nova.* TO ?@?", ["nova", host]);
       }
-      expect((await mq.ctl(["add_user", "openstack"], seed.rabbitmq_password)).code).toBe(0);
+      expect((await mq.ctl(["add_user", "openstack"], seed["rabbitmq_password"]!)).code).toBe(0);
       mkdirSync(bin, { mode: 0o700 });
       writeFileSync(join(bin, "docker"), `#!/bin/sh\necho "$*" >> '${engineLog}'\n`);
       writeFileSync(
