@@ -106,7 +106,7 @@ export const mintKollaReaderCredentials = (operator: VaultClient, deployment: st
 const notKept = (reason: string) =>
   ERRORS.STRONGROOM_ERR_KOLLA_VAULT(
     `${reason}; strongroom sets it up with the root token, at the first \`up\` of a state dir only: ` +
-      "add deployment.kolla_vault before that first `up` (or `export` and `import` into a new state dir)",
+      "set deployment.kolla_vault before that first `up` (an existing state dir cannot add it)",
   );
 
 async function requireKollaMount(operator: VaultClient, layout: KollaVaultLayout): Promise<void> {
