@@ -24,8 +24,9 @@ import {
   kollaReaderRoleName,
   kollaVaultLayout,
   kvApiPath,
+  roleApiPath,
 } from "./kv-layout.js";
-import type { VaultClient } from "./vault-client.js";
+import { readIfPresent, type VaultClient, vaultStatusOf } from "./vault-client.js";
 
 /** The deployment's kolla layout, or undefined when `deployment.kolla_vault` is not set. */
 export function kollaLayoutOf(manifest: Manifest): KollaVaultLayout | undefined {
@@ -85,7 +86,9 @@ export async function bootstrapKollaAccess(
     );
   }
   if (!layout) {
-    await removeServiceAccess(operator, deployment, KOLLA_READER);
+    if (await kollaReaderExists(operator, deployment)) {
+      await removeServiceAccess(operator, deployment, KOLLA_READER);
+    }
     return undefined;
   }
   await requireKollaMount(operator, layout);
@@ -97,6 +100,18 @@ export async function bootstrapKollaAccess(
   await writePolicy(operator, policy, kollaReaderPolicy(deployment, layout));
   await writeRole(operator, role, policy);
   return { ...layout, role, policy };
+}
+
+/** An operator token of an older version may not even look: then it never made one. */
+async function kollaReaderExists(operator: VaultClient, deployment: string): Promise<boolean> {
+  try {
+    return (
+      (await readIfPresent(operator, roleApiPath(kollaReaderRoleName(deployment)))) !== undefined
+    );
+  } catch (error) {
+    if (vaultStatusOf(error) === 403) return false;
+    throw error;
+  }
 }
 
 /** A fresh secret-id of kolla-readpwd's AppRole (its role-id stays the same). */

@@ -94,7 +94,7 @@ describe("kolla_vault on the embedded Vault", () => {
     expect(await mirror.sync([], current)).toEqual({ written: 1, removed: 0 });
   });
 
-  it("kolla-readpwd's AppRole reads and lists kolla's path only", async () => {
+  it("kolla-readpwd's AppRole reads and lists kolla's path only, and goes when kolla_vault does", async () => {
     const operator = await operatorFor("site", kollaOperatorRules(layout));
     const access = await bootstrapKollaAccess(operator, manifest);
     expect(access).toEqual({
@@ -118,6 +118,12 @@ describe("kolla_vault on the embedded Vault", () => {
     await expect(reader.write("pw/database_password", { password: "x" })).rejects.toThrow(/403/);
     const own = new KvV2(token, "secret");
     await expect(own.read("strongroom/site/secrets/database_password")).rejects.toThrow(/403/);
+    // kolla_vault switched off: the reader's AppRole and policy go, the copy stays.
+    expect(await bootstrapKollaAccess(operator, manifestOf("site", ""))).toBeUndefined();
+    await expect(operator.read("auth/approle/role/site.kolla-readpwd")).rejects.toThrow(/404/);
+    expect((await new KvV2(root, layout.mount).read("pw/database_password"))?.data).toEqual({
+      password: "two",
+    });
   });
 
   it("refuses, with what to do, an operator token made without access to kolla's path, and a service named kolla-readpwd", async () => {
