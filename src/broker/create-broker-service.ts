@@ -12,6 +12,7 @@ import { renderCastellanConfig, renderCastellanMapping, renderOsloIni } from "..
 import { mapLimit } from "../lib/concurrency.js";
 import { ERRORS, usageError } from "../lib/errors.js";
 import type { FetchLog, FetchRecord } from "../lib/fetch-log.js";
+import type { MirrorResult, SecretMirror } from "../vault/kolla-mirror.js";
 import { renderedPath } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
 import type { BrokerService, Fetcher, SecretMetadata, SeedRecovery } from "./broker-service.js";
@@ -50,6 +51,10 @@ export interface BrokerServiceOptions {
   afterSeedWrite?: (written: number) => void;
   /** Told the secrets each write changed, once written (serve publishes them to the replicas). */
   onWritten?: (names: readonly string[]) => void;
+  /** A second copy of every write (kolla's Vault layout); without it none is kept. */
+  mirror?: SecretMirror;
+  /** A write whose copy failed: the write stands, the copy is tried again at the next one. */
+  onMirrorFailure?: (error: unknown) => void;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -60,6 +65,8 @@ export interface StrongroomBroker extends BrokerService {
   syncRendered(secretNames?: Iterable<string>): Promise<SyncResult>;
   /** Drops what this broker cached about the secrets (all when omitted): written elsewhere. */
   forget(secretNames?: readonly string[]): void;
+  /** Brings the mirror's copy of every secret of the manifest and the store in line (`up`). */
+  syncMirror(): Promise<MirrorResult | undefined>;
   /** Undoes a seed that did not finish (the broker was killed); `up` calls it before serving. */
   recoverSeed(): Promise<SeedRecovery | undefined>;
   /** A rotation's commit: writes `value` only if `expectedVersion` is still the current one. */
@@ -106,10 +113,21 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     });
   };
 
+  const currentValue = async (name: string) => (await keyManager.get(name))?.value;
+  /** The copy follows each write; its failure does not undo a write that landed. */
+  const mirrorWrites = async (names: readonly string[]) => {
+    if (!options.mirror || names.length === 0) return;
+    await options.mirror.sync(names, currentValue).catch((error: unknown) => {
+      if (!options.onMirrorFailure) throw error;
+      options.onMirrorFailure(error);
+    });
+  };
+
   const afterWrite = async (names: readonly string[]) => {
     resolver.invalidate(names);
     options.onWritten?.(names);
     await syncRendered(names);
+    await mirrorWrites(names);
   };
 
   const seedDeps: SeedDeps = {
@@ -121,6 +139,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       if (names.length > 0) options.onWritten?.(names);
       // The first seed also renders options that use no secret; unchanged ones are skipped.
       if (names.length > 0) await syncRendered();
+      await mirrorWrites(names);
     },
     ...(records && { journal: createSeedJournal(records) }),
     ...(options.afterSeedWrite && { afterSecretWritten: options.afterSeedWrite }),
@@ -173,6 +192,12 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       // What this broker believes the rendered records hold may have been rewritten elsewhere.
       renderedMemo.clear();
     },
+    syncMirror: () =>
+      serialized(async () => {
+        if (!options.mirror) return undefined;
+        const names = new Set([...manifest.secrets.keys(), ...(await keyManager.list())]);
+        return options.mirror.sync(names, currentValue);
+      }),
 
     services: () => [...manifest.services.keys()],
 

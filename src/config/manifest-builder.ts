@@ -122,7 +122,11 @@ export class ManifestBuilder {
     }
     return {
       file: this.source.file,
-      deployment: { name: raw.deployment.name, kitSecretIdTtl: this.kitSecretIdTtl() },
+      deployment: {
+        name: raw.deployment.name,
+        kitSecretIdTtl: this.kitSecretIdTtl(),
+        ...(raw.deployment.kolla_vault && { kollaVault: raw.deployment.kolla_vault }),
+      },
       secrets,
       services,
       targets,

@@ -320,6 +320,17 @@ const ServiceSchema = Type.Object(
   strict,
 );
 
+/** A KV mount or a path inside one: segments of letters, digits, `_`, `-` and `.`. */
+export const KV_PATH_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+/** kolla's own Vault layout (`kolla-writepwd`): `<mount>/<path>/<key>`, default kv/kolla_passwords. */
+const KollaVaultSchema = Type.Object(
+  {
+    mount: Type.Optional(Type.String({ pattern: KV_PATH_PATTERN.source })),
+    path: Type.Optional(Type.String({ pattern: KV_PATH_PATTERN.source })),
+  },
+  strict,
+);
+
 export const ManifestSchema = Type.Object(
   {
     deployment: Type.Object(
@@ -329,6 +340,7 @@ export const ManifestSchema = Type.Object(
         kit_secret_id_ttl: Type.Optional(
           Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })]),
         ),
+        kolla_vault: Type.Optional(KollaVaultSchema),
       },
       strict,
     ),

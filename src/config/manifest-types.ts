@@ -8,6 +8,7 @@ export interface Manifest {
     readonly name: string;
     /** Seconds a service kit's secret-id lives (its AppRole's secret_id_ttl); 0: no expiry. */
     readonly kitSecretIdTtl: number;
+    readonly kollaVault?: KollaVault;
   };
   readonly secrets: ReadonlyMap<string, SecretSpec>;
   readonly services: ReadonlyMap<string, ServiceSpec>;
@@ -15,6 +16,13 @@ export interface Manifest {
   readonly variables: ReadonlyMap<string, string>;
   /** Third-party drivers: module paths (absolute, resolved against the manifest's folder). */
   readonly drivers: readonly DriverModule[];
+}
+
+/** The deployment's values also kept in kolla's own layout (`<mount>/<path>/<key>`); the
+ * defaults (kolla's) are in src/vault/kv-layout.ts. */
+export interface KollaVault {
+  readonly mount?: string;
+  readonly path?: string;
 }
 
 export interface DriverModule {

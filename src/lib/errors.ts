@@ -215,6 +215,11 @@ export const ERROR_CATALOGUE = {
     exit: 1,
     meaning: "a Vault AppRole role or policy strongroom would write belongs to another deployment",
   },
+  STRONGROOM_ERR_KOLLA_VAULT: {
+    status: 500,
+    exit: 1,
+    meaning: "kolla's Vault copy cannot be kept: no KV v2 mount, no operator access, write failed",
+  },
 
   // Rotation.
   STRONGROOM_ERR_UNKNOWN_SECRET: {

@@ -31,7 +31,7 @@ export const OPERATOR_TOKEN_PERIOD = "24h";
 /** Names end up inside HCL strings and Vault paths: keep them to one safe path segment. */
 const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-function checkSegment(kind: string, name: string): string {
+export function checkSegment(kind: string, name: string): string {
   if (!SAFE_SEGMENT.test(name) || name.includes("..")) {
     throw ERRORS.STRONGROOM_ERR_CONFIG(`${kind} name "${name}" cannot be used in a Vault path`);
   }
@@ -44,12 +44,14 @@ function checkSegment(kind: string, name: string): string {
  * AppRoles and service policies: never its own policy, another deployment's, or anything in sys/
  * beyond sealing (the way to root would go through there).
  */
-export function operatorPolicy(kvMount: string, deployment: string): string {
+export function operatorPolicy(
+  kvMount: string,
+  deployment: string,
+  /** More of the deployment's own paths (kolla's layout: kolla-vault.ts). */
+  extraRules: readonly string[] = [],
+): string {
   const kv = checkSegment("KV mount", kvMount);
   const name = checkSegment("deployment", deployment);
-  const rule = (path: string, capabilities: string[]) =>
-    `path "${path}" {\n  capabilities = [${capabilities.map((c) => `"${c}"`).join(", ")}]\n}\n`;
-  const crudl = ["create", "read", "update", "delete", "list"];
   return [
     `# strongroom's operator of deployment ${name}: every deployment's secrets; its own AppRoles and service policies.`,
     rule(kvApiPath(kv, "data", `${KV_ROOT}/*`), crudl),
@@ -70,8 +72,15 @@ export function operatorPolicy(kvMount: string, deployment: string): string {
     // A restart checks that the KV mount and AppRole are in place.
     rule("sys/mounts", ["read"]),
     rule("sys/auth", ["read"]),
+    ...extraRules,
   ].join("\n");
 }
+
+/** One HCL path rule. */
+export const policyRule = (path: string, capabilities: readonly string[]): string =>
+  `path "${path}" {\n  capabilities = [${capabilities.map((c) => `"${c}"`).join(", ")}]\n}\n`;
+const rule = policyRule;
+const crudl = ["create", "read", "update", "delete", "list"];
 
 /** Read on exactly the secrets the service's templates reference, plus its rendered records. */
 export function servicePolicy(manifest: Manifest, service: string, kvMount: string): string {
@@ -88,7 +97,7 @@ export function servicePolicy(manifest: Manifest, service: string, kvMount: stri
 }
 
 /** The first line of a service policy: who wrote it, read back before it is overwritten. */
-const policyOwnerLine = (deployment: string, service: string) =>
+export const policyOwnerLine = (deployment: string, service: string) =>
   `# strongroom: service ${service} of deployment ${deployment}`;
 const POLICY_OWNER = /^# strongroom: service \S+ of deployment (\S+)$/m;
 
@@ -106,9 +115,10 @@ export async function createOperatorToken(
   root: VaultClient,
   kvMount: string,
   deployment: string,
+  extraRules: readonly string[] = [],
 ): Promise<string> {
   const policy = operatorPolicyName(checkSegment("deployment", deployment));
-  await writePolicy(root, policy, operatorPolicy(kvMount, deployment));
+  await writePolicy(root, policy, operatorPolicy(kvMount, deployment, extraRules));
   // `write`, not node-vault's tokenCreateOrphan: that one swaps the client's own token.
   const created = await root.write("auth/token/create-orphan", {
     policies: [policy],
@@ -151,15 +161,7 @@ export async function bootstrapDeployment(
     await requireOwnPolicy(operator, policy, deployment);
     await requireOwnRole(operator, role, policy, deployment);
     await writePolicy(operator, policy, servicePolicy(manifest, service, kvMount));
-    // Updating a role keeps its role-id and secret-ids: kits handed out earlier stay valid.
-    await operator.write(roleApiPath(role), {
-      token_policies: [policy],
-      token_ttl: "1h",
-      token_max_ttl: "24h",
-      // The default and the longest life of a kit's secret-id (Vault enforces both); 0: none.
-      secret_id_ttl: manifest.deployment.kitSecretIdTtl,
-      token_type: "service",
-    });
+    await writeRole(operator, role, policy, manifest.deployment.kitSecretIdTtl);
     report.services.push({
       service,
       policy,
@@ -175,6 +177,24 @@ export async function bootstrapDeployment(
   }
   await storeManifest(operator, options);
   return report;
+}
+
+/** Updating a role keeps its role-id and secret-ids: kits handed out earlier stay valid. */
+export async function writeRole(
+  operator: VaultClient,
+  role: string,
+  policy: string,
+  secretIdTtlSeconds = 0,
+): Promise<void> {
+  // Updating a role keeps its role-id and secret-ids: kits handed out earlier stay valid.
+  await operator.write(roleApiPath(role), {
+    token_policies: [policy],
+    token_ttl: "1h",
+    token_max_ttl: "24h",
+    // The default and the longest life of a kit's secret-id (Vault enforces both); 0: none.
+    secret_id_ttl: secretIdTtlSeconds,
+    token_type: "service",
+  });
 }
 
 /** The stored manifest (what export and a restart without --manifest read), with its services. */
@@ -251,7 +271,7 @@ export async function mintServiceCredentials(
 }
 
 /** Refuses to overwrite a policy that another deployment (or someone else) wrote. */
-async function requireOwnPolicy(
+export async function requireOwnPolicy(
   operator: VaultClient,
   policy: string,
   deployment: string,
@@ -263,7 +283,7 @@ async function requireOwnPolicy(
 }
 
 /** Refuses to overwrite an AppRole role whose tokens get another deployment's policies. */
-async function requireOwnRole(
+export async function requireOwnRole(
   operator: VaultClient,
   role: string,
   policy: string,
@@ -287,7 +307,7 @@ function notOurs(kind: string, name: string, owner: string | undefined): Error {
   );
 }
 
-async function writePolicy(client: VaultClient, name: string, hcl: string): Promise<void> {
+export async function writePolicy(client: VaultClient, name: string, hcl: string): Promise<void> {
   await client.write(policyApiPath(name), { policy: hcl });
 }
 

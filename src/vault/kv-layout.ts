@@ -122,3 +122,41 @@ export const legacyServiceRoleName = (deployment: string, service: string): stri
 
 export const policyApiPath = (name: string): string => `sys/policies/acl/${name}`;
 export const roleApiPath = (role: string): string => `auth/approle/role/${role}`;
+
+/**
+ * kolla's own Vault layout, as `kolla-writepwd` writes it and `kolla-readpwd` reads it (both
+ * default to mount `kv`, path `kolla_passwords`): `<mount>/data/<path>/<key>`, a string as
+ * `{password: value}`, a map as it is. A second copy of the deployment's values, for kolla.
+ */
+export const KOLLA_VAULT_DEFAULTS = { mount: "kv", path: "kolla_passwords" } as const;
+/** The field a string value is kept under, which kolla-readpwd reads. */
+export const KOLLA_PASSWORD_FIELD = "password";
+/** The "service" part of the kolla reader's policy and AppRole names (no service may be called so). */
+export const KOLLA_READER = "kolla-readpwd";
+
+export interface KollaVaultLayout {
+  readonly mount: string;
+  readonly path: string;
+}
+
+/** The manifest's `deployment.kolla_vault` with kolla's defaults filled in. */
+export const kollaVaultLayout = (settings: {
+  mount?: string;
+  path?: string;
+}): KollaVaultLayout => ({
+  mount: settings.mount ?? KOLLA_VAULT_DEFAULTS.mount,
+  path: settings.path ?? KOLLA_VAULT_DEFAULTS.path,
+});
+
+/** `<path>/<key>`, relative to the kolla mount (what hvac's `path=` names). */
+export const kollaPasswordPath = (layout: KollaVaultLayout, key: string): string => {
+  if (!SECRET_NAME_PATTERN.test(key)) throw usageError(`invalid secret name "${key}"`);
+  return `${layout.path}/${key}`;
+};
+
+/** `strongroom-<deployment>.kolla-readpwd`: read and list on the kolla path only. */
+export const kollaReaderPolicyName = (deployment: string): string =>
+  servicePolicyName(deployment, KOLLA_READER);
+/** `<deployment>.kolla-readpwd`: the AppRole handed to kolla-readpwd. */
+export const kollaReaderRoleName = (deployment: string): string =>
+  serviceRoleName(deployment, KOLLA_READER);

@@ -251,7 +251,7 @@ async function waitFor(
   }
 }
 
-async function ensureKvV2(client: VaultClient, mount: string): Promise<void> {
+export async function ensureKvV2(client: VaultClient, mount: string): Promise<void> {
   const mounts = await client.mounts();
   const existing = (mounts.data ?? mounts)[`${mount}/`] as
     | { type?: string; options?: { version?: string } }

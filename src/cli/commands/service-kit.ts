@@ -11,7 +11,7 @@ import {
   vaultCaFile,
   writeFileAtomic,
 } from "../../state/state-dir.js";
-import { roleApiPath, serviceRoleName } from "../../vault/kv-layout.js";
+import { KOLLA_READER, roleApiPath, serviceRoleName } from "../../vault/kv-layout.js";
 import type { VaultClient } from "../../vault/vault-client.js";
 import { brokerPath, connectBroker } from "../broker-client.js";
 import type { CliContext } from "../context.js";
@@ -42,7 +42,8 @@ export function serviceKitCommand(context: CliContext) {
       "\nExample:\n" +
         "  strongroom service-kit nova --out /etc/nova/strongroom\n" +
         "  strongroom service-kit nova --out /etc/nova/strongroom --secret-id-ttl 720h\n" +
-        "  nova-api --config-file /etc/nova/nova.conf --config-file /etc/nova/strongroom/oslo-sources.conf\n",
+        "  nova-api --config-file /etc/nova/nova.conf --config-file /etc/nova/strongroom/oslo-sources.conf\n" +
+        "  strongroom service-kit kolla-readpwd --out DIR   # kolla's reader (deployment.kolla_vault)\n",
     )
     .action(async (service, options) => {
       const requestedTtl =
@@ -51,6 +52,14 @@ export function serviceKitCommand(context: CliContext) {
           : parseDurationSeconds(options.secretIdTtl, "--secret-id-ttl");
       const broker = connectBroker(resolveStateDirPath(options.stateDir, context.env.stateDir));
       const { state, dir } = broker;
+      if (service === KOLLA_READER) {
+        const { writeKollaReaderKit } = await import("../kolla-reader-kit.js");
+        const out = await writeKollaReaderKit(dir, state, options.out);
+        process.stdout.write(
+          `wrote the kolla-readpwd kit to ${out}\nuse it with: sh ${join(out, "kolla-readpwd.sh")} --passwords /etc/kolla/passwords.yml\n`,
+        );
+        return;
+      }
       // The broker knows the service (404 otherwise) before a secret-id is minted for it.
       const mapping = await broker.text("GET", brokerPath("castellan", service, "mapping.conf"));
       const { mintServiceCredentials } = await import("../../vault/bootstrap.js");

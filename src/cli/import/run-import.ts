@@ -4,6 +4,7 @@
  * the Vault, and only then move the staging dir into place. Until that last rename the target is
  * untouched, so any failure (or a signal) leaves it exactly as it was.
  */
+
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import {
@@ -28,6 +29,7 @@ import { ERRORS } from "../../lib/errors.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { bootstrapDeployment } from "../../vault/bootstrap.js";
+import { bootstrapKollaAccess, kollaLayoutOf } from "../../vault/kolla-vault.js";
 import { servicePolicyName, serviceRoleName } from "../../vault/kv-layout.js";
 import type { StrongroomEnvironment } from "../environment.js";
 import { DEFAULT_LISTEN, parseListenAddress } from "../listen-address.js";
@@ -196,6 +198,7 @@ async function loadIntoStaging(
     deployment,
     log,
     vaultAudit: false,
+    kollaVault: kollaLayoutOf(manifest),
   });
   const stopVault = cleanups.push(() => session.vault.stop());
   const { operator, vault } = session;
@@ -211,6 +214,7 @@ async function loadIntoStaging(
     manifestText: contents.manifest.text,
     kvMount,
   });
+  await bootstrapKollaAccess(operator, manifest);
   const loaded = await loadSecrets(
     { client: operator, kvMount, deployment },
     contents.secrets,

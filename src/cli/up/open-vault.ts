@@ -6,7 +6,10 @@ import type { StatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, type StateDir } from "../../state/state-dir.js";
 import { openUnsealShares, sealUnsealShares } from "../../state/unseal-shares.js";
 import { createOperatorToken, revokeOwnToken } from "../../vault/bootstrap.js";
+import { kollaOperatorRules } from "../../vault/kolla-vault.js";
+import type { KollaVaultLayout } from "../../vault/kv-layout.js";
 import {
+  ensureKvV2,
   findOnPath,
   startTemporaryVault,
   type TemporaryVault,
@@ -43,6 +46,8 @@ export interface OpenVaultOptions {
    * (default). `import` builds its state dir elsewhere and moves it: the path would not hold.
    */
   vaultAudit?: boolean;
+  /** kolla's Vault layout: its mount is enabled and the operator may write it (first use only). */
+  kollaVault?: KollaVaultLayout;
 }
 
 /**
@@ -100,7 +105,15 @@ export async function openVault(options: OpenVaultOptions): Promise<VaultSession
       await checkOperatorToken(operator, dir.file(STATE_FILES.operatorToken));
       return { vault, caFile, operator, operatorToken, fresh: false };
     }
-    const token = await createOperatorToken(vault.client, options.kvMount, options.deployment);
+    const kolla = options.kollaVault;
+    const token = await createOperatorToken(
+      vault.client,
+      options.kvMount,
+      options.deployment,
+      kolla ? kollaOperatorRules(kolla) : [],
+    );
+    // sys/mounts needs the root (or the operator's own) token: only now, like the operator policy.
+    if (kolla) await ensureKvV2(vault.client, kolla.mount);
     dir.write(STATE_FILES.operatorToken, `${token}\n`);
     if (vault.init && options.vaultAudit !== false) {
       // sys/audit needs the root token: enabled once, at init, and kept in Vault's audit table.

@@ -23,6 +23,8 @@ import type { RunningBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
+import { createKollaMirror } from "../../vault/kolla-mirror.js";
+import { bootstrapKollaAccess, kollaLayoutOf } from "../../vault/kolla-vault.js";
 import { DEFAULT_KV_MOUNT } from "../../vault/kv-layout.js";
 import { upgradeLegacyNames } from "../../vault/legacy-names.js";
 import type { VaultMode } from "../../vault/temporary-vault.js";
@@ -128,6 +130,7 @@ export async function runUp(
     deployment,
     env: options.env,
     log,
+    kollaVault: kollaLayoutOf(manifest),
   });
   const { vault, operator } = session;
   cleanups.push(async () => {
@@ -147,6 +150,8 @@ export async function runUp(
     { services: bootstrap.services.length, removed: bootstrap.removed },
     "vault bootstrapped: one policy and AppRole per service",
   );
+  const kolla = await bootstrapKollaAccess(operator, manifest);
+  if (kolla) log.info(kolla, "vault: kolla's layout kept, readable by the kolla-readpwd AppRole");
   await upgradeOldState(operator, {
     deployment,
     kvMount,
@@ -167,6 +172,11 @@ export async function runUp(
     env: options.env,
     fetches,
     ...(hooks.afterSeedWrite && { afterSeedWrite: hooks.afterSeedWrite }),
+    ...(kolla && {
+      mirror: createKollaMirror({ client: operator, layout: kolla }),
+      onMirrorFailure: (err: unknown) =>
+        log.error({ err }, "kolla_vault: a copy was not written (tried again at the next write)"),
+    }),
   });
   const { broker } = core;
 
@@ -207,6 +217,8 @@ export async function runUp(
   // The records castellan reads straight from Vault follow the manifest, which may have changed.
   const synced = await broker.syncRendered();
   log.info(synced, "castellan records in sync");
+  const mirrored = await broker.syncMirror();
+  if (mirrored) log.info(mirrored, "kolla_vault: copies in sync");
 
   const { server } = await startServing(
     {
