@@ -115,6 +115,12 @@ export const SeedBody = Type.Object(
     dry_run: Type.Optional(
       Type.Boolean({ default: false, description: "Plan only; write nothing" }),
     ),
+    strict: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Refuse names the format does not know (kolla: not in kolla's template)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
