@@ -11,6 +11,7 @@ import { filesCommand } from "./commands/files.js";
 import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { keygenCommand } from "./commands/keygen.js";
+import { passwordsCommand } from "./commands/passwords.js";
 import { renderCommand } from "./commands/render.js";
 import { rotateCommand } from "./commands/rotate.js";
 import { rotationsCommand } from "./commands/rotations.js";
@@ -53,6 +54,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(auditCommand(context));
   program.addCommand(keygenCommand());
   program.addCommand(exportCommand(context));
+  program.addCommand(passwordsCommand(context));
   program.addCommand(importCommand(context));
   program.addCommand(vaultServerCommand(context));
   // addCommand(), unlike command(), does not pass exitOverride and the output settings down.

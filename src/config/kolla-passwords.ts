@@ -145,6 +145,11 @@ export const KOLLA_BLANK_KEYS: ReadonlySet<KollaPasswordKey> = new Set([
   "docker_registry_password",
 ]);
 
+/** Keys kolla renamed: kolla-mergepwd carries the old key's value to the new one. */
+export const KOLLA_RENAMED_KEYS: ReadonlyMap<KollaPasswordKey, string> = new Map([
+  ["valkey_master_password", "redis_master_password"],
+]);
+
 const UUID4: GeneratorSpec = { kind: "uuid4" };
 const HMAC_MD5: GeneratorSpec = { kind: "hmac-md5" };
 /** cryptography's OpenSSH encoding carries no comment. */

@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
 import { isLoopback } from "../lib/loopback.js";
+import { kollaGeneratorSpec } from "./kolla-passwords.js";
 import {
   DEPLOYMENT_NAME_PATTERN,
   type GeneratorSpec,
@@ -33,7 +34,6 @@ import type {
   TargetSpec,
   UserSecretTarget,
 } from "./manifest-types.js";
-import { kollaGeneratorSpec } from "./kolla-passwords.js";
 import { parseTemplate, referencesIn, type Template, TemplateSyntaxError } from "./template.js";
 import {
   DEFAULT_PASSWORD_LENGTH,

@@ -87,7 +87,10 @@ export function sshKeypair(bits = 2048, comment = SSH_KEY_COMMENT): SecretValue 
 const generateRsa = promisify(generateKeyPair);
 
 /** sshKeypair off the main thread: RSA-4096 takes about a second, and several run at once. */
-export async function sshKeypairAsync(bits = 2048, comment = SSH_KEY_COMMENT): Promise<SecretValue> {
+export async function sshKeypairAsync(
+  bits = 2048,
+  comment = SSH_KEY_COMMENT,
+): Promise<SecretValue> {
   const { privateKey, publicKey } = await generateRsa("rsa", { modulusLength: bits });
   return sshKeypairValue(privateKey, publicKey, comment);
 }

@@ -16,10 +16,6 @@
  */
 import { extname } from "node:path";
 import { isAlias, isMap, isPair, isScalar, type Node, type Pair } from "yaml";
-import type { Manifest } from "../config/manifest.js";
-import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
-import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
-import type { SecretValue } from "../config/secret-value.js";
 import {
   isKollaKey,
   KOLLA_BLANK_KEYS,
@@ -29,7 +25,11 @@ import {
   kollaGeneratorSpecOrDefault,
   SSH_KEY_FIELDS,
 } from "../config/kolla-passwords.js";
+import type { Manifest } from "../config/manifest.js";
 import type { GeneratorSpec } from "../config/manifest-schema.js";
+import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
+import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
+import type { SecretValue } from "../config/secret-value.js";
 import {
   ED25519_FLAG,
   isTripleoParameter,
@@ -160,8 +160,8 @@ function parseYamlMap(text: string, input: SeedInput, options: SeedOptions): Pro
       if (isMap(value)) {
         problems.push(...readEntries(source, value.items, input));
         if (options.strict) problems.push(...unknownTripleoNames(source, value.items));
-      }
-      else problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
+      } else
+        problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
     } else if (NON_SECRET_SECTIONS.has(key)) {
       input.notes.push(`ignored the "${key}" section (no secrets there)`);
     } else {

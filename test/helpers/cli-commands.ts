@@ -13,6 +13,7 @@ export const COMMANDS = [
   "audit",
   "keygen",
   "export",
+  "passwords",
   "import",
   "vault-server",
 ] as const;

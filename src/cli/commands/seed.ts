@@ -62,7 +62,8 @@ export function seedCommand(context: CliContext) {
     });
 }
 
-function readInput(file: string): string {
+/** A file the command reads (or stdin for '-'); a missing one is a usage error. */
+export function readInput(file: string): string {
   try {
     return readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (error) {

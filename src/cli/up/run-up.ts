@@ -17,6 +17,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import type { SeedReport } from "../../broker/broker-service.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService } from "../../broker/create-broker-service.js";
+import { createPasswordFiles } from "../../broker/password-files.js";
 import { signerSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter, ensureBrokerSigner } from "../../bundle/export-store.js";
 import { type Manifest, parseManifest, readManifestText } from "../../config/manifest.js";
@@ -272,6 +273,15 @@ export async function runUp(
         deployment,
         signer,
         nextSequence: signerSequence(dir),
+      }),
+      passwords: createPasswordFiles({
+        deployment,
+        keyManagerFor: async (other) =>
+          other === deployment
+            ? keyManager
+            : registry
+                .keyManager("vault")
+                .create({ client: operator, mount: kvMount }, { deployment: other }),
       }),
       auth: createAuthenticator({
         deployment,

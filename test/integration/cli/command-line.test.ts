@@ -29,6 +29,7 @@ const REQUIRED: Partial<Record<CommandName, string[]>> = {
   "service-kit": ["nova", "--out", join(untouched, "kit")],
   export: ["--recipient", "site.pub", "--out", join(untouched, "overcloud.bundle")],
   import: ["overcloud.bundle", "--key", "site.key", "--trust", "broker.pub"],
+  passwords: ["--format", "kolla"],
 };
 
 /**
@@ -60,6 +61,10 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   keygen: { why: "neither --out nor --fingerprint", args: [] },
   export: { why: "no --recipient", args: ["--out", join(untouched, "overcloud.bundle")] },
   import: { why: "no bundle file", args: ["--key", "site.key", "--trust", "broker.pub"] },
+  passwords: {
+    why: "no --out (the values never go to a terminal unasked)",
+    args: ["--format", "kolla"],
+  },
   "vault-server": { why: "none of --dev, --storage and --config", args: [] },
 };
 
