@@ -242,11 +242,12 @@ function readKollaEntries(
   options: SeedOptions,
 ): Problem[] {
   const problems: Problem[] = [];
-  const valued: Pair[] = [];
+  // In input order: a set value is read like any YAML map's (which names its problems).
+  const readValue = (pair: Pair) => problems.push(...readEntries(source, [pair], input));
   for (const pair of pairs) {
     const name = isScalar(pair.key) ? pair.key.value : undefined;
     if (typeof name !== "string" || nameProblem(name)) {
-      valued.push(pair); // readEntries names the problem
+      readValue(pair);
       continue;
     }
     const at = (reason: string) => source.problemAtNode(pair.key as Node, reason);
@@ -263,10 +264,10 @@ function readKollaEntries(
         input.empty.set(name, kollaGeneratorSpecOrDefault(name));
       }
     } else {
-      valued.push(pair);
+      readValue(pair);
     }
   }
-  return [...problems, ...readEntries(source, valued, input)];
+  return problems;
 }
 
 const isEmpty = (node: Node | null): boolean =>
