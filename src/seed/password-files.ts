@@ -122,32 +122,65 @@ function parseMap(text: string, file: string, what: string) {
 }
 
 /**
- * `existing` (a kolla passwords.yml) with the store's values, its comments and key order kept,
- * like kolla-mergepwd with the store as the old file: a key the store has no value for keeps the
- * file's; kolla-style names the file lacks are added at its end.
+ * `existing` (a kolla passwords.yml) with the store's values, like kolla-mergepwd with the store
+ * as the old file: a key the store has no value for keeps the file's; kolla-style names the file
+ * lacks are added at its end. Only the text of each changed `key: value` is replaced, so every
+ * comment, blank line and the key order stay as they were.
  */
 export function mergeKollaPasswords(
   existing: string,
   file: string,
   values: ReadonlyMap<string, SecretValue>,
 ): RenderedPasswords {
-  const { source } = parseMap(existing, file, "a kolla passwords.yml map");
-  const doc = source.doc;
+  const { root } = parseMap(existing, file, "a kolla passwords.yml map");
+  const entries = passwordEntries("kolla", values);
   const written: string[] = [];
   const missing: string[] = [];
-  for (const [key, value] of passwordEntries("kolla", values)) {
-    if (value !== null) {
-      doc.set(key, typeof value === "string" ? value : doc.createNode(value));
-      written.push(key);
-    } else if (doc.has(key) && isEmptyNode(doc.get(key, true) as Node | undefined)) {
-      if (!KOLLA_BLANK_KEYS.has(key as KollaPasswordKey)) missing.push(key);
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  for (const pair of root.items) {
+    const keyNode = pair.key as Node;
+    const key = isScalar(keyNode) ? String(keyNode.value) : "";
+    const value = entries.get(key);
+    entries.delete(key);
+    if (value === null || value === undefined) {
+      const blank = isEmptyNode(pair.value as Node | null);
+      if (blank && value === null && !KOLLA_BLANK_KEYS.has(key as KollaPasswordKey)) {
+        missing.push(key);
+      }
+      continue;
     }
+    let end = valueEnd(pair.value as Node | null) ?? keyNode.range![2];
+    while (end > 0 && /\s/.test(existing[end - 1]!)) end--;
+    edits.push({ start: keyNode.range![0], end, text: dumpPair(key, value) });
+    written.push(key);
   }
-  return { text: doc.toString({ lineWidth: 0, nullStr: "" }), written, missing };
+  let text = existing;
+  for (const { start, end, text: replacement } of edits.reverse()) {
+    text = text.slice(0, start) + replacement + text.slice(end);
+  }
+  const added = [...entries].filter(([, v]) => v !== null);
+  if (added.length > 0) {
+    text = `${text.replace(/\n*$/, "\n")}${added.map(([k, v]) => `${dumpPair(k, v!)}\n`).join("")}`;
+    written.push(...added.map(([k]) => k));
+  }
+  return { text, written, missing };
 }
 
-const isEmptyNode = (node: Node | undefined): boolean =>
-  node === undefined || (isScalar(node) && (node.value === null || node.value === ""));
+/** `key: value` as one entry of a top-level map, without its final line break. */
+const dumpPair = (key: string, value: SecretValue): string =>
+  dump({ [key]: value }).replace(/\n$/, "");
+
+/** Where a value's own text ends: a map's range runs on over the comments after it. */
+function valueEnd(node: Node | null): number | undefined {
+  if (isMap(node) && node.items.length > 0) {
+    const last = node.items.at(-1)!;
+    return valueEnd(last.value as Node | null) ?? (last.key as Node).range![2];
+  }
+  return node?.range?.[1];
+}
+
+const isEmptyNode = (node: Node | null): boolean =>
+  node === null || (isScalar(node) && (node.value === null || node.value === ""));
 
 export interface SecretDiff {
   /** In both, with different values. */
