@@ -33,8 +33,15 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { text, file = "request", format, generate = true, dry_run = false } = request.body;
-      const strict = request.body.strict === true;
-      const report = await broker.seed({ text, file, format, generate, dryRun: dry_run, strict });
+      const strict = request.body.strict === true && { strict: true };
+      const report = await broker.seed({
+        text,
+        file,
+        format,
+        generate,
+        dryRun: dry_run,
+        ...strict,
+      });
       request.log.info({ written: report.written, dryRun: report.dryRun }, "seed applied");
       audit({
         event: "seed",

@@ -1,3 +1,4 @@
+import { createPasswordFiles } from "../../../src/broker/password-files.js";
 import type { BundleExporter } from "../../../src/bundle/export-store.js";
 import { StrongroomError } from "../../../src/lib/errors.js";
 import { type BrokerAppDeps, buildBrokerApp } from "../../../src/server/app.js";
@@ -9,6 +10,7 @@ import {
   NOVA_TOKEN,
   OPERATOR_TOKEN,
 } from "../../helpers/fake-broker.js";
+import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 import { createMemoryRotations } from "../../helpers/memory-rotations.js";
 
 export interface TestApp {
@@ -25,7 +27,8 @@ const refusingExporter: BundleExporter = {
 };
 
 /**
- * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses),
+ * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses,
+ * passwords files of an empty store),
  * logging off; `beforeReady` may add hooks. The caller closes it.
  */
 export async function buildTestApp(
@@ -41,6 +44,10 @@ export async function buildTestApp(
     logger: false,
     rotations: { rotations, schedules: () => [] },
     exporter: refusingExporter,
+    passwords: createPasswordFiles({
+      deployment: "overcloud",
+      keyManagerFor: async () => createMemoryKeyManager(),
+    }),
     ...deps,
   });
   beforeReady?.(app);
