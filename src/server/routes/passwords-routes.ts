@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import type { Static } from "typebox";
 import type { PasswordFiles } from "../../broker/password-files.js";
+import type { PasswordFileFormat, RenderedPasswords } from "../../seed/password-files.js";
 import { type AuditRecorder, requester } from "../audit-trail.js";
 import { OPERATOR_SECURITY } from "../openapi.js";
 import type { RateLimitPreset } from "../rate-limit.js";
@@ -23,6 +26,25 @@ export const passwordsRoutes: FastifyPluginAsyncTypebox<{
 }> = async (app, { passwords, audit, exportLimit }) => {
   const config = { access: "operator" as const, rateLimit: exportLimit };
 
+  /** Audits a file handed out (names and counts) and answers it. */
+  const exported = (
+    request: FastifyRequest,
+    format: PasswordFileFormat,
+    rendered: RenderedPasswords & { deployment: string },
+    detail: Record<string, string> = {},
+  ): Static<typeof PasswordsAnswer> => {
+    const { deployment, text, written, missing } = rendered;
+    audit({
+      event: "passwords-export",
+      ...requester(request),
+      deployment,
+      format,
+      ...detail,
+      written: written.length,
+    });
+    return { deployment, format, text, written: written.length, missing };
+  };
+
   app.get(
     "/passwords",
     {
@@ -43,21 +65,7 @@ export const passwordsRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { format, deployment } = request.query;
-      const rendered = await passwords.render(format, deployment);
-      audit({
-        event: "passwords-export",
-        ...requester(request),
-        deployment: rendered.deployment,
-        format,
-        written: rendered.written.length,
-      });
-      return {
-        deployment: rendered.deployment,
-        format,
-        text: rendered.text,
-        written: rendered.written.length,
-        missing: rendered.missing,
-      };
+      return exported(request, format, await passwords.render(format, deployment));
     },
   );
 
@@ -81,22 +89,9 @@ export const passwordsRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { text, file = "passwords.yml", deployment } = request.body;
-      const merged = await passwords.mergeKolla(text, file, deployment);
-      audit({
-        event: "passwords-export",
-        ...requester(request),
-        deployment: merged.deployment,
-        format: "kolla",
+      return exported(request, "kolla", await passwords.mergeKolla(text, file, deployment), {
         mergedInto: file,
-        written: merged.written.length,
       });
-      return {
-        deployment: merged.deployment,
-        format: "kolla" as const,
-        text: merged.text,
-        written: merged.written.length,
-        missing: merged.missing,
-      };
     },
   );
 

@@ -128,6 +128,19 @@ describe("bad inputs name file:line and never a value", () => {
     expect(problems.join("\n")).not.toContain("PRIVATE");
   });
 
+  it("strict TripleO input: a name that is no TripleO password parameter (current or legacy)", () => {
+    const text = lines(
+      "parameter_defaults:",
+      "  NovaPassword: x",
+      "  AdminToken: y",
+      "  NovaPasword: z",
+    );
+    expect(() => parseSeedInput(text, "p.yaml", "tripleo", { strict: true })).toThrow(
+      /^p.yaml:4:3: NovaPasword is not a TripleO password parameter$/,
+    );
+    expect(parseSeedInput(text, "p.yaml", "tripleo").get("NovaPasword")).toBe("z");
+  });
+
   it("duplicate keys", () => {
     expect(
       problemsOf(lines("database_password: one", "rabbitmq_password:", "database_password: two")),
