@@ -208,6 +208,54 @@ describe("bad inputs name file:line and change nothing", () => {
     expect(plan.entries.find((e) => e.name === "my_site_password")?.action).toBe("import");
   });
 
+  it("seed of a kolla file with a wrong type or a duplicate key: file:line, the store unchanged", async () => {
+    const before = await jsonOf<{ secrets: Array<{ name: string; version: number }> }>(["secrets"]);
+    const cases = [
+      [
+        "types.yml",
+        "database_password: 12345\nnova_ssh_key: a-string\n",
+        [
+          "types.yml:1:1: database_password must be a string, not a number (quote it)",
+          "types.yml:2:1: nova_ssh_key must be a map {private_key, public_key}",
+        ],
+      ],
+      [
+        "twice.yml",
+        "keystone_admin_password: one\netcd_cluster_token:\nkeystone_admin_password: two\n",
+        ["twice.yml:3:1: duplicate key"],
+      ],
+    ] as const;
+    for (const [name, text, problems] of cases) {
+      writeFileSync(at(name), text);
+      const message = expectFailure(await cli(["seed", at(name)]), {
+        code: "STRONGROOM_ERR_SEED_INPUT",
+        exit: 2,
+        json: false,
+      });
+      // One line on stderr: the problems follow each other.
+      expect(message).toBe(problems.join(" "));
+      expect(message).not.toMatch(/12345|a-string|one|two/);
+    }
+    expect(await jsonOf(["secrets"])).toEqual(before);
+  });
+
+  it("an --out that cannot be written: STRONGROOM_ERR_PASSWORDS_FILE, exit 1", async () => {
+    writeFileSync(at("a-file"), "");
+    const result = await cli([
+      "passwords",
+      "--format",
+      "tripleo",
+      "--out",
+      join(at("a-file"), "x.yaml"),
+    ]);
+    const message = expectFailure(result, {
+      code: "STRONGROOM_ERR_PASSWORDS_FILE",
+      exit: 1,
+      json: false,
+    });
+    expect(message).toMatch(/a-file\/x.yaml \(E[A-Z]+\)$/);
+  });
+
   it("--merge-into a file with a duplicate key: STRONGROOM_ERR_PASSWORDS_INPUT, no file written", async () => {
     const file = at("dup.yml");
     writeFileSync(file, "database_password: one\nrabbitmq_password:\ndatabase_password: two\n");
