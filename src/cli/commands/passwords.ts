@@ -21,14 +21,14 @@ export function passwordsCommand(context: CliContext) {
   return new Command("passwords")
     .summary("Write a deployer's passwords file (kolla, TripleO, RHOSO osp-secret) from the store")
     .description(
-      "Write a deployer's passwords file from the running broker's store, 0600, atomically:\n" +
-        "  kolla       kolla-ansible's passwords.yml (like kolla-readpwd), for `kolla-ansible reconfigure`\n" +
-        "  tripleo     overcloud-passwords.yaml (parameter_defaults)\n" +
-        "  osp-secret  RHOSO's Kubernetes Secret osp-secret, each key copied from its TripleO parameter\n" +
-        "--merge-into keeps an existing kolla passwords.yml's comments and key order and changes only\n" +
-        "values (like kolla-mergepwd). --diff compares an existing osp-secret YAML with the store's and\n" +
-        "lists the keys that differ, are missing or extra, names only; it exits 1 when any differs or\n" +
-        "is missing. The file holds every value: it is never written to a terminal unless --out -.",
+      "Write a deployer's passwords file from the running broker's store, 0600 and atomically:\n" +
+        "kolla-ansible's passwords.yml (kolla, like kolla-readpwd, for kolla-ansible reconfigure),\n" +
+        "TripleO's overcloud-passwords.yaml (tripleo), or RHOSO's Kubernetes Secret osp-secret\n" +
+        "(osp-secret, each key copied from its TripleO parameter). --merge-into keeps an existing\n" +
+        "kolla passwords.yml's comments and key order and changes only values (like kolla-mergepwd).\n" +
+        "--diff compares an existing osp-secret YAML with the store's and lists the keys that differ,\n" +
+        "are missing or extra, names only; it exits 1 when any differs or is missing. The file holds\n" +
+        "every value: it is never written to a terminal unless --out -.",
     )
     .addOption(
       new Option("--format <format>", "the file to write")

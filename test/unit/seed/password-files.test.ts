@@ -138,6 +138,15 @@ describe("kolla's passwords.yml", () => {
     expect(merged.missing).toEqual([]);
   });
 
+  it("an old redis_master_password is written as valkey_master_password only (kolla-mergepwd's rename)", () => {
+    const values = new Map<string, SecretValue>([["redis_master_password", "old-redis-secret"]]);
+    const file = parse(renderPasswordFile("kolla", values).text) as Record<string, unknown>;
+    expect(file).not.toHaveProperty("redis_master_password");
+    expect(secretDigests(file.valkey_master_password)).toBe(secretDigests("old-redis-secret"));
+    const merged = parse(mergeKollaPasswords(template, "passwords.yml", values).text);
+    expect(secretDigests(merged.valkey_master_password)).toBe(secretDigests("old-redis-secret"));
+  });
+
   it("--merge-into a file that is not a map, or has a duplicate key: refused with file:line", () => {
     expect(() => mergeKollaPasswords("- a\n", "passwords.yml", kollaValues())).toThrow(
       /^passwords.yml:1:1: passwords.yml must be a kolla passwords.yml map$/,
