@@ -89,5 +89,6 @@ export interface BrokerService {
     format?: string;
     generate: boolean;
     dryRun: boolean;
+    strict?: boolean;
   }): Promise<SeedReport>;
 }

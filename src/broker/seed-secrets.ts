@@ -12,7 +12,7 @@ import type { KeyManager, SecretValue } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
 import { mapLimit } from "../lib/concurrency.js";
 import { ERRORS, usageError } from "../lib/errors.js";
-import { createGenerator } from "../seed/generators.js";
+import { generateValue } from "../seed/generators.js";
 import { parseSeedInput, planSeed, SEED_FORMATS, type SeedFormat } from "../seed/inputs.js";
 import type { SeedRecovery, SeedReport } from "./broker-service.js";
 import type { SeedJournal } from "./seed-journal.js";
@@ -23,6 +23,8 @@ export interface SeedRequest {
   format?: string;
   generate: boolean;
   dryRun: boolean;
+  /** Refuse names the input's format does not know (seed/inputs.ts SeedOptions). */
+  strict?: boolean;
 }
 
 export interface SeedDeps {
@@ -50,7 +52,9 @@ function parseInput(request: SeedRequest) {
   ) {
     throw usageError(`unknown seed format "${request.format}" (known: ${SEED_FORMATS.join(", ")})`);
   }
-  return parseSeedInput(request.text, request.file, request.format as SeedFormat | undefined);
+  return parseSeedInput(request.text, request.file, request.format as SeedFormat | undefined, {
+    strict: request.strict === true,
+  });
 }
 
 export async function seedSecrets(deps: SeedDeps, request: SeedRequest): Promise<SeedReport> {
@@ -80,11 +84,18 @@ export async function seedSecrets(deps: SeedDeps, request: SeedRequest): Promise
   const values = new Map<string, SecretValue>();
   for (const { name, action } of plan) {
     if (action === "import") values.set(name, input.get(name)!);
-    if (action === "generate") {
-      const generate = createGenerator(manifest.secrets.get(name)!.generator);
-      if (generate) values.set(name, generate());
-    }
   }
+  // All at once: RSA key pairs are generated off the main thread, several in parallel.
+  const generating = plan.filter((entry) => entry.action === "generate").map(({ name }) => name);
+  const generated = await Promise.all(
+    generating.map((name) =>
+      generateValue(manifest.secrets.get(name)?.generator ?? input.empty.get(name)!),
+    ),
+  );
+  generating.forEach((name, i) => {
+    const value = generated[i];
+    if (value !== undefined) values.set(name, value);
+  });
   if (values.size === 0) return report(entries, 0);
   await deps.checkDeliverable(values);
 

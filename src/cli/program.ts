@@ -13,6 +13,7 @@ import { getCommand } from "./commands/get.js";
 import { importCommand } from "./commands/import.js";
 import { keygenCommand } from "./commands/keygen.js";
 import { kitsCommand } from "./commands/kits.js";
+import { passwordsCommand } from "./commands/passwords.js";
 import { renderCommand } from "./commands/render.js";
 import { rotateCommand } from "./commands/rotate.js";
 import { rotationsCommand } from "./commands/rotations.js";
@@ -57,6 +58,7 @@ export function createProgram(context: CliContext): Command {
   program.addCommand(auditCommand(context));
   program.addCommand(keygenCommand());
   program.addCommand(exportCommand(context));
+  program.addCommand(passwordsCommand(context));
   program.addCommand(importCommand(context));
   program.addCommand(vaultServerCommand(context));
   program.addCommand(bootstrapCommand(context));

@@ -2,6 +2,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { Cron } from "croner";
 import { parseDurationSeconds } from "../lib/durations.js";
 import { isLoopback } from "../lib/loopback.js";
+import { kollaGeneratorSpec } from "./kolla-passwords.js";
 import {
   DEPLOYMENT_NAME_PATTERN,
   type GeneratorSpec,
@@ -67,6 +68,11 @@ const ROLLING_DEFAULTS = {
   confirmFetch: true,
 };
 const MAP_GENERATORS: ReadonlySet<string> = new Set(["fernet-keys", "ssh-keypair"]);
+
+/** The generator of a secret the manifest gives none: TripleO's or kolla's rule for its name. */
+const defaultGeneratorSpec = (name: string): GeneratorSpec =>
+  tripleoGeneratorSpec(name) ??
+  kollaGeneratorSpec(name) ?? { kind: "alphanumeric", length: DEFAULT_PASSWORD_LENGTH };
 
 /** The semantic pass: names, references, templates and defaults. Collects every problem. */
 export class ManifestBuilder {
@@ -212,8 +218,7 @@ export class ManifestBuilder {
     if (legacy?.replacedBy) {
       this.problem(path, `${name} is a legacy TripleO name: use ${legacy.replacedBy}`, true);
     }
-    const generator = (spec.generator as GeneratorSpec | undefined) ??
-      tripleoGeneratorSpec(name) ?? { kind: "alphanumeric", length: DEFAULT_PASSWORD_LENGTH };
+    const generator = (spec.generator as GeneratorSpec | undefined) ?? defaultGeneratorSpec(name);
     return {
       name,
       generator,
@@ -459,7 +464,7 @@ export class ManifestBuilder {
   /** The generator kind of a listed secret (TripleO's rule when it has none of its own). */
   private generatorKindOf(secret: string): string {
     const own = this.raw.secrets?.[secret]?.generator as GeneratorSpec | undefined;
-    return (own ?? tripleoGeneratorSpec(secret))?.kind ?? "alphanumeric";
+    return (own ?? defaultGeneratorSpec(secret)).kind;
   }
 
   private buildOption(

@@ -72,6 +72,13 @@ export const GENERATOR_SCHEMAS = {
   ),
   /** Never generated: the operator must supply the value. */
   none: Type.Object({ kind: Type.Literal("none") }, strict),
+  /** kolla-genpwd's: the HMAC-MD5 hex digest of a random UUID (designate_rndc_key). */
+  "hmac-md5": Type.Object({ kind: Type.Literal("hmac-md5") }, strict),
+  /** Ansible's random_salt: [A-Za-z0-9./] (a bcrypt or crypt salt). */
+  "random-salt": Type.Object(
+    { kind: Type.Literal("random-salt"), length: Type.Integer({ minimum: 1, maximum: 1024 }) },
+    strict,
+  ),
 } satisfies Record<string, TSchema>;
 
 export type GeneratorKind = keyof typeof GENERATOR_SCHEMAS;

@@ -374,6 +374,18 @@ export const ERROR_CATALOGUE = {
     exit: 2,
     meaning: "no kit of the service has that serial or secret-id accessor",
   },
+  // Passwords files (`strongroom passwords`).
+  STRONGROOM_ERR_PASSWORDS_INPUT: {
+    status: 400,
+    exit: 1,
+    meaning:
+      "a file given to `passwords --merge-into` or `--diff` does not parse (file, line and reason; no value quoted)",
+  },
+  STRONGROOM_ERR_PASSWORDS_FILE: {
+    status: 500,
+    exit: 1,
+    meaning: "the passwords file (`--out`) cannot be written",
+  },
 } as const satisfies Record<`STRONGROOM_ERR_${string}`, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

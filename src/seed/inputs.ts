@@ -3,6 +3,8 @@
  *
  * - `tripleo`: a Heat environment with `parameter_defaults` (or an older plan-environment's
  *   `passwords`), with TripleO's legacy and upgrade rules applied.
+ * - `kolla`: kolla-ansible's passwords.yml: a map of kolla keys whose empty values are generated
+ *   with kolla-genpwd's rules (config/kolla-passwords.ts), the `*_ssh_key` maps kept as maps.
  * - `yaml` / `json`: a flat map of name -> string (or map, for map-valued secrets).
  * - `ini`: oslo.config INI syntax, read by config/oslo-ini.ts; only the `[secrets]` section is
  *   read, each key a secret name. Values lose surrounding whitespace and one pair of quotes
@@ -14,16 +16,31 @@
  */
 import { extname } from "node:path";
 import { isAlias, isMap, isPair, isScalar, type Node, type Pair } from "yaml";
+import {
+  isKollaKey,
+  KOLLA_BLANK_KEYS,
+  KOLLA_MARKER_KEYS,
+  KOLLA_SSH_KEYS,
+  type KollaPasswordKey,
+  kollaGeneratorSpecOrDefault,
+  SSH_KEY_FIELDS,
+} from "../config/kolla-passwords.js";
 import type { Manifest } from "../config/manifest.js";
+import type { GeneratorSpec } from "../config/manifest-schema.js";
 import { SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { type IniProblemKind, scanOsloIni } from "../config/oslo-ini.js";
 import type { SecretValue } from "../config/secret-value.js";
-import { ED25519_FLAG, LEGACY_PARAMETERS, UPGRADE_DEFAULTS } from "../config/tripleo-parameters.js";
+import {
+  ED25519_FLAG,
+  isTripleoParameter,
+  LEGACY_PARAMETERS,
+  UPGRADE_DEFAULTS,
+} from "../config/tripleo-parameters.js";
 import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
 import { ERRORS, StrongroomError } from "../lib/errors.js";
 import { FERNET_KEY_DIRECTORY } from "./generators.js";
 
-export const SEED_FORMATS = ["tripleo", "yaml", "json", "ini", "env"] as const;
+export const SEED_FORMATS = ["tripleo", "kolla", "yaml", "json", "ini", "env"] as const;
 export type SeedFormat = (typeof SEED_FORMATS)[number];
 
 /** STRONGROOM_ERR_SEED_INPUT, each problem with its file and line (never a value). */
@@ -32,6 +49,12 @@ export class SeedInputError extends StrongroomError {
     super(ERRORS.STRONGROOM_ERR_SEED_INPUT.code, formatProblems(problems));
     this.name = "SeedInputError";
   }
+}
+
+export interface SeedOptions {
+  /** Refuse names the format does not know (kolla: keys not in kolla's template; tripleo:
+   * names that are not TripleO password parameters, current or legacy). */
+  strict?: boolean;
 }
 
 export interface SeedFlags {
@@ -43,6 +66,8 @@ export interface SeedFlags {
 export class SeedInput extends Map<string, SecretValue> {
   readonly notes: string[] = [];
   readonly flags: SeedFlags = {};
+  /** Names the input lists without a value (kolla), with the rule that generates each. */
+  readonly empty = new Map<string, GeneratorSpec>();
 
   constructor(
     readonly file: string,
@@ -52,7 +77,12 @@ export class SeedInput extends Map<string, SecretValue> {
   }
 }
 
-export function parseSeedInput(text: string, file: string, format?: SeedFormat): SeedInput {
+export function parseSeedInput(
+  text: string,
+  file: string,
+  format?: SeedFormat,
+  options: SeedOptions = {},
+): SeedInput {
   const chosen = format ?? detectSeedFormat(text, file);
   const input = new SeedInput(file, chosen);
   const problems =
@@ -60,7 +90,7 @@ export function parseSeedInput(text: string, file: string, format?: SeedFormat):
       ? parseIni(text, input)
       : chosen === "env"
         ? parseEnv(text, input)
-        : parseYamlMap(text, input);
+        : parseYamlMap(text, input, options);
   if (problems.length > 0) throw new SeedInputError(sortProblems(problems));
   if (chosen === "tripleo") applyTripleoRules(input);
   return input;
@@ -68,6 +98,7 @@ export function parseSeedInput(text: string, file: string, format?: SeedFormat):
 
 const ENV_LINE = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
 const TRIPLEO_TOP = /^(parameter_defaults|passwords)\s*:/m;
+const KOLLA_TOP = new RegExp(`^(${KOLLA_MARKER_KEYS.join("|")})\\s*:`, "m");
 
 export function detectSeedFormat(text: string, file: string): SeedFormat {
   const ext = extname(file).toLowerCase();
@@ -80,7 +111,8 @@ export function detectSeedFormat(text: string, file: string): SeedFormat {
     if (first.startsWith("[")) return "ini";
     if (ENV_LINE.test(first)) return "env";
   }
-  return TRIPLEO_TOP.test(text) ? "tripleo" : "yaml";
+  if (TRIPLEO_TOP.test(text)) return "tripleo";
+  return KOLLA_TOP.test(text) ? "kolla" : "yaml";
 }
 
 /** Not quoted: a malformed line may be a value that lost its name (a pasted password). */
@@ -108,13 +140,14 @@ const NON_SECRET_SECTIONS = new Set([
   "playbook_parameters",
 ]);
 
-function parseYamlMap(text: string, input: SeedInput): Problem[] {
+function parseYamlMap(text: string, input: SeedInput, options: SeedOptions): Problem[] {
   const source = new YamlSource(text, input.file);
   const syntax = source.syntaxProblems();
   if (syntax.length > 0) return syntax;
   const root = source.doc.contents;
   const what = input.format === "tripleo" ? "a Heat environment map" : "a map of name: value";
   if (!isMap(root)) return [source.problemAtNode(root, `the input must be ${what}`)];
+  if (input.format === "kolla") return readKollaEntries(source, root.items, input, options);
   if (input.format !== "tripleo") return readEntries(source, root.items, input);
 
   const problems: Problem[] = [];
@@ -124,8 +157,11 @@ function parseYamlMap(text: string, input: SeedInput): Problem[] {
     const value = resolve(source, pair.value as Node | null);
     if (key === "parameter_defaults" || key === "passwords") {
       sections++;
-      if (isMap(value)) problems.push(...readEntries(source, value.items, input));
-      else problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
+      if (isMap(value)) {
+        problems.push(...readEntries(source, value.items, input));
+        if (options.strict) problems.push(...unknownTripleoNames(source, value.items));
+      } else
+        problems.push(source.problemAtNode(value ?? (pair.key as Node), `${key} must be a map`));
     } else if (NON_SECRET_SECTIONS.has(key)) {
       input.notes.push(`ignored the "${key}" section (no secrets there)`);
     } else {
@@ -186,6 +222,90 @@ function readEntries(source: YamlSource, pairs: readonly Pair[], input: SeedInpu
     }
   }
   return problems;
+}
+
+function unknownTripleoNames(source: YamlSource, pairs: readonly Pair[]): Problem[] {
+  return pairs.flatMap((pair) => {
+    const name = isScalar(pair.key) ? String(pair.key.value) : "";
+    const known = isTripleoParameter(name) || LEGACY_PARAMETERS.has(name) || name === ED25519_FLAG;
+    return known
+      ? []
+      : [source.problemAtNode(pair.key as Node, `${name} is not a TripleO password parameter`)];
+  });
+}
+
+/** kolla's passwords.yml: an empty value (null or "") is one kolla-genpwd would generate. */
+function readKollaEntries(
+  source: YamlSource,
+  pairs: readonly Pair[],
+  input: SeedInput,
+  options: SeedOptions,
+): Problem[] {
+  const problems: Problem[] = [];
+  // In input order: a set value is read like any YAML map's (which names its problems).
+  const readValue = (pair: Pair) => problems.push(...readEntries(source, [pair], input));
+  for (const pair of pairs) {
+    const name = isScalar(pair.key) ? pair.key.value : undefined;
+    if (typeof name !== "string" || nameProblem(name)) {
+      readValue(pair);
+      continue;
+    }
+    const at = (reason: string) => source.problemAtNode(pair.key as Node, reason);
+    const node = resolve(source, pair.value as Node | null);
+    if (options.strict && !isKollaKey(name)) {
+      problems.push(at(`${name} is not a key of kolla-ansible's passwords.yml`));
+    } else if (KOLLA_SSH_KEYS.has(name as KollaPasswordKey)) {
+      const problem = readSshKey(source, name, node, input);
+      if (problem) problems.push(at(problem));
+    } else if (isEmpty(node)) {
+      if (KOLLA_BLANK_KEYS.has(name as KollaPasswordKey)) {
+        input.notes.push(`${name} left blank, as kolla-genpwd does`);
+      } else {
+        input.empty.set(name, kollaGeneratorSpecOrDefault(name));
+      }
+    } else {
+      readValue(pair);
+    }
+  }
+  return problems;
+}
+
+const isEmpty = (node: Node | null): boolean =>
+  node === null || (isScalar(node) && (node.value === null || node.value === ""));
+
+/** An ssh key map: both fields set (kept) or both empty (generated); anything else is wrong. */
+function readSshKey(
+  source: YamlSource,
+  name: string,
+  node: Node | null,
+  input: SeedInput,
+): string | undefined {
+  const shape = `${name} must be a map {${SSH_KEY_FIELDS.join(", ")}}`;
+  if (isEmpty(node)) {
+    input.empty.set(name, kollaGeneratorSpecOrDefault(name));
+    return undefined;
+  }
+  if (!isMap(node)) return shape;
+  const fields = new Map(
+    node.items.map((pair) => [
+      isScalar(pair.key) ? String(pair.key.value) : "",
+      resolve(source, pair.value as Node | null),
+    ]),
+  );
+  if (fields.size !== SSH_KEY_FIELDS.length || !SSH_KEY_FIELDS.every((f) => fields.has(f))) {
+    return shape;
+  }
+  const values = SSH_KEY_FIELDS.map((f) => fields.get(f) ?? null);
+  if (values.every(isEmpty)) {
+    input.empty.set(name, kollaGeneratorSpecOrDefault(name));
+    return undefined;
+  }
+  const strings = values.map((v) => (isScalar(v) ? v.value : undefined));
+  if (!strings.every((v) => typeof v === "string" && v !== "")) {
+    return `${name}: ${SSH_KEY_FIELDS.join(" and ")} must both be set, or both be empty`;
+  }
+  input.set(name, Object.fromEntries(SSH_KEY_FIELDS.map((f, i) => [f, strings[i] as string])));
+  return undefined;
 }
 
 function isPlainMap(value: unknown): value is Record<string, unknown> {
@@ -389,7 +509,7 @@ export interface SeedPlanEntry {
 export function planSeed(
   manifest: Manifest,
   existing: ReadonlySet<string>,
-  input: ReadonlyMap<string, SecretValue>,
+  input: ReadonlyMap<string, SecretValue> & { readonly empty?: ReadonlyMap<string, unknown> },
   options: { generate: boolean },
 ): SeedPlanEntry[] {
   const plan: SeedPlanEntry[] = [];
@@ -405,6 +525,9 @@ export function planSeed(
   for (const [name, spec] of manifest.secrets) decide(name, true, spec.generator.kind !== "none");
   for (const name of input.keys()) {
     if (!manifest.secrets.has(name)) decide(name, false, false);
+  }
+  for (const name of input.empty?.keys() ?? []) {
+    if (!manifest.secrets.has(name)) decide(name, false, true);
   }
   return plan;
 }

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastif
 import type { Authenticator } from "../broker/authenticator.js";
 import type { BrokerService } from "../broker/broker-service.js";
 import type { KitRegistry } from "../broker/kits.js";
+import type { PasswordFiles } from "../broker/password-files.js";
 import type { BundleExporter } from "../bundle/export-store.js";
 import { type AuditRecorder, NO_AUDIT } from "./audit-trail.js";
 import { authPlugin } from "./auth.js";
@@ -27,6 +28,7 @@ import { filesRoutes } from "./routes/files-routes.js";
 import { kitRoutes } from "./routes/kit-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 import { opsRoutes } from "./routes/ops-routes.js";
+import { passwordsRoutes } from "./routes/passwords-routes.js";
 import { type RotationsDeps, rotationRoutes } from "./routes/rotation-routes.js";
 import { secretsRoutes } from "./routes/secrets-routes.js";
 import { seedRoutes } from "./routes/seed-routes.js";
@@ -37,6 +39,8 @@ export interface BrokerAppDeps {
   auth: Authenticator;
   /** Streams export bundles (POST /v1/export); without it there is no such route. */
   exporter?: BundleExporter;
+  /** Renders deployers' passwords files (GET /v1/passwords, ...); without it there are none. */
+  passwords?: PasswordFiles;
   /** pino options (redaction is always added), or false for no logging (tests). */
   logger?: BrokerLoggerOptions | false;
   rateLimit?: RateLimitSettings;
@@ -113,6 +117,13 @@ export function buildBrokerApp(deps: BrokerAppDeps, options: BrokerAppOptions = 
           });
         }
         if (deps.rotations) await v1.register(rotationRoutes, { ...deps.rotations, audit });
+        if (deps.passwords) {
+          await v1.register(passwordsRoutes, {
+            passwords: deps.passwords,
+            audit,
+            exportLimit: limits.seed,
+          });
+        }
       },
       { prefix: "/v1" },
     );

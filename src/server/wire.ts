@@ -18,6 +18,7 @@ import {
 import { ERRORS } from "../lib/errors.js";
 import { ROTATION_STEPS } from "../rotation/rotation-record.js";
 import { SEED_FORMATS } from "../seed/inputs.js";
+import { PASSWORD_FILE_FORMATS } from "../seed/password-files.js";
 
 /** The seed route's own body limit: a TripleO passwords file with keys and certificates is big. */
 export const SEED_BODY_LIMIT = 8 * 1024 * 1024;
@@ -115,6 +116,12 @@ export const SeedBody = Type.Object(
     ),
     dry_run: Type.Optional(
       Type.Boolean({ default: false, description: "Plan only; write nothing" }),
+    ),
+    strict: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Refuse names the format does not know (kolla: not in kolla's template)",
+      }),
     ),
   },
   { additionalProperties: false },
@@ -384,4 +391,58 @@ export const KitRevokeAnswer = Type.Object({
       secretId: Type.Union([Type.Literal("destroyed"), Type.Literal("gone"), Type.Literal("none")]),
     }),
   ),
+});
+
+// --- passwords files ------------------------------------------------------------------------
+
+const PasswordsDeployment = Type.Optional(
+  Type.String({
+    pattern: DEPLOYMENT_NAME_PATTERN.source,
+    maxLength: 100,
+    description: "Default: the broker's own deployment",
+  }),
+);
+/** An existing passwords file sent for a merge or a diff: a kolla passwords.yml is ~40 KiB. */
+const ExistingFile = {
+  text: Type.String({ maxLength: 1024 * 1024, description: "The existing file itself" }),
+  file: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 4096, description: "Its name, used in messages" }),
+  ),
+  deployment: PasswordsDeployment,
+};
+
+export const PasswordsQuery = Type.Object(
+  {
+    format: Type.Enum([...PASSWORD_FILE_FORMATS], {
+      description: "kolla (passwords.yml), tripleo (overcloud-passwords.yaml), osp-secret (RHOSO)",
+    }),
+    deployment: PasswordsDeployment,
+  },
+  { additionalProperties: false },
+);
+
+export const PasswordsAnswer = Type.Object({
+  deployment: Type.String(),
+  format: Type.Enum([...PASSWORD_FILE_FORMATS]),
+  text: Type.String({ description: "The file: it holds every value, write it 0600" }),
+  written: Type.Integer({ description: "Keys written with a value" }),
+  missing: Type.Array(Type.String(), {
+    description: "The format's keys the store has no value for (names only)",
+  }),
+});
+
+export const PasswordsMergeBody = Type.Object(ExistingFile, { additionalProperties: false });
+
+export const PasswordsDiffBody = Type.Object(ExistingFile, { additionalProperties: false });
+
+export const PasswordsDiffAnswer = Type.Object({
+  deployment: Type.String(),
+  differs: Type.Array(Type.String(), { description: "Keys in both, with different values" }),
+  missing: Type.Array(Type.String(), {
+    description: "Keys strongroom writes that the existing Secret lacks",
+  }),
+  extra: Type.Array(Type.String(), {
+    description: "Keys of the existing Secret strongroom has no value for",
+  }),
+  same: Type.Integer(),
 });

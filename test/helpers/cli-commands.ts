@@ -14,6 +14,7 @@ export const COMMANDS = [
   "audit",
   "keygen",
   "export",
+  "passwords",
   "import",
   "vault-server",
   "bootstrap",

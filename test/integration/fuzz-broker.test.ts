@@ -64,6 +64,8 @@ const SPACE: FuzzSpace = {
     "/v1/secrets/{}",
     "/v1/seed",
     "/v1/export",
+    "/v1/passwords",
+    "/v1/passwords/{}",
     "/v1/rotations",
     "/v1/rotations/{}",
     "/metrics",

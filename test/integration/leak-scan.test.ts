@@ -92,6 +92,12 @@ beforeAll(async () => {
     ["status --json", ["status", "--json"]],
     ["rotations", ["rotations"]],
     ["rotations --json", ["rotations", "--json"]],
+    // The file holds the values (outside the state dir); what the command prints must not.
+    ["passwords", ["passwords", "--format", "tripleo", "--out", join(root, "passwords.yaml")]],
+    [
+      "passwords --json",
+      ["passwords", "--format", "osp-secret", "--out", join(root, "osp.yaml"), "--json"],
+    ],
   ];
   const failed: string[] = [];
   for (const [where, args, printsValues] of commands) {

@@ -14,11 +14,13 @@ export type SeedAnswer = Static<typeof SeedAnswerSchema>;
 
 export function seedCommand(context: CliContext) {
   return new Command("seed")
-    .summary("Ingest deployment secrets (TripleO, YAML, JSON, INI, env), all or nothing")
+    .summary("Ingest deployment secrets (TripleO, kolla, YAML, JSON, INI, env), all or nothing")
     .description(
       "Ingest deployment secrets into the running broker, all or nothing: a TripleO *-passwords.yaml\n" +
-        "(parameter_defaults), a YAML or JSON map, an oslo-style INI or a KEY=VALUE env file. Missing\n" +
-        "known TripleO parameters are generated with TripleO's rules; existing values are kept, so\n" +
+        "(parameter_defaults), a kolla-ansible passwords.yml, a YAML or JSON map, an oslo-style INI or a\n" +
+        "KEY=VALUE env file. Missing known TripleO parameters are generated with TripleO's rules, empty\n" +
+        "kolla keys with kolla-genpwd's (40 alphanumerics, UUID4, RSA-4096 ssh key maps, HMAC-MD5,\n" +
+        "Fernet, bcrypt salt; docker_registry_password stays blank); existing values are kept, so\n" +
         "running it again changes nothing; an existing secret whose input value differs is listed as\n" +
         "`differs` (and kept). A seed the broker did not finish (it was killed) is rolled back by the\n" +
         "next `up` or `seed` before anything else. Prints names and actions, never values.",
@@ -29,13 +31,15 @@ export function seedCommand(context: CliContext) {
     )
     .option("--no-generate", "do not generate missing known TripleO parameters")
     .option("--dry-run", "list what would happen; write nothing")
+    .option("--strict", "refuse names the format does not know (kolla: keys not in its template)")
     .addOption(jsonOption())
     .addOption(stateDirOption())
     .addHelpText(
       "after",
       "\nExamples:\n" +
         "  strongroom seed ~/overcloud-deploy/overcloud/overcloud-passwords.yaml\n" +
-        "  strongroom seed extra.env --format env --no-generate --dry-run\n",
+        "  strongroom seed extra.env --format env --no-generate --dry-run\n" +
+        "  strongroom seed /etc/kolla/passwords.yml --strict\n",
     )
     .action(async (file, options) => {
       const text = readInput(file);
@@ -50,6 +54,7 @@ export function seedCommand(context: CliContext) {
         ...(options.format ? { format: options.format } : {}),
         generate: options.generate,
         dry_run: options.dryRun === true,
+        ...(options.strict ? { strict: true } : {}),
       };
       const answer = await broker.json<SeedAnswer>("POST", "/v1/seed", body);
       if (options.json) printJson(answer);
@@ -57,7 +62,8 @@ export function seedCommand(context: CliContext) {
     });
 }
 
-function readInput(file: string): string {
+/** A file the command reads (or stdin for '-'); a missing one is a usage error. */
+export function readInput(file: string): string {
   try {
     return readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (error) {

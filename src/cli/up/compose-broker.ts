@@ -16,6 +16,7 @@ import { createAuthenticator } from "../../broker/authenticator.js";
 import { createConfigSources } from "../../broker/config-sources.js";
 import { createBrokerService, type StrongroomBroker } from "../../broker/create-broker-service.js";
 import { createKitRegistry } from "../../broker/kits.js";
+import { createPasswordFiles } from "../../broker/password-files.js";
 import type { NextSequence } from "../../bundle/export-sequence.js";
 import { createBundleExporter } from "../../bundle/export-store.js";
 import type { BundleKeyPair } from "../../bundle/keys.js";
@@ -188,6 +189,15 @@ export async function startServing(
           signer: options.signer.keys,
           nextSequence: options.signer.nextSequence,
         }),
+      }),
+      passwords: createPasswordFiles({
+        deployment,
+        keyManagerFor: async (other) =>
+          other === deployment
+            ? core.keyManager
+            : core.registry
+                .keyManager("vault")
+                .create({ client: operator, mount: kvMount }, { deployment: other }),
       }),
       auth: createAuthenticator({
         deployment,

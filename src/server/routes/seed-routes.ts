@@ -21,8 +21,8 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
         tags: ["secrets"],
         summary: "Seed secrets from a document (operator only)",
         description:
-          "Imports every secret of `text` (a TripleO passwords file, YAML, JSON, INI or env), generates " +
-          "missing known TripleO parameters unless `generate` is false, all or nothing, even across a " +
+          "Imports every secret of `text` (a TripleO passwords file, a kolla passwords.yml, YAML, JSON, INI " +
+          "or env), generates missing known TripleO parameters and empty kolla keys (kolla-genpwd's rules) unless `generate` is false, all or nothing, even across a " +
           "crash (a seed the broker did not finish is undone first: `rolled_back`). Existing secrets are " +
           "kept; one whose input value differs is listed as `differs`. `dry_run` only plans. The answer " +
           "lists names and actions, never values. Body limit 8 MiB (1 MiB elsewhere).",
@@ -33,7 +33,15 @@ export const seedRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { text, file = "request", format, generate = true, dry_run = false } = request.body;
-      const report = await broker.seed({ text, file, format, generate, dryRun: dry_run });
+      const strict = request.body.strict === true && { strict: true };
+      const report = await broker.seed({
+        text,
+        file,
+        format,
+        generate,
+        dryRun: dry_run,
+        ...strict,
+      });
       request.log.info({ written: report.written, dryRun: report.dryRun }, "seed applied");
       audit({
         event: "seed",

@@ -16,6 +16,7 @@ import { loadManifest } from "../../../src/config/manifest.js";
 import {
   ExportSummaryAnswer,
   OptionAnswer,
+  PasswordsAnswer,
   RotationListAnswer,
   RotationPlansAnswer,
   RotationsStartedAnswer,
@@ -222,6 +223,25 @@ describe("--json with the broker running: one JSON document on stdout", () => {
     });
     expect(readState(target).pid).toBeNull();
   }, 120_000);
+
+  it("passwords --json: the file it wrote and the route's summary, without the file's text", async () => {
+    const out = at("overcloud-passwords.yaml");
+    const written = (await jsonOf([
+      "passwords",
+      "--format",
+      "tripleo",
+      "--out",
+      out,
+      "--json",
+    ])) as {
+      file: string;
+    };
+    const { file, ...summary } = written;
+    expectShape(PasswordsAnswer, { ...summary, text: "" });
+    expect(summary).not.toHaveProperty("text");
+    expect(file).toBe(out);
+    expect(summary).toMatchObject({ deployment: "overcloud", format: "tripleo" });
+  });
 });
 
 /** The commands that need the running broker, with arguments that would work if it ran. */
@@ -244,6 +264,11 @@ const BROKER_COMMANDS: Array<{ name: CommandName; args: string[]; creates?: stri
     name: "export",
     args: ["--recipient", `${SITE}.pub`, "--out", at("never.bundle")],
     creates: at("never.bundle"),
+  },
+  {
+    name: "passwords",
+    args: ["--format", "kolla", "--out", at("never-passwords.yml")],
+    creates: at("never-passwords.yml"),
   },
 ];
 

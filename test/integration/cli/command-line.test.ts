@@ -41,6 +41,7 @@ const REQUIRED: Partial<Record<CommandName, string[]>> = {
     ...["--manifest", "m.yaml", "--vault-addr", "https://vault:8200", "--tls-cert", "s.pem"],
     ...["--tls-key", "s.key", "--client-ca", "ca.pem", "--operator-token-file", "operator-token"],
   ],
+  passwords: ["--format", "kolla"],
 };
 
 /**
@@ -73,6 +74,10 @@ const WRONG_ARGUMENTS: Record<CommandName, { why: string; args: string[] }> = {
   keygen: { why: "neither --out nor --fingerprint", args: [] },
   export: { why: "no --recipient", args: ["--out", join(untouched, "overcloud.bundle")] },
   import: { why: "no bundle file", args: ["--key", "site.key", "--trust", "broker.pub"] },
+  passwords: {
+    why: "no --out (the values never go to a terminal unasked)",
+    args: ["--format", "kolla"],
+  },
   "vault-server": { why: "none of --dev, --storage and --config", args: [] },
   bootstrap: { why: "no --manifest, --vault-addr nor --out", args: [] },
   serve: { why: "no --manifest, --vault-addr, TLS files nor operator token", args: [] },

@@ -1,3 +1,4 @@
+import { createPasswordFiles } from "../../../src/broker/password-files.js";
 import { type BrokerAppDeps, buildBrokerApp } from "../../../src/server/app.js";
 import {
   createFakeAuthenticator,
@@ -8,6 +9,7 @@ import {
   OPERATOR_TOKEN,
   refusingExporter,
 } from "../../helpers/fake-broker.js";
+import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 import { createMemoryRotations } from "../../helpers/memory-rotations.js";
 
 export interface TestApp {
@@ -17,7 +19,8 @@ export interface TestApp {
 }
 
 /**
- * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses),
+ * The broker app over fakes (in-memory rotations with no secrets, an exporter that refuses,
+ * passwords files of an empty store),
  * logging off; `beforeReady` may add hooks. The caller closes it.
  */
 export async function buildTestApp(
@@ -33,6 +36,10 @@ export async function buildTestApp(
     logger: false,
     rotations: { rotations, schedules: () => [] },
     exporter: refusingExporter,
+    passwords: createPasswordFiles({
+      deployment: "overcloud",
+      keyManagerFor: async () => createMemoryKeyManager(),
+    }),
     ...deps,
   });
   beforeReady?.(app);
