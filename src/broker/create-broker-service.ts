@@ -48,6 +48,9 @@ export interface BrokerServiceOptions {
   fetches?: FetchLog;
   /** Called after each secret a seed wrote (a test composition crashes here). */
   afterSeedWrite?: (written: number) => void;
+  /** Called after every seed that is not a dry run (delivers the values to the sinks); a
+   * failure fails the seed request, and seeding again retries it. */
+  afterSeed?: () => Promise<void>;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -258,7 +261,11 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       serialized(() => writeSecret(name, value, expectedVersion)),
 
     seed(request) {
-      return serialized(() => seedSecrets(seedDeps, request));
+      return serialized(async () => {
+        const report = await seedSecrets(seedDeps, request);
+        if (!request.dryRun) await options.afterSeed?.();
+        return report;
+      });
     },
 
     recoverSeed() {

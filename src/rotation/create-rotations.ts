@@ -17,6 +17,7 @@ import {
   type SecretCommitter,
 } from "./rotation-service.js";
 import { createRotationStore } from "./rotation-store.js";
+import type { SecretSinks } from "./secret-sinks.js";
 
 export interface BrokerRotations {
   service: RotationService;
@@ -36,6 +37,7 @@ export async function createBrokerRotations(options: {
   registry: DriverRegistry;
   commit: SecretCommitter;
   fetches?: FetchWatch;
+  sinks?: SecretSinks;
   stateDir: string;
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
@@ -54,6 +56,7 @@ export async function createBrokerRotations(options: {
     owner: `${hostname()}:${options.stateDir}`,
     commit: options.commit,
     ...(options.fetches && { fetches: options.fetches }),
+    ...(options.sinks && { sinks: options.sinks }),
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),
     ...(options.afterPersist && { afterPersist: options.afterPersist }),
     ...(options.audit && { audit: options.audit }),

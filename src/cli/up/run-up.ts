@@ -27,6 +27,7 @@ import { createFetchLog } from "../../lib/fetch-log.js";
 import { isProcessAlive } from "../../lib/process-alive.js";
 import { createBrokerRotations } from "../../rotation/create-rotations.js";
 import type { RotationStep } from "../../rotation/rotation-record.js";
+import { createSecretSinks } from "../../rotation/secret-sinks.js";
 import { type RunningBrokerServer, startBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
@@ -177,6 +178,7 @@ export async function runUp(
   });
   const records = createVaultRecordStore({ client: operator, mount: kvMount, deployment });
   const fetches = createFetchLog();
+  const sinks = createSecretSinks({ manifest, keyManager, registry });
   const broker = createBrokerService({
     manifest,
     keyManager,
@@ -187,6 +189,11 @@ export async function runUp(
     records,
     fetches,
     ...(hooks.afterSeedWrite && { afterSeedWrite: hooks.afterSeedWrite }),
+    ...(sinks.count > 0 && {
+      afterSeed: async () => {
+        for (const report of await sinks.sync()) log.info(report, "secret sink");
+      },
+    }),
   });
 
   const recovered = await broker.recoverSeed();
@@ -234,6 +241,7 @@ export async function runUp(
     registry,
     commit: (secret, value, expected) => broker.commitSecret(secret, value, expected),
     fetches,
+    ...(sinks.count > 0 && { sinks }),
     stateDir: dir.path,
     log: (level, event, fields) => log[level](fields ?? {}, event),
     ...(hooks.afterRotationStep && { afterPersist: hooks.afterRotationStep }),
