@@ -126,7 +126,9 @@ export function stanzaProblems(source: YamlSource, raw: unknown): Problem[] {
     check(LOAD_BALANCER_SCHEMAS, service.load_balancer, ["services", name, "load_balancer"]);
   }
   if (Array.isArray(raw.sinks)) {
-    raw.sinks.forEach((sink, i) => check(SINK_SCHEMAS, sink, ["sinks", i]));
+    raw.sinks.forEach((sink, i) => {
+      check(SINK_SCHEMAS, sink, ["sinks", i]);
+    });
   }
   return problems;
 }
