@@ -18,6 +18,7 @@ import {
 import { ERRORS } from "../../../src/lib/errors.js";
 import {
   type FakeKubeApiServer,
+  type KubeObject,
   startFakeKubeApiServer,
 } from "../../helpers/fake-kube-apiserver.js";
 import { digestOf, secretDigests } from "../../helpers/secret-digests.js";
