@@ -241,7 +241,7 @@ export const SINK_SCHEMAS: Record<string, TSchema> = {
   "kubernetes-secret": Type.Object(
     {
       kind: Type.Literal("kubernetes-secret"),
-      keys: SinkKeys,
+      keys: Type.Unknown(), // checked with every sink by ManifestSchema
       name: NonEmpty,
       /** Default: the kubeconfig context's namespace (a pod's own), else "default". */
       namespace: Type.Optional(NonEmpty),

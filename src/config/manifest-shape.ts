@@ -80,6 +80,7 @@ export function schemaProblems(
         break;
       case "minItems":
       case "minLength":
+      case "minProperties":
         problems.push(
           source.problemAt(path, params.limit === 1 ? "must not be empty" : error.message),
         );
