@@ -198,7 +198,7 @@ export async function registerManifestDrivers(
     const driver = await loadDriver(entry.module);
     if (!MANIFEST_DRIVER_KINDS.has(driver.kind)) {
       throw driverError(
-        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters, rotation targets and health checks`,
+        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters, rotation targets, health checks, load balancers and secret sinks`,
       );
     }
     registry.register(driver);
