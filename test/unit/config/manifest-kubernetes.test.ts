@@ -1,19 +1,10 @@
 /** The manifest's Kubernetes stanzas: `restart: {kind: kubernetes}` and `sinks:`. */
 import { describe, expect, it } from "vitest";
-import { ManifestError, parseManifest } from "../../../src/config/manifest.js";
+import { parseManifest } from "../../../src/config/manifest.js";
+import { manifestProblems as problemsOf } from "../../helpers/manifest-problems.js";
 
 const lines = (...l: string[]) => `${l.join("\n")}\n`;
 const HEAD = ["deployment: { name: test }", "secrets: { AdminPassword: , NovaPassword: }"];
-
-function problemsOf(text: string): string[] {
-  try {
-    parseManifest(text, "m.yaml");
-  } catch (error) {
-    expect(error).toBeInstanceOf(ManifestError);
-    return (error as ManifestError).problems.map((p) => `${p.line}:${p.col}: ${p.reason}`);
-  }
-  throw new Error("expected a ManifestError");
-}
 
 describe("manifest: Kubernetes restarts and secret sinks", () => {
   it("reads sinks: the keys map Secret keys to secrets, the stanza is kept for its driver", () => {
