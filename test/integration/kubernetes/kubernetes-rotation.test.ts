@@ -112,7 +112,7 @@ sinks:
       await service.idle();
       return service.get(started!.id);
     };
-    return { keyManager, sinks, rotate };
+    return { keyManager, sinks, rotate, service };
   }
 
   const secretValue = (key: string) =>
@@ -165,6 +165,14 @@ sinks:
     const quiet = api.requests.length;
     expect((await sinks.sync(["NovaPassword"])).map((r) => r.written)).toEqual([false]);
     expect(api.writesSince(quiet)).toEqual([]);
+  });
+
+  it("the plan names the Kubernetes resource each consumer restarts", async () => {
+    const { service } = await setup();
+    const [plan] = await service.plan(["NovaPassword"]);
+    expect(plan!.consumers).toEqual([
+      { service: "nova-api", restart: "kubernetes: deployment/nova-api", health: "none" },
+    ]);
   });
 
   it("a rollout that never becomes available stops the rotation with the reason; nothing is retired", async () => {
