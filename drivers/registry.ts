@@ -13,12 +13,14 @@ import { HEALTH_CHECK_DRIVERS } from "./health-checks/index.js";
 import { driver as vaultKeyManager } from "./key-managers/vault/index.js";
 import { driver as haproxyLoadBalancer } from "./load-balancers/haproxy/index.js";
 import { driver as commandRestarter } from "./restarters/command/index.js";
+import { driver as kubernetesRestarter } from "./restarters/kubernetes/index.js";
 import { driver as signalRestarter } from "./restarters/signal/index.js";
 import { driver as systemdRestarter } from "./restarters/systemd/index.js";
 import { driver as commandTarget } from "./rotation-targets/command/index.js";
 import { driver as keystoneTarget } from "./rotation-targets/keystone/index.js";
 import { driver as mariadbTarget } from "./rotation-targets/mariadb/index.js";
 import { driver as rabbitmqTarget } from "./rotation-targets/rabbitmq/index.js";
+import { driver as kubernetesSecretSink } from "./secret-sinks/kubernetes-secret/index.js";
 import type {
   ConfigSourceDriver,
   Driver,
@@ -27,6 +29,7 @@ import type {
   LoadBalancerDriver,
   RestarterDriver,
   RotationTargetDriver,
+  SecretSinkDriver,
 } from "./types.js";
 
 export const BUILT_IN_DRIVERS: readonly Driver[] = [
@@ -43,6 +46,8 @@ export const BUILT_IN_DRIVERS: readonly Driver[] = [
   signalRestarter,
   ...HEALTH_CHECK_DRIVERS,
   haproxyLoadBalancer,
+  kubernetesRestarter,
+  kubernetesSecretSink,
 ];
 
 const driverError = (message: string, cause?: unknown) =>
@@ -57,6 +62,7 @@ export interface DriverRegistry {
   restarter(name: string): RestarterDriver;
   healthCheck(name: string): HealthCheckDriver;
   loadBalancer(name: string): LoadBalancerDriver;
+  secretSink(name: string): SecretSinkDriver;
   names(): {
     keyManagers: string[];
     configSources: string[];
@@ -64,6 +70,7 @@ export interface DriverRegistry {
     restarters: string[];
     healthChecks: string[];
     loadBalancers: string[];
+    secretSinks: string[];
   };
 }
 
@@ -74,6 +81,7 @@ const DRIVER_KINDS = [
   "restarter",
   "health-check",
   "load-balancer",
+  "secret-sink",
 ] as const;
 
 export function createDriverRegistry(
@@ -86,6 +94,7 @@ export function createDriverRegistry(
     restarter: new Map<string, RestarterDriver>(),
     "health-check": new Map<string, HealthCheckDriver>(),
     "load-balancer": new Map<string, LoadBalancerDriver>(),
+    "secret-sink": new Map<string, SecretSinkDriver>(),
   };
   const find = <K extends keyof typeof tables>(kind: K, name: string) => {
     const found = tables[kind].get(name);
@@ -109,6 +118,7 @@ export function createDriverRegistry(
     restarter: (name) => find("restarter", name),
     healthCheck: (name) => find("health-check", name),
     loadBalancer: (name) => find("load-balancer", name),
+    secretSink: (name) => find("secret-sink", name),
     names: () => ({
       keyManagers: [...tables["key-manager"].keys()],
       configSources: [...tables["config-source"].keys()],
@@ -116,6 +126,7 @@ export function createDriverRegistry(
       restarters: [...tables.restarter.keys()],
       healthChecks: [...tables["health-check"].keys()],
       loadBalancers: [...tables["load-balancer"].keys()],
+      secretSinks: [...tables["secret-sink"].keys()],
     }),
   };
   for (const driver of drivers) registry.register(driver);
@@ -171,6 +182,7 @@ const MANIFEST_DRIVER_KINDS: ReadonlySet<Driver["kind"]> = new Set([
   "restarter",
   "health-check",
   "load-balancer",
+  "secret-sink",
 ]);
 
 /**
@@ -186,7 +198,7 @@ export async function registerManifestDrivers(
     const driver = await loadDriver(entry.module);
     if (!MANIFEST_DRIVER_KINDS.has(driver.kind)) {
       throw driverError(
-        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters, rotation targets and health checks`,
+        `${manifest.file}: driver module ${entry.module} is a ${driver.kind} driver; a manifest may add config sources, restarters, rotation targets, health checks, load balancers and secret sinks`,
       );
     }
     registry.register(driver);

@@ -216,10 +216,41 @@ export interface HealthCheckDriver {
   ): Promise<ProbeResult>;
 }
 
+/**
+ * Where a deployment's values are delivered for consumers that cannot ask the broker: a
+ * Kubernetes Secret read by OpenStack-Helm or RHOSO pods. The core hands a sink every entry
+ * of its manifest stanza's `keys` (entry key -> the secret's value, map values JSON-encoded) after
+ * a seed and after a rotation commits, before the consumers restart.
+ */
+export interface SecretSink {
+  readonly driver: string;
+  /** What it writes, for logs and errors, e.g. "kubernetes Secret openstack/osp-secret". */
+  readonly description: string;
+  /** Writes `entries` when they differ from what the sink holds; idempotent. Throws one line,
+   * never a value, on failure. */
+  write(entries: ReadonlyMap<string, string>, signal: AbortSignal): Promise<SinkWrite>;
+}
+
+export interface SinkWrite {
+  /** False: the sink already held these values (nothing was written). */
+  written: boolean;
+  /** e.g. "created", "updated", "unchanged (content-hash 1a2b…)"; never a value. */
+  detail: string;
+}
+
+export interface SecretSinkDriver {
+  kind: "secret-sink";
+  name: string;
+  /** Problems with the manifest stanza (checked at load), or undefined. */
+  validate?(stanza: Readonly<Record<string, unknown>>): string | undefined;
+  create(stanza: Readonly<Record<string, unknown>>, context: { deployment: string }): SecretSink;
+}
+
 export type Driver =
   | KeyManagerDriver
   | ConfigSourceDriver
   | RotationTargetDriver
   | RestarterDriver
   | HealthCheckDriver
-  | LoadBalancerDriver;
+  | LoadBalancerDriver
+  | SecretSinkDriver;

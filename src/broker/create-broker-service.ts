@@ -55,6 +55,9 @@ export interface BrokerServiceOptions {
   mirror?: SecretMirror;
   /** A write whose copy failed: the write stands, the copy is tried again at the next one. */
   onMirrorFailure?: (error: unknown) => void;
+  /** Called after every seed that is not a dry run (delivers the values to the sinks); a
+   * failure fails the seed request, and seeding again retries it. */
+  afterSeed?: () => Promise<void>;
 }
 
 export interface StrongroomBroker extends BrokerService {
@@ -295,7 +298,11 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       serialized(() => writeSecret(name, value, expectedVersion)),
 
     seed(request) {
-      return serialized(() => seedSecrets(seedDeps, request));
+      return serialized(async () => {
+        const report = await seedSecrets(seedDeps, request);
+        if (!request.dryRun) await options.afterSeed?.();
+        return report;
+      });
     },
 
     recoverSeed() {

@@ -32,6 +32,7 @@ import type {
   ServiceFile,
   ServiceInstance,
   ServiceSpec,
+  SinkSpec,
   TargetSpec,
   UserSecretTarget,
 } from "./manifest-types.js";
@@ -141,7 +142,23 @@ export class ManifestBuilder {
         module: isAbsolute(d.module) ? d.module : resolve(dirname(this.source.file), d.module),
         config: d.config ?? {},
       })),
+      sinks: this.buildSinks(secretNames),
     };
+  }
+
+  private buildSinks(secretNames: ReadonlySet<string>): SinkSpec[] {
+    return (this.raw.sinks ?? []).map((stanza, i) => {
+      for (const [key, secret] of Object.entries(stanza.keys)) {
+        if (!secretNames.has(secret)) {
+          this.problem(["sinks", i, "keys", key], `sink key "${key}": unknown secret "${secret}"`);
+        }
+      }
+      return {
+        kind: stanza.kind,
+        keys: new Map(Object.entries(stanza.keys)),
+        stanza: stanza as DriverStanza,
+      };
+    });
   }
 
   private buildTargets(secretNames: ReadonlySet<string>): Map<string, TargetSpec> {

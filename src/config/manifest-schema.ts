@@ -196,6 +196,19 @@ export const RESTART_SCHEMAS: Record<string, TSchema> = {
     },
     strict,
   ),
+  kubernetes: Type.Object(
+    {
+      kind: Type.Literal("kubernetes"),
+      /** deployment/NAME, statefulset/NAME or daemonset/NAME (`{service}`, `{instance}` filled). */
+      resource: NonEmpty,
+      namespace: Type.Optional(NonEmpty),
+      /** The whole rollout (kubectl rollout status --timeout). */
+      timeout_seconds: Type.Optional(Seconds),
+      kubeconfig: Type.Optional(NonEmpty),
+      context: Type.Optional(NonEmpty),
+    },
+    strict,
+  ),
   signal: Type.Object(
     {
       kind: Type.Literal("signal"),
@@ -218,6 +231,31 @@ export const LOAD_BALANCER_SCHEMAS: Record<string, TSchema> = {
       server: NonEmpty,
       /** How long to wait for the server's sessions to end before restarting anyway. */
       drain_timeout_seconds: Type.Optional(Seconds),
+    },
+    strict,
+  ),
+};
+
+/** Kubernetes Secret data keys (the API server's rule). */
+export const SINK_KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
+/** Where values are delivered after a seed and a rotation's commit: `keys` maps each entry
+ * (a Secret key) to a secret's name; the rest belongs to the sink's driver. */
+const SinkKeys = Type.Record(Type.String({ pattern: SINK_KEY_PATTERN.source }), NonEmpty, {
+  minProperties: 1,
+});
+const SinkStanza = Type.Object({ kind: NonEmpty, keys: SinkKeys }, { additionalProperties: true });
+export const SINK_SCHEMAS: Record<string, TSchema> = {
+  "kubernetes-secret": Type.Object(
+    {
+      kind: Type.Literal("kubernetes-secret"),
+      keys: Type.Unknown(), // checked with every sink by ManifestSchema
+      name: NonEmpty,
+      /** Default: the kubeconfig context's namespace (a pod's own), else "default". */
+      namespace: Type.Optional(NonEmpty),
+      type: Type.Optional(NonEmpty),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+      kubeconfig: Type.Optional(NonEmpty),
+      context: Type.Optional(NonEmpty),
     },
     strict,
   ),
@@ -363,6 +401,7 @@ export const ManifestSchema = Type.Object(
         ),
       ),
     ),
+    sinks: Type.Optional(Type.Array(SinkStanza)),
   },
   strict,
 );

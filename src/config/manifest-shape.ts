@@ -9,6 +9,7 @@ import {
   RESTART_SCHEMAS,
   SECRET_TARGET_KINDS,
   SECRET_TARGET_SCHEMAS,
+  SINK_SCHEMAS,
 } from "./manifest-schema.js";
 import type { PathSegment, Problem, YamlSource } from "./yaml-source.js";
 
@@ -79,6 +80,7 @@ export function schemaProblems(
         break;
       case "minItems":
       case "minLength":
+      case "minProperties":
         problems.push(
           source.problemAt(path, params.limit === 1 ? "must not be empty" : error.message),
         );
@@ -123,6 +125,11 @@ export function stanzaProblems(source: YamlSource, raw: unknown): Problem[] {
     check(RESTART_SCHEMAS, service.restart, ["services", name, "restart"]);
     check(HEALTH_SCHEMAS, service.health, ["services", name, "health"]);
     check(LOAD_BALANCER_SCHEMAS, service.load_balancer, ["services", name, "load_balancer"]);
+  }
+  if (Array.isArray(raw.sinks)) {
+    raw.sinks.forEach((sink, i) => {
+      check(SINK_SCHEMAS, sink, ["sinks", i]);
+    });
   }
   return problems;
 }

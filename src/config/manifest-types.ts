@@ -16,6 +16,16 @@ export interface Manifest {
   readonly variables: ReadonlyMap<string, string>;
   /** Third-party drivers: module paths (absolute, resolved against the manifest's folder). */
   readonly drivers: readonly DriverModule[];
+  /** Where values are delivered after a seed and a rotation's commit (Kubernetes Secrets). */
+  readonly sinks: readonly SinkSpec[];
+}
+
+export interface SinkSpec {
+  readonly kind: string;
+  /** Entry (e.g. a Secret key) -> the secret whose value it holds. */
+  readonly keys: ReadonlyMap<string, string>;
+  /** The stanza as written, for the sink's driver. */
+  readonly stanza: DriverStanza;
 }
 
 /** The deployment's values also kept in kolla's own layout (`<mount>/<path>/<key>`); the

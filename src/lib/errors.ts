@@ -279,6 +279,11 @@ export const ERROR_CATALOGUE = {
     meaning: "a consumer's restart command failed or timed out",
   },
   STRONGROOM_ERR_HEALTH: { status: 500, exit: 1, meaning: "a health check could not run at all" },
+  STRONGROOM_ERR_SINK: {
+    status: 502,
+    exit: 1,
+    meaning: "a secret sink (a Kubernetes Secret) could not be written",
+  },
 
   STRONGROOM_ERR_AUDIT_CHAIN: {
     status: 500,

@@ -16,6 +16,7 @@ import {
   type SecretCommitter,
 } from "./rotation-service.js";
 import { createRotationStore } from "./rotation-store.js";
+import type { SecretSinks } from "./secret-sinks.js";
 
 export interface BrokerRotations {
   service: RotationService;
@@ -42,6 +43,7 @@ export async function createBrokerRotations(options: {
   owner: string;
   /** How long a lock outlives a broker that stopped renewing it (killed): then any may resume. */
   lockTtlMs?: number;
+  sinks?: SecretSinks;
   log: Log;
   /** Called after each persisted step (a test composition kills the broker there). */
   afterPersist?: (step: RotationStep) => void;
@@ -59,6 +61,7 @@ export async function createBrokerRotations(options: {
     ...(options.lockTtlMs !== undefined && { lockTtlMs: options.lockTtlMs }),
     commit: options.commit,
     ...(options.fetches && { fetches: options.fetches }),
+    ...(options.sinks && { sinks: options.sinks }),
     log: (event, fields) => options.log(event.includes("fail") ? "warn" : "info", event, fields),
     ...(options.afterPersist && { afterPersist: options.afterPersist }),
     ...(options.audit && { audit: options.audit }),

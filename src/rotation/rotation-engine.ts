@@ -40,6 +40,9 @@ export interface RotationEngineDeps {
     record: RotationRecord,
     onRestarted: (unit: string, detail?: { fetched?: string }) => Promise<void>,
   ): Promise<RestartOutcome>;
+  /** Delivers the committed value to the manifest's sinks (Kubernetes Secrets) before the
+   * consumers restart; idempotent (a resumed rotation calls it again). */
+  syncSinks?(secret: string): Promise<void>;
   log(event: string, fields?: Record<string, unknown>): void;
   /** Test hooks: runs right after a step was persisted (STRONGROOM_CRASH_AT). */
   afterPersist?(step: RotationStep): void | Promise<void>;
@@ -240,6 +243,11 @@ async function commitOnce(deps: RotationEngineDeps, record: RotationRecord): Pro
 async function forwardFromCommit(run: Run): Promise<void> {
   const { deps, record, targets, values, persist, now } = run;
   if (record.step === "committed") {
+    try {
+      await deps.syncSinks?.(record.secret);
+    } catch (error) {
+      throw rotationFailure(`secret sink: ${oneLine(error)} (no consumer restarted)`);
+    }
     const outcome = await deps.restartConsumers(record, async (unit, detail) => {
       if (!record.restarted.includes(unit)) record.restarted.push(unit);
       if (detail?.fetched) record.fetched = { ...record.fetched, [unit]: detail.fetched };

@@ -76,8 +76,9 @@ const serviceIndex = (manifest: Manifest, service: string) =>
   [...manifest.services.keys()].indexOf(service);
 
 export function describeRestart(spec: ServiceSpec): ConsumerStep {
+  const what = spec.restart?.["command"] ?? spec.restart?.["resource"];
   const restart = spec.restart
-    ? `${spec.restart.kind}${Array.isArray(spec.restart["command"]) ? `: ${(spec.restart["command"] as string[]).join(" ")}` : ""}`
+    ? `${spec.restart.kind}${Array.isArray(what) ? `: ${what.join(" ")}` : typeof what === "string" ? `: ${what}` : ""}`
     : "none (restart it yourself)";
   const units =
     spec.instances.length === 0

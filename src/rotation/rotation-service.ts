@@ -36,6 +36,7 @@ import {
 } from "./rotation-record.js";
 import { lockedError, type RotationStore } from "./rotation-store.js";
 import { createSecretTargets } from "./rotation-targets.js";
+import type { SecretSinks } from "./secret-sinks.js";
 
 export interface RotationService {
   plan(secrets: readonly string[], options?: { force?: boolean }): Promise<RotationPlan[]>;
@@ -72,6 +73,8 @@ export interface RotationServiceDeps {
   commit: SecretCommitter;
   /** Without it, restarts are not checked against fetches (tests of the machine alone). */
   fetches?: FetchWatch;
+  /** The manifest's sinks, written after each commit (none when absent). */
+  sinks?: SecretSinks;
   log(event: string, fields?: Record<string, unknown>): void;
   afterPersist?(step: RotationStep): void | Promise<void>;
   audit?(event: AuditEvent): void;
@@ -107,6 +110,12 @@ function fetchCheck(fetches: FetchWatch, record: RotationRecord): FetchCheck {
         "from the broker (oslo.config carries on with its defaults when the broker cannot be " +
         "reached): it may be running without its configuration",
     };
+  };
+}
+
+function syncSinksWith(sinks: SecretSinks, log: RotationServiceDeps["log"]) {
+  return async (secret: string) => {
+    for (const report of await sinks.sync([secret])) log("secret sink", { secret, ...report });
   };
 }
 
@@ -155,6 +164,7 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
     commit: deps.commit,
     generate,
     restartConsumers,
+    ...(deps.sinks && { syncSinks: syncSinksWith(deps.sinks, deps.log) }),
     log: deps.log,
     ...(deps.afterPersist && { afterPersist: deps.afterPersist }),
     ...(deps.audit && { audit: deps.audit }),

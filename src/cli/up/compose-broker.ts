@@ -26,12 +26,15 @@ import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import type { FetchLog } from "../../lib/fetch-log.js";
 import { type BrokerRotations, createBrokerRotations } from "../../rotation/create-rotations.js";
 import type { RotationStep } from "../../rotation/rotation-record.js";
+import { createSecretSinks, type SecretSinks } from "../../rotation/secret-sinks.js";
 import type { RateLimitSettings } from "../../server/rate-limit.js";
 import {
   type BrokerTls,
   type RunningBrokerServer,
   startBrokerServer,
 } from "../../server/server.js";
+import { createKollaMirror } from "../../vault/kolla-mirror.js";
+import { kollaLayoutOf } from "../../vault/kolla-vault.js";
 import { createVaultRecordStore, type RecordStore } from "../../vault/record-store.js";
 import type { VaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
@@ -54,6 +57,7 @@ export interface BrokerCoreOptions {
   records?: RecordStore;
   afterSeedWrite?: (written: number) => void;
   onWritten?: (names: readonly string[]) => void;
+  log: Logger;
 }
 
 export interface BrokerCore {
@@ -61,11 +65,13 @@ export interface BrokerCore {
   keyManager: KeyManager;
   records: RecordStore;
   registry: DriverRegistry;
+  /** The manifest's Kubernetes Secret sinks (and any other), written after seeds and commits. */
+  sinks: SecretSinks;
 }
 
 /** Drivers (the manifest's own too), the key manager on Vault, the config sources, the broker. */
 export async function createBrokerCore(options: BrokerCoreOptions): Promise<BrokerCore> {
-  const { manifest, operator, kvMount } = options;
+  const { manifest, operator, kvMount, log } = options;
   const deployment = manifest.deployment.name;
   const registry = createDriverRegistry();
   const manifestDrivers = await registerManifestDrivers(registry, manifest);
@@ -82,6 +88,8 @@ export async function createBrokerCore(options: BrokerCoreOptions): Promise<Brok
   });
   const records =
     options.records ?? createVaultRecordStore({ client: operator, mount: kvMount, deployment });
+  const sinks = createSecretSinks({ manifest, keyManager, registry });
+  const kolla = kollaLayoutOf(manifest);
   const broker = createBrokerService({
     manifest,
     keyManager,
@@ -93,8 +101,18 @@ export async function createBrokerCore(options: BrokerCoreOptions): Promise<Brok
     fetches: options.fetches,
     ...(options.afterSeedWrite && { afterSeedWrite: options.afterSeedWrite }),
     ...(options.onWritten && { onWritten: options.onWritten }),
+    ...(kolla && {
+      mirror: createKollaMirror({ client: operator, layout: kolla }),
+      onMirrorFailure: (err: unknown) =>
+        log.error({ err }, "kolla_vault: a copy was not written (tried again at the next write)"),
+    }),
+    ...(sinks.count > 0 && {
+      afterSeed: async () => {
+        for (const report of await sinks.sync()) log.info(report, "secret sink");
+      },
+    }),
   });
-  return { broker, keyManager, records, registry };
+  return { broker, keyManager, records, registry, sinks };
 }
 
 export interface ServingOptions {
@@ -142,6 +160,7 @@ export async function startServing(
     registry: core.registry,
     commit: (secret, value, expected) => core.broker.commitSecret(secret, value, expected),
     fetches: options.fetches,
+    ...(core.sinks.count > 0 && { sinks: core.sinks }),
     owner: options.rotationOwner,
     ...(options.rotationLockTtlMs !== undefined && { lockTtlMs: options.rotationLockTtlMs }),
     log: (level, event, fields) => log[level](fields ?? {}, event),

@@ -114,6 +114,7 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     kvMount,
     env: options.env,
     fetches: createFetchLog(),
+    log,
   });
   const recovered = await broker.recoverSeed();
   if (recovered) log.warn({ file: recovered.file }, "rolled back a seed that did not finish");

@@ -137,6 +137,7 @@ export async function runServe(
     overrides: options.overrides,
     env: options.env,
     fetches,
+    log,
   });
   forget = (names) => core.broker.forget(names);
   await feed.poll();

@@ -23,7 +23,6 @@ import type { RunningBrokerServer } from "../../server/server.js";
 import { ensureStatePki } from "../../state/certificates.js";
 import { type BrokerState, STATE_FILES, StateDir } from "../../state/state-dir.js";
 import { type BootstrapReport, bootstrapDeployment } from "../../vault/bootstrap.js";
-import { createKollaMirror } from "../../vault/kolla-mirror.js";
 import { bootstrapKollaAccess, kollaLayoutOf } from "../../vault/kolla-vault.js";
 import { DEFAULT_KV_MOUNT } from "../../vault/kv-layout.js";
 import { upgradeLegacyNames } from "../../vault/legacy-names.js";
@@ -172,11 +171,7 @@ export async function runUp(
     env: options.env,
     fetches,
     ...(hooks.afterSeedWrite && { afterSeedWrite: hooks.afterSeedWrite }),
-    ...(kolla && {
-      mirror: createKollaMirror({ client: operator, layout: kolla }),
-      onMirrorFailure: (err: unknown) =>
-        log.error({ err }, "kolla_vault: a copy was not written (tried again at the next write)"),
-    }),
+    log,
   });
   const { broker } = core;
 

@@ -54,12 +54,12 @@ describe("restart, health and rolling stanzas", () => {
 
   it("leave third-party restarter kinds to their driver", () => {
     const manifest = parseManifest(
-      manifestWith("    restart: { kind: kubernetes, deployment: nova-api }"),
+      manifestWith("    restart: { kind: nomad, job: nova-api }"),
       "/etc/strongroom/m.yaml",
     );
     expect(manifest.services.get("svc")!.restart).toEqual({
-      kind: "kubernetes",
-      deployment: "nova-api",
+      kind: "nomad",
+      job: "nova-api",
     });
   });
 });

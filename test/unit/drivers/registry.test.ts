@@ -14,9 +14,10 @@ describe("the driver registry", () => {
     expect(names.keyManagers).toEqual(["vault"]);
     expect(names.configSources).toEqual(["environment", "ini", "castellan"]);
     expect(names.rotationTargets).toEqual(["mariadb", "rabbitmq", "command", "keystone"]);
-    expect(names.restarters).toEqual(["command", "systemd", "signal"]);
+    expect(names.restarters).toEqual(["command", "systemd", "signal", "kubernetes"]);
     expect(names.healthChecks).toEqual(["http", "tcp", "command"]);
     expect(names.loadBalancers).toEqual(["haproxy"]);
+    expect(names.secretSinks).toEqual(["kubernetes-secret"]);
     expect(registry.keyManager("vault").name).toBe("vault");
     expect(registry.configSource("ini").kind).toBe("config-source");
   });

@@ -247,7 +247,7 @@ describe("rolling restarts", () => {
     const dir = tempDir();
     const consumers = [
       { service: "a", restart: { kind: "command", command: "podman restart a" }, rolling: ROLLING },
-      { service: "b", restart: { kind: "kubernetes" }, rolling: ROLLING },
+      { service: "b", restart: { kind: "nomad" }, rolling: ROLLING },
     ];
     const result = await run(dir, { consumers, maxParallel: 2 }).result;
     expect(result).toMatchObject({
@@ -258,7 +258,7 @@ describe("rolling restarts", () => {
           'bad command restart stanza: "command" must be a non-empty list of non-empty strings',
       },
       alsoFailed: [
-        { service: "b", reason: expect.stringMatching(/^unknown restarter driver "kubernetes"/) },
+        { service: "b", reason: expect.stringMatching(/^unknown restarter driver "nomad"/) },
       ],
     });
   });
