@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeKubeApiServer } from "../helpers/fake-kube-apiserver.js";
 import {
   bootstrap,
   runStrongroom,
@@ -96,6 +97,33 @@ describe("bootstrap + serve on a TLS embedded Vault", () => {
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ tokenCreated: false, services: 1 });
     expect(snapshot(out)).toEqual(before);
+  }, 120_000);
+
+  it("bootstrap --k8s-secret keeps DIR's top-level files in one Secret (FAKE Kubernetes API server: none can run here), and writes nothing when they did not change", async () => {
+    const api = await startFakeKubeApiServer();
+    try {
+      const kubeconfig = api.writeKubeconfig(root, { namespace: "openstack" });
+      const args = ["bootstrap", "--manifest", manifest, "--vault-addr", vault.addr].concat([
+        ...["--vault-ca", vault.caFile, "--out", out, "--k8s-secret", "sr-strongroom-identity"],
+        "--json",
+      ]);
+      const first = await runStrongroom(args, { KUBECONFIG: kubeconfig });
+      expect(first.code, first.stderr).toBe(0);
+      const secret = api.secret("openstack", "sr-strongroom-identity");
+      const topLevel = readdirSync(out).filter((name) => statSync(join(out, name)).isFile());
+      expect(Object.keys(secret?.data ?? {}).sort()).toEqual(topLevel.sort());
+      for (const name of ["ca.pem", "server.key", "operator-token", "broker-bundle.key"]) {
+        const held = Buffer.from(secret!.data[name], "base64");
+        expect(held.equals(readFileSync(join(out, name))), name).toBe(true);
+      }
+      const since = api.requests.length;
+      const again = await runStrongroom(args, { KUBECONFIG: kubeconfig });
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).k8sSecret).toMatch(/unchanged/);
+      expect(api.writesSince(since)).toEqual([]);
+    } finally {
+      await api.close();
+    }
   }, 120_000);
 
   it("bootstrap without an operator token in DIR nor VAULT_TOKEN: exit 1, STRONGROOM_ERR_VAULT_TOKEN", async () => {

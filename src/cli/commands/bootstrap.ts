@@ -22,6 +22,12 @@ export function bootstrapCommand(context: CliContext) {
         "DNS names or addresses clients reach the replicas by (server certificate; loopback always)",
       ),
     )
+    .addOption(
+      envOption(
+        "--k8s-secret <name>",
+        "also keep DIR's files (not identities/) in this Kubernetes Secret, one key per file; in-cluster service account or KUBECONFIG",
+      ),
+    )
     .addOption(jsonOption())
     .addHelpText(
       "after",
@@ -43,6 +49,7 @@ export function bootstrapCommand(context: CliContext) {
         serverNames: options.serverName ?? [],
         env: context.env,
         log: logger,
+        ...(options.k8sSecret !== undefined && { k8sSecret: options.k8sSecret }),
       });
       if (options.json) printJson(result);
       else

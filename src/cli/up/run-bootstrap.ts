@@ -20,6 +20,7 @@ import { startTemporaryVault } from "../../vault/temporary-vault.js";
 import { createVaultClient, type VaultClient } from "../../vault/vault-client.js";
 import type { StrongroomEnvironment } from "../environment.js";
 import { createBrokerCore } from "./compose-broker.js";
+import { writeIdentitySecret } from "./identity-secret.js";
 import { checkOperatorToken } from "./operator-token.js";
 
 /** What DIR holds: the state dir's names, except the token (the name the chart mounts). */
@@ -44,6 +45,8 @@ export interface BootstrapOptions {
   serverNames: readonly string[];
   env: Pick<StrongroomEnvironment, "vaultToken" | "osloOverrides">;
   log: Logger;
+  /** Also keep DIR's files in this Kubernetes Secret (the chart's hook Job). */
+  k8sSecret?: string;
 }
 
 export interface BootstrapResult {
@@ -57,6 +60,8 @@ export interface BootstrapResult {
   removed: string[];
   rendered: { written: number; removed: number };
   files: Record<keyof typeof BOOTSTRAP_FILES, string>;
+  /** What `--k8s-secret` did: "kubernetes Secret ns/name created", "... unchanged". */
+  k8sSecret?: string;
 }
 
 export async function runBootstrap(options: BootstrapOptions): Promise<BootstrapResult> {
@@ -123,6 +128,16 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
   const files = Object.fromEntries(
     Object.entries(BOOTSTRAP_FILES).map(([key, name]) => [key, dir.file(name)]),
   ) as BootstrapResult["files"];
+  let k8sSecret: string | undefined;
+  if (options.k8sSecret) {
+    const written = await writeIdentitySecret({
+      dir: dir.path,
+      name: options.k8sSecret,
+      deployment,
+    });
+    k8sSecret = written.detail;
+    log.info({ secret: options.k8sSecret, written: written.written }, written.detail);
+  }
   return {
     deployment,
     vault: vault.addr,
@@ -133,6 +148,7 @@ export async function runBootstrap(options: BootstrapOptions): Promise<Bootstrap
     removed: report.removed,
     rendered,
     files,
+    ...(k8sSecret && { k8sSecret }),
   };
 }
 
