@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/lib/pki.js";
 import { waitFor } from "./ports.js";
-import { BIN, REPO_ROOT } from "./strongroom-up.js";
+import { BIN, captureOutput, REPO_ROOT } from "./strongroom-up.js";
 import { rawRequest } from "./vault-http.js";
 import { startVaultServer, type VaultServerHandle } from "./vault-server-process.js";
 
@@ -179,23 +179,9 @@ export async function startServe(
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  live.add(child);
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    out += text;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    err += text;
-  });
-  const closed = new Promise<number | null>((resolve) => {
-    child.once("close", (code) => {
-      live.delete(child);
-      resolve(code);
-    });
-  });
+  const { stdout, stderr, closed } = captureOutput(child, live);
   const records = () =>
-    out
+    stdout()
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -207,7 +193,8 @@ export async function startServe(
   let url = "";
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${err}${out}`);
+      if (child.exitCode !== null)
+        throw new Error(`serve exited ${child.exitCode}: ${stderr()}${stdout()}`);
       const listening = records().find((r) => r.msg === "broker listening (HTTPS, mTLS or token)");
       if (listening) url = String(listening.url);
       return url !== "";
@@ -221,8 +208,8 @@ export async function startServe(
     child,
     url,
     port: Number(new URL(url).port),
-    stdout: () => out,
-    stderr: () => err,
+    stdout,
+    stderr,
     records,
     async kill9() {
       signalGroup("SIGKILL");

@@ -20,6 +20,29 @@ export const EXAMPLE_MANIFEST = join(REPO_ROOT, "examples", "tripleo", "manifest
 export const EXAMPLE_PASSWORDS = join(REPO_ROOT, "examples", "tripleo", "overcloud-passwords.yaml");
 
 const live = new Set<ChildProcess>();
+
+/**
+ * Collects a child's stdout and stderr as text and keeps it in `live` (the processes an exiting
+ * test run still has to stop) until it closes.
+ */
+export function captureOutput(child: ChildProcess, live: Set<ChildProcess>) {
+  live.add(child);
+  let out = "";
+  let err = "";
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    out += text;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    err += text;
+  });
+  const closed = new Promise<number | null>((resolve) => {
+    child.once("close", (code) => {
+      live.delete(child);
+      resolve(code);
+    });
+  });
+  return { stdout: () => out, stderr: () => err, closed };
+}
 process.once("exit", () => {
   for (const child of live) child.kill("SIGKILL");
 });
@@ -66,21 +89,7 @@ export async function startUp(
     env: { ...childEnv(stateDir), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  live.add(child);
-  let out = "";
-  let err = "";
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-    out += text;
-  });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    err += text;
-  });
-  const closed = new Promise<number | null>((resolve) => {
-    child.once("close", (code) => {
-      live.delete(child);
-      resolve(code);
-    });
-  });
+  const { stdout, stderr, closed } = captureOutput(child, live);
   let exited = false;
   void closed.then(() => {
     exited = true;
@@ -88,8 +97,8 @@ export async function startUp(
   const handle: UpHandle = {
     child,
     stateDir,
-    stdout: () => out,
-    stderr: () => err,
+    stdout,
+    stderr,
     async stop(signal = "SIGTERM") {
       if (!exited) child.kill(signal);
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
@@ -102,8 +111,8 @@ export async function startUp(
     await waitFor(
       async () => {
         if (exited)
-          throw new Error(`strongroom up exited before serving; stderr:\n${err.slice(-3000)}`);
-        return out.includes("strongroom is up");
+          throw new Error(`strongroom up exited before serving; stderr:\n${stderr().slice(-3000)}`);
+        return stdout().includes("strongroom is up");
       },
       {
         timeoutMs: options.readyTimeoutMs ?? 90_000,

@@ -1,10 +1,9 @@
 import { Command } from "@commander-js/extra-typings";
-import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { usageError } from "../../lib/errors.js";
 import type { CliContext } from "../context.js";
+import { runInForeground } from "../foreground.js";
 import { addVaultOptions, envOption } from "../shared-options.js";
 
-const SHUTDOWN_GRACE_MS = 20_000;
 /** Short: a replica killed mid-rotation blocks resuming it elsewhere for at most this long. */
 const DEFAULT_LOCK_TTL_SECONDS = 30;
 
@@ -88,20 +87,10 @@ export function serveCommand(context: CliContext) {
       if (readLimit !== undefined && (!Number.isInteger(readLimit) || readLimit < 0)) {
         throw usageError("--read-limit is a whole number of reads per minute (0: no limit)");
       }
-      const { default: closeWithGrace } = await import("close-with-grace");
       const { createCliLogging } = await import("../logger.js");
       const { runServe } = await import("../up/run-serve.js");
       const logging = createCliLogging({ level: options.logLevel, fd: 1 });
-      const cleanups = new CleanupStack();
-      const grace = closeWithGrace(
-        { delay: SHUTDOWN_GRACE_MS, logger: logging.logger },
-        async ({ signal, err }) => {
-          if (err) logging.logger.error({ err }, "unexpected error: shutting down");
-          else logging.logger.info(`${signal ?? "exit"}: shutting down`);
-          await cleanups.run();
-        },
-      );
-      try {
+      await runInForeground(logging.logger, async (cleanups) => {
         await runServe(
           {
             manifest: options.manifest,
@@ -124,10 +113,6 @@ export function serveCommand(context: CliContext) {
           cleanups,
           context.upHooks,
         );
-      } catch (error) {
-        grace.uninstall();
-        await cleanups.run().catch(() => undefined);
-        throw error;
-      }
+      });
     });
 }

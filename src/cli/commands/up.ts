@@ -1,7 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { CleanupStack } from "../../lib/cleanup-stack.js";
 import { resolveStateDirPath } from "../../state/state-dir.js";
 import type { CliContext } from "../context.js";
+import { runInForeground } from "../foreground.js";
 import { DEFAULT_LISTEN } from "../listen-address.js";
 import {
   auditSinkChoice,
@@ -9,8 +9,6 @@ import {
   auditSyslogOption,
   stateDirOption,
 } from "../shared-options.js";
-
-const SHUTDOWN_GRACE_MS = 20_000;
 
 export function upCommand(context: CliContext) {
   return new Command("up")
@@ -75,22 +73,11 @@ export function upCommand(context: CliContext) {
     .action(async (options) => {
       const auditSinks = auditSinkChoice(options);
       // Loaded here: the other commands start without the broker, Vault and driver code.
-      const { default: closeWithGrace } = await import("close-with-grace");
       const { createCliLogging } = await import("../logger.js");
       const { queryHints } = await import("../up/query-hints.js");
       const { runUp } = await import("../up/run-up.js");
       const logging = createCliLogging({ level: options.logLevel });
-      // What runUp opened, closed newest first on a signal, an uncaught error or a failed start.
-      const cleanups = new CleanupStack();
-      const grace = closeWithGrace(
-        { delay: SHUTDOWN_GRACE_MS, logger: logging.logger },
-        async ({ signal, err }) => {
-          if (err) logging.logger.error({ err }, "unexpected error: shutting down");
-          else logging.logger.info(`${signal ?? "exit"}: shutting down`);
-          await cleanups.run();
-        },
-      );
-      try {
+      await runInForeground(logging.logger, async (cleanups) => {
         const running = await runUp(
           {
             manifest: options.manifest,
@@ -109,10 +96,6 @@ export function upCommand(context: CliContext) {
           context.upHooks,
         );
         process.stdout.write(queryHints(running));
-      } catch (error) {
-        grace.uninstall();
-        await cleanups.run().catch(() => undefined);
-        throw error;
-      }
+      });
     });
 }
