@@ -7,20 +7,13 @@
  * replica is therefore served by every other one within `pollMs` plus one Vault read. Every
  * `refreshMs` a replica drops everything anyway: a write made straight to Vault (or by a replica
  * killed between its write and its publish) is served within that bound.
- *
- * The feed also says which secrets changed recently (`isFresh`): fetches carrying such versions
- * are the ones a rotation may be waiting for (shared-fetches.ts).
  */
 import { DEPLOYMENT_KEYS } from "../vault/kv-layout.js";
 import type { RecordStore } from "../vault/record-store.js";
 
 export interface ChangeFeed {
-  /** Publishes the secrets a write changed (and marks them fresh here at once). */
+  /** Publishes the secrets a write changed. */
   publish(names: readonly string[]): Promise<void>;
-  /** Whether `secret` changed (through any replica) within the freshness window. */
-  isFresh(secret: string): boolean;
-  /** Marks `secret` fresh: a replica saw a version newer than any it saw before. */
-  markFresh(secret: string): void;
   /** Reads the feed once now (the poller calls it); resolves once invalidations are done. */
   poll(): Promise<void>;
   /** Starts polling every `pollMs`; returns the function that stops it. */
@@ -32,8 +25,6 @@ export interface ChangeFeedOptions {
   /** Who publishes (kept in the entry, for diagnostics). */
   replica: string;
   pollMs: number;
-  /** How long a change counts as fresh. */
-  freshMs: number;
   /** Everything cached is dropped this often, whatever the feed says. */
   refreshMs: number;
   /** Drops cached entries of the named secrets; everything when `names` is undefined. */
@@ -45,15 +36,9 @@ export interface ChangeFeedOptions {
 export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   const { records } = options;
   const now = options.now ?? Date.now;
-  const changedAt = new Map<string, number>();
   let seen: number | undefined;
   let refreshedAt = now();
   let polling: Promise<void> | undefined;
-
-  const mark = (names: readonly string[]) => {
-    const at = now();
-    for (const name of names) changedAt.set(name, at);
-  };
 
   const readOnce = async () => {
     if (now() - refreshedAt >= options.refreshMs) {
@@ -71,13 +56,8 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
     const names = Array.isArray(entry?.data.names)
       ? entry.data.names.filter((n): n is string => typeof n === "string")
       : [];
-    if (version === seen + 1 && entry) {
-      options.invalidate(names);
-      mark(names);
-    } else {
-      options.invalidate();
-      mark(names);
-    }
+    if (version === seen + 1 && entry) options.invalidate(names);
+    else options.invalidate();
     seen = version;
   };
 
@@ -93,18 +73,12 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   return {
     async publish(names) {
       if (names.length === 0) return;
-      mark(names);
       await records.write(DEPLOYMENT_KEYS.changes, {
         names: [...names],
         by: options.replica,
         at: new Date(now()).toISOString(),
       });
     },
-    isFresh(secret) {
-      const at = changedAt.get(secret);
-      return at !== undefined && now() - at <= options.freshMs;
-    },
-    markFresh: (secret) => mark([secret]),
     poll,
     start() {
       void poll();

@@ -44,7 +44,9 @@ export const DEPLOYMENT_KEYS = {
   lock: (secret: string) => `locks/${secret}`,
   /** The change feed serve replicas poll: the secrets the last write changed. */
   changes: "changes",
-  /** Fetches one serve replica saw carrying freshly committed versions (rotations wait on them). */
+  /** The fetches rotations on serve replicas wait for (service, secret, version, since). */
+  fetchWaits: "fetch-waits",
+  /** Fetches one serve replica saw that a listed wait is for. */
   fetchesFolderOf: (service: string) => `fetches/${service}`,
   fetches: (service: string, replica: string) => `fetches/${service}/${replica}`,
   /** The kits `service-kit` issued (certificate serial, secret-id accessor; no secret). */

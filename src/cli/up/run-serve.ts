@@ -3,8 +3,8 @@
  * Everything comes from flags, the environment and files mounted read-only; nothing is written
  * locally (logs and audit records are JSON lines on stdout). Any number of replicas may serve
  * one deployment: rotation state and locks live in Vault, writes made through one replica reach
- * the others' caches through the change feed, and fetches carrying freshly committed versions
- * are shared through Vault for the rotations waiting on them.
+ * the others' caches through the change feed, and the fetches a rotation waits for are shared
+ * through Vault (shared-fetches.ts).
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -30,9 +30,7 @@ import type { UpHooks } from "./run-up.js";
 export const DEFAULT_CACHE_POLL_MS = 1_000;
 /** Everything cached is dropped this often (writes made straight to Vault). */
 const FULL_REFRESH_MS = 5 * 60_000;
-/** Fetches carrying versions changed this recently are shared: a rotation's restarts fit in it. */
-const FRESH_FETCH_WINDOW_MS = 30 * 60_000;
-/** How often a waiting rotation reads the fetches other replicas shared. */
+/** How often the waits are read, and a waiting rotation reads the fetches other replicas shared. */
 const SHARED_FETCH_POLL_MS = 1_000;
 
 export interface ServeOptions {
@@ -111,7 +109,6 @@ export async function runServe(
     records,
     replica: replicaSegment,
     pollMs: options.cachePollMs ?? DEFAULT_CACHE_POLL_MS,
-    freshMs: FRESH_FETCH_WINDOW_MS,
     refreshMs: FULL_REFRESH_MS,
     invalidate: (names) => forget(names),
     onError: onError("change feed: Vault read failed"),
@@ -119,10 +116,8 @@ export async function runServe(
   const fetches = createSharedFetchLog({
     records,
     replica: replicaSegment,
-    isFresh: feed.isFresh,
-    markFresh: feed.markFresh,
     pollMs: SHARED_FETCH_POLL_MS,
-    onError: onError("shared fetch log: Vault write failed"),
+    onError: onError("shared fetch log: Vault read or write failed"),
   });
   const core = await createBrokerCore({
     records,
@@ -142,6 +137,8 @@ export async function runServe(
   forget = (names) => core.broker.forget(names);
   await feed.poll();
   cleanups.push(feed.start());
+  await fetches.pollWaits();
+  cleanups.push(fetches.start());
   const { server } = await startServing(
     {
       core,

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createChangeFeed } from "../../../src/broker/change-feed.js";
-import { createSharedFetchLog } from "../../../src/broker/shared-fetches.js";
+import { createSharedFetchLog, WAIT_LEASE_MS } from "../../../src/broker/shared-fetches.js";
+import { DEPLOYMENT_KEYS } from "../../../src/vault/kv-layout.js";
 import { createMemoryRecordStore } from "../../helpers/memory-record-store.js";
 
 function replicaFeed(
@@ -17,7 +18,6 @@ function replicaFeed(
     records,
     replica: name,
     pollMs: 1_000,
-    freshMs: 60_000,
     refreshMs: 300_000,
     invalidate: (names) => dropped.push(names ?? "all"),
     now: () => clock.now,
@@ -53,21 +53,6 @@ describe("change feed", () => {
     await b.feed.poll();
     expect(b.dropped).toEqual(["all", "all"]);
   });
-
-  it("marks the published secrets fresh on both replicas, for the freshness window only", async () => {
-    const vault = createMemoryRecordStore();
-    const clock = { now: 0 };
-    const a = replicaFeed(vault, "a", clock);
-    const b = replicaFeed(vault, "b", clock);
-    await b.feed.poll();
-    await a.feed.publish(["X"]);
-    expect(a.feed.isFresh("X")).toBe(true);
-    expect(b.feed.isFresh("X")).toBe(false);
-    await b.feed.poll();
-    expect(b.feed.isFresh("X")).toBe(true);
-    clock.now = 60_001;
-    expect(b.feed.isFresh("X")).toBe(false);
-  });
 });
 
 describe("shared fetch log", () => {
@@ -78,61 +63,102 @@ describe("shared fetch log", () => {
     what: "ini" as const,
     versions,
   });
+  const sharedKeys = (vault: ReturnType<typeof createMemoryRecordStore>) =>
+    [...vault.entries.keys()].filter((k) => k.startsWith("fetches/"));
+  const listedWaits = (vault: ReturnType<typeof createMemoryRecordStore>) =>
+    (vault.entries.get(DEPLOYMENT_KEYS.fetchWaits)?.data.waits ?? []) as Array<{
+      replica: string;
+      service: string;
+    }>;
+  const replicaLog = (
+    vault: ReturnType<typeof createMemoryRecordStore>,
+    replica: string,
+    now?: () => number,
+  ) => createSharedFetchLog({ records: vault, replica, pollMs: 10, ...(now && { now }) });
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+  };
 
-  it("a fetch of a fresh version on replica C reaches a rotation waiting on replica B; a fetch of a settled version writes nothing", async () => {
+  it("writes nothing to Vault while no rotation waits, whatever the fetches carry", async () => {
     const vault = createMemoryRecordStore();
-    const fresh = new Set<string>();
-    const log = (replica: string) =>
-      createSharedFetchLog({
-        records: vault,
-        replica,
-        isFresh: (secret) => fresh.has(secret),
-        markFresh: (secret) => fresh.add(secret),
-        pollMs: 10,
-      });
-    const b = log("b");
-    const c = log("c");
-
+    const c = replicaLog(vault, "c");
+    await c.pollWaits();
     c.record(fetchOf({ NovaPassword: 1 }));
+    c.record(fetchOf({ NovaPassword: 7 }));
     await new Promise((r) => setTimeout(r, 20));
-    expect([...vault.entries.keys()].filter((k) => k.startsWith("fetches/"))).toEqual([]);
+    expect(sharedKeys(vault)).toEqual([]);
+    expect(c.of("nova")).toHaveLength(2);
+  });
 
-    const since = Date.now();
-    const waiting = b.waitForFetch("nova", "NovaPassword", 2, since, AbortSignal.timeout(5_000));
-    fresh.add("NovaPassword");
+  it("a fetch on replica C reaches the rotation waiting on replica B once C has read B's wait", async () => {
+    const vault = createMemoryRecordStore();
+    const b = replicaLog(vault, "b");
+    const c = replicaLog(vault, "c");
+    const waiting = b.waitForFetch(
+      "nova",
+      "NovaPassword",
+      2,
+      Date.now(),
+      AbortSignal.timeout(5_000),
+    );
+    await until(() => listedWaits(vault).length === 1);
+    expect(listedWaits(vault)[0]).toMatchObject({ replica: "b", service: "nova" });
+    await c.pollWaits();
+    c.record(fetchOf({ NovaPassword: 1 })); // the old version: not what B waits for
     c.record(fetchOf({ NovaPassword: 2 }));
     const seen = await waiting;
     expect(seen).toMatchObject({ identity: "nova", versions: { NovaPassword: 2 } });
-    expect([...vault.entries.keys()].filter((k) => k.startsWith("fetches/"))).toEqual([
-      "fetches/nova/c",
-    ]);
+    expect(sharedKeys(vault)).toEqual(["fetches/nova/c"]);
+    const written = vault.entries.get("fetches/nova/c")?.data.fetches as unknown[];
+    expect(written).toHaveLength(1);
+    expect(listedWaits(vault)).toEqual([]);
   });
 
-  it("a version newer than any the replica saw marks the secret fresh (a commit it has not heard of yet)", async () => {
-    const marked: string[] = [];
-    const log = createSharedFetchLog({
-      records: createMemoryRecordStore(),
-      replica: "c",
-      isFresh: () => false,
-      markFresh: (secret) => marked.push(secret),
-      pollMs: 10,
-    });
-    log.record(fetchOf({ NovaPassword: 1 }));
-    log.record(fetchOf({ NovaPassword: 1 }));
-    expect(marked).toEqual([]);
-    log.record(fetchOf({ NovaPassword: 2 }));
-    expect(marked).toEqual(["NovaPassword"]);
+  it("a replica that hears of a wait late shares the matching fetch it already served", async () => {
+    const vault = createMemoryRecordStore();
+    const b = replicaLog(vault, "b");
+    const c = replicaLog(vault, "c");
+    const since = Date.now();
+    const waiting = b.waitForFetch("nova", "NovaPassword", 2, since, AbortSignal.timeout(5_000));
+    c.record(fetchOf({ NovaPassword: 2 })); // before C read the waits
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sharedKeys(vault)).toEqual([]);
+    await until(() => listedWaits(vault).length === 1);
+    await c.pollWaits();
+    expect(await waiting).toMatchObject({ versions: { NovaPassword: 2 } });
   });
 
-  it("waiting ends with undefined when the signal aborts", async () => {
-    const log = createSharedFetchLog({
-      records: createMemoryRecordStore(),
-      replica: "b",
-      isFresh: () => true,
-      markFresh: () => {},
-      pollMs: 10,
-    });
+  it("lists concurrent waits of two replicas (check-and-set) and ignores a wait whose lease ran out", async () => {
+    const vault = createMemoryRecordStore();
+    const clock = { now: Date.now() };
+    const b = replicaLog(vault, "b", () => clock.now);
+    const d = replicaLog(vault, "d", () => clock.now);
+    const c = replicaLog(vault, "c", () => clock.now);
+    const stop = new AbortController();
+    const waits = [
+      b.waitForFetch("nova", "NovaPassword", 2, clock.now, stop.signal),
+      d.waitForFetch("nova", "NovaPassword", 2, clock.now, stop.signal),
+    ];
+    await until(() => listedWaits(vault).length === 2);
+    expect(
+      listedWaits(vault)
+        .map((w) => w.replica)
+        .sort(),
+    ).toEqual(["b", "d"]);
+    clock.now += WAIT_LEASE_MS + 1; // both replicas killed: nobody renews
+    await c.pollWaits();
+    c.record(fetchOf({ NovaPassword: 2 }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sharedKeys(vault)).toEqual([]);
+    stop.abort();
+    expect(await Promise.all(waits)).toEqual([undefined, undefined]);
+  });
+
+  it("waiting ends with undefined when the signal aborts, and its wait is no longer listed", async () => {
+    const vault = createMemoryRecordStore();
+    const log = replicaLog(vault, "b");
     const seen = await log.waitForFetch("nova", "X", 1, 0, AbortSignal.timeout(50));
     expect(seen).toBeUndefined();
+    expect(listedWaits(vault)).toEqual([]);
   });
 });
