@@ -36,6 +36,12 @@ import type {
   TargetSpec,
   UserSecretTarget,
 } from "./manifest-types.js";
+import {
+  isKeyedPasswordFormat,
+  KEY_SOURCES,
+  KEYED_PASSWORD_FORMATS,
+  passwordKeySources,
+} from "./password-keys.js";
 import { parseTemplate, referencesIn, type Template, TemplateSyntaxError } from "./template.js";
 import {
   DEFAULT_PASSWORD_LENGTH,
@@ -142,21 +148,48 @@ export class ManifestBuilder {
         module: isAbsolute(d.module) ? d.module : resolve(dirname(this.source.file), d.module),
         config: d.config ?? {},
       })),
-      sinks: this.buildSinks(secretNames),
+      sinks: this.buildSinks(secrets),
     };
   }
 
-  private buildSinks(secretNames: ReadonlySet<string>): SinkSpec[] {
+  /** Each sink's complete `keys`: its `format` preset's (a key per secret of this manifest that
+   * is its source and holds a string), then its own `keys`, which add and override. The driver
+   * gets the stanza with these keys and without `format`. */
+  private buildSinks(secrets: ReadonlyMap<string, SecretSpec>): SinkSpec[] {
     return (this.raw.sinks ?? []).map((stanza, i) => {
-      for (const [key, secret] of Object.entries(stanza.keys)) {
-        if (!secretNames.has(secret)) {
+      const { format, ...rest } = stanza;
+      const keys = new Map<string, string>();
+      if (format === undefined) {
+        if (stanza.keys === undefined) {
+          this.problem(["sinks", i], `sinks[${i}]: needs "keys", "format" or both`);
+        }
+      } else if (!isKeyedPasswordFormat(format)) {
+        this.problem(
+          ["sinks", i, "format"],
+          `sinks[${i}]: unknown format "${format}": use ${KEYED_PASSWORD_FORMATS.join(" or ")}`,
+        );
+      } else {
+        for (const [key, source] of passwordKeySources(format, new Set(secrets.keys()))) {
+          if (source === undefined) continue;
+          if (!MAP_GENERATORS.has(secrets.get(source)!.generator.kind)) keys.set(key, source);
+        }
+        if (keys.size === 0) {
+          this.problem(
+            ["sinks", i, "format"],
+            `sinks[${i}]: format ${format} gives no key: no string secret of this manifest is the source of one (${KEY_SOURCES[format]})`,
+          );
+        }
+      }
+      for (const [key, secret] of Object.entries(stanza.keys ?? {})) {
+        if (!secrets.has(secret)) {
           this.problem(["sinks", i, "keys", key], `sink key "${key}": unknown secret "${secret}"`);
         }
+        keys.set(key, secret);
       }
       return {
         kind: stanza.kind,
-        keys: new Map(Object.entries(stanza.keys)),
-        stanza: stanza as DriverStanza,
+        keys,
+        stanza: { ...rest, keys: Object.fromEntries(keys) } as DriverStanza,
       };
     });
   }

@@ -239,16 +239,23 @@ export const LOAD_BALANCER_SCHEMAS: Record<string, TSchema> = {
 /** Kubernetes Secret data keys (the API server's rule). */
 export const SINK_KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
 /** Where values are delivered after a seed and a rotation's commit: `keys` maps each entry
- * (a Secret key) to a secret's name; the rest belongs to the sink's driver. */
+ * (a Secret key) to a secret's name, `format` (a preset, kolla or osp-secret: checked by the
+ * builder) names them as that format does; one at least, `keys` adding to and overriding the
+ * preset's. The rest belongs to the sink's driver. */
 const SinkKeys = Type.Record(Type.String({ pattern: SINK_KEY_PATTERN.source }), NonEmpty, {
   minProperties: 1,
 });
-const SinkStanza = Type.Object({ kind: NonEmpty, keys: SinkKeys }, { additionalProperties: true });
+const SinkStanza = Type.Object(
+  { kind: NonEmpty, keys: Type.Optional(SinkKeys), format: Type.Optional(NonEmpty) },
+  { additionalProperties: true },
+);
 export const SINK_SCHEMAS: Record<string, TSchema> = {
   "kubernetes-secret": Type.Object(
     {
       kind: Type.Literal("kubernetes-secret"),
-      keys: Type.Unknown(), // checked with every sink by ManifestSchema
+      // Checked with every sink by ManifestSchema and the builder.
+      keys: Type.Optional(Type.Unknown()),
+      format: Type.Optional(Type.Unknown()),
       name: NonEmpty,
       /** Default: the kubeconfig context's namespace (a pod's own), else "default". */
       namespace: Type.Optional(NonEmpty),

@@ -24,7 +24,8 @@ export interface SinkSpec {
   readonly kind: string;
   /** Entry (e.g. a Secret key) -> the secret whose value it holds. */
   readonly keys: ReadonlyMap<string, string>;
-  /** The stanza as written, for the sink's driver. */
+  /** The stanza for the sink's driver: as written, with these `keys` (a `format` preset resolved
+   * into them, `format` itself left out). */
   readonly stanza: DriverStanza;
 }
 

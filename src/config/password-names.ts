@@ -1,7 +1,8 @@
 /**
  * The name map TripleO ⇄ kolla ⇄ RHOSO (password-names.json), loaded and checked once: the
  * same credential under TripleO's parameter name, kolla-ansible's passwords.yml keys and the key
- * of RHOSO's `osp-secret`. The RHOSO keys are in osp-secret's order.
+ * of RHOSO's `osp-secret`. The RHOSO keys are in osp-secret's order; where kolla has several keys
+ * for one RHOSO key, the service's Keystone password comes first (password-keys.ts takes it).
  */
 import Type, { type Static } from "typebox";
 import Value from "typebox/value";
@@ -22,6 +23,8 @@ const NameMapSchema = Type.Object({
   $comment: Type.Optional(Type.String()),
   names: Type.Array(Entry),
 });
+
+const KEYSTONE_PASSWORD_SUFFIX = "_keystone_password";
 
 export interface PasswordNames {
   tripleo?: TripleoParameterName;
@@ -57,6 +60,13 @@ export function loadPasswordNames(raw: unknown): readonly PasswordNames[] {
     if (entry.rhoso !== undefined) {
       if (rhoso.has(entry.rhoso)) problems.push(`${where}: RHOSO key ${entry.rhoso} twice`);
       rhoso.add(entry.rhoso);
+      // RHOSO's service password is the Keystone one: a kolla store's osp-secret takes kolla[0].
+      const [first, ...more] = entry.kolla ?? [];
+      if (more.length > 0 && !first!.endsWith(KEYSTONE_PASSWORD_SUFFIX)) {
+        problems.push(
+          `${where}: ${entry.rhoso}'s first kolla key must be a *${KEYSTONE_PASSWORD_SUFFIX}`,
+        );
+      }
     }
   }
   if (problems.length > 0) throw new Error(`password-names.json: ${problems.join("; ")}`);

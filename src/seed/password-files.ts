@@ -7,19 +7,17 @@
  *   name the store holds. A key the store lacks takes its TripleO counterpart's value (the name
  *   map), so a TripleO deployment writes a kolla file on migration.
  * - `tripleo`: overcloud-passwords.yaml, `parameter_defaults:` with every other stored name.
- * - `osp-secret`: RHOSO's Kubernetes Secret, each key copied from its TripleO parameter.
+ * - `osp-secret`: RHOSO's Kubernetes Secret, each key copied from its TripleO parameter (or its
+ *   kolla key, from a kolla deployment).
+ *
+ * Which name each kolla or osp-secret key takes its value from is config/password-keys.ts's.
  *
  * Problems with an existing file name its file and line, never a value.
  */
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, type Node, stringify } from "yaml";
-import {
-  KOLLA_BLANK_KEYS,
-  KOLLA_PASSWORD_KEYS,
-  KOLLA_RENAMED_KEYS,
-  type KollaPasswordKey,
-} from "../config/kolla-passwords.js";
-import { RHOSO_KEYS, TRIPLEO_OF_KOLLA } from "../config/password-names.js";
+import { KOLLA_BLANK_KEYS, type KollaPasswordKey } from "../config/kolla-passwords.js";
+import { KOLLA_STYLE, passwordKeySources } from "../config/password-keys.js";
 import type { SecretValue } from "../config/secret-value.js";
 import { formatProblems, type Problem, sortProblems, YamlSource } from "../config/yaml-source.js";
 import { ERRORS } from "../lib/errors.js";
@@ -28,9 +26,6 @@ export const PASSWORD_FILE_FORMATS = ["kolla", "tripleo", "osp-secret"] as const
 export type PasswordFileFormat = (typeof PASSWORD_FILE_FORMATS)[number];
 
 export const OSP_SECRET_NAME = "osp-secret";
-
-/** kolla's names are lower-case snake case; TripleO's are CamelCase. */
-const KOLLA_STYLE = /^[a-z][a-z0-9_]*$/;
 
 export interface RenderedPasswords {
   text: string;
@@ -46,30 +41,16 @@ export function passwordEntries(
   values: ReadonlyMap<string, SecretValue>,
 ): Map<string, SecretValue | null> {
   const entries = new Map<string, SecretValue | null>();
-  if (format === "kolla") {
-    const extra = [...values.keys()].filter((n) => KOLLA_STYLE.test(n));
-    for (const key of new Set([...KOLLA_PASSWORD_KEYS, ...extra].sort())) {
-      const renamedFrom = KOLLA_RENAMED_KEYS.get(key as KollaPasswordKey);
-      const tripleo = TRIPLEO_OF_KOLLA.get(key);
-      entries.set(
-        key,
-        values.get(key) ??
-          (renamedFrom && values.get(renamedFrom)) ??
-          (tripleo && values.get(tripleo)) ??
-          null,
-      );
-    }
-    // The old name is written under the new one only (kolla-mergepwd does the same).
-    for (const old of KOLLA_RENAMED_KEYS.values()) entries.delete(old);
-  } else if (format === "tripleo") {
+  if (format === "tripleo") {
     for (const name of [...values.keys()].filter((n) => !KOLLA_STYLE.test(n)).sort()) {
       entries.set(name, values.get(name)!);
     }
-  } else {
-    for (const { rhoso, tripleo } of RHOSO_KEYS) {
-      const value = (tripleo && values.get(tripleo)) ?? values.get(rhoso!);
-      entries.set(rhoso!, typeof value === "string" ? value : null);
-    }
+    return entries;
+  }
+  for (const [key, source] of passwordKeySources(format, new Set(values.keys()))) {
+    const value = source === undefined ? null : values.get(source)!;
+    // A Secret's keys hold strings: a map value is left out as if there were none.
+    entries.set(key, format === "osp-secret" && typeof value !== "string" ? null : value);
   }
   return entries;
 }

@@ -5,6 +5,17 @@
  *   sinks:
  *     - {kind: kubernetes-secret, namespace: openstack, name: osp-secret,
  *        keys: {AdminPassword: AdminPassword, NovaPassword: NovaPassword}}
+ *     - {kind: kubernetes-secret, namespace: openstack, name: osp-secret, format: osp-secret}
+ *
+ * `format: osp-secret` (or `kolla`) is a preset of keys, resolved when the manifest is built
+ * (src/config/manifest-builder.ts, from the name map through src/config/password-keys.ts): every
+ * key of that format whose source is a string secret of the manifest, named as the format names
+ * it. An osp-secret key comes from its TripleO parameter (DbRootPassword ← MysqlRootPassword),
+ * else the secret of its own name, else its kolla key (AdminPassword ← keystone_admin_password);
+ * a kolla key from the secret of its own name, else its TripleO counterpart. `keys` may be given
+ * too: its entries add to the preset's and override them. One of the two at least; an unknown
+ * format, or a preset that gives no key for the manifest, is a manifest error. This driver gets
+ * the resolved stanza: `keys` complete, no `format`.
  *
  * It reads the Secret first and writes only when its content differs: a server-side apply, as
  * `kubectl apply --server-side --force-conflicts --field-manager=strongroom` sends it (PATCH,

@@ -24,8 +24,9 @@ export function passwordsCommand(context: CliContext) {
       "Write a deployer's passwords file from the running broker's store, 0600 and atomically:\n" +
         "kolla-ansible's passwords.yml (kolla, like kolla-readpwd, for kolla-ansible reconfigure),\n" +
         "TripleO's overcloud-passwords.yaml (tripleo), or RHOSO's Kubernetes Secret osp-secret\n" +
-        "(osp-secret, each key copied from its TripleO parameter). --merge-into keeps an existing\n" +
-        "kolla passwords.yml's comments and key order and changes only values (like kolla-mergepwd).\n" +
+        "(osp-secret, each key copied from its TripleO parameter, else its kolla key). --merge-into\n" +
+        "keeps an existing kolla passwords.yml's comments and key order and changes only values\n" +
+        "(like kolla-mergepwd).\n" +
         "--diff compares an existing osp-secret YAML with the store's and lists the keys that differ,\n" +
         "are missing or extra, names only; it exits 1 when any differs or is missing. The file holds\n" +
         "every value: it is never written to a terminal unless --out -.",

@@ -57,7 +57,8 @@ export const passwordsRoutes: FastifyPluginAsyncTypebox<{
           "`kolla`: kolla-ansible's passwords.yml (every template key, sorted as kolla-genpwd writes " +
           "it; null where the store has no value). `tripleo`: overcloud-passwords.yaml " +
           "(`parameter_defaults`). `osp-secret`: RHOSO's Kubernetes Secret, each key copied from its " +
-          "TripleO parameter through the name map. `text` holds values: audited as an export.",
+          "TripleO parameter (else its kolla key) through the name map. `text` holds values: " +
+          "audited as an export.",
         security: OPERATOR_SECURITY,
         querystring: PasswordsQuery,
         response: { 200: PasswordsAnswer, ...ERROR_RESPONSES },

@@ -152,7 +152,8 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
     const secret = readYaml(at("osp-secret.yaml")) as { data: Record<string, string> };
     secret.data.NovaPassword = Buffer.from("an old value").toString("base64");
     delete secret.data.AdminPassword;
-    secret.data.WatcherPassword = Buffer.from("set by RHOSO").toString("base64");
+    // No source in this store (WatcherPassword has one: kolla's watcher_keystone_password, seeded above).
+    secret.data.KeystoneOIDCClientSecret = Buffer.from("set by RHOSO").toString("base64");
     writeFileSync(at("old-secret.yaml"), stringify(secret));
     const result = await cli([
       "passwords",
@@ -167,7 +168,7 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
     expect(lines.slice(0, -1)).toEqual([
       "differs  NovaPassword",
       "missing  AdminPassword",
-      "extra    WatcherPassword",
+      "extra    KeystoneOIDCClientSecret",
     ]);
     expect(lines.at(-1)).toMatch(
       /: \d+ same, 1 differ, 1 missing, 1 extra \(not from overcloud\)$/,
@@ -185,7 +186,7 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
       deployment: "overcloud",
       differs: ["NovaPassword"],
       missing: ["AdminPassword"],
-      extra: ["WatcherPassword"],
+      extra: ["KeystoneOIDCClientSecret"],
     });
   });
 });

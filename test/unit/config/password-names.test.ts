@@ -92,6 +92,16 @@ describe("the TripleO ⇄ kolla ⇄ RHOSO name map", () => {
       ]),
     ).toThrow(/RHOSO key A twice/);
     expect(load([{ rhoso: "A" }])).toThrow(/no tripleo name and no "why"/);
+    // A kolla store's osp-secret takes the first: RHOSO's service password is the Keystone one.
+    expect(
+      load([
+        {
+          tripleo: "NovaPassword",
+          kolla: ["nova_database_password", "nova_keystone_password"],
+          rhoso: "NovaPassword",
+        },
+      ]),
+    ).toThrow(/NovaPassword's first kolla key must be a \*_keystone_password/);
     expect(load([{ tripleo: "NovaPassword", extra: 1 }])).toThrow(/password-names.json/);
   });
 });

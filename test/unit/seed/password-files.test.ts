@@ -80,6 +80,34 @@ describe("osp-secret from a TripleO passwords file", () => {
   });
 });
 
+describe("osp-secret from a kolla store", () => {
+  it("takes each RHOSO key from its kolla key: the service's Keystone password where kolla has several", () => {
+    const values = kollaValues();
+    const secret = parse(renderPasswordFile("osp-secret", values).text) as {
+      data: Record<string, string>;
+    };
+    const decoded = (key: string) => Buffer.from(secret.data[key]!, "base64").toString("utf8");
+    const from = {
+      AdminPassword: "keystone_admin_password",
+      DbRootPassword: "database_password",
+      NovaPassword: "nova_keystone_password",
+      OctaviaPassword: "octavia_keystone_password",
+      MetadataSecret: "metadata_secret",
+      WatcherPassword: "watcher_keystone_password",
+    };
+    expect(
+      secretDigests(Object.fromEntries(Object.keys(from).map((key) => [key, decoded(key)]))),
+    ).toEqual(
+      secretDigests(
+        Object.fromEntries(Object.entries(from).map(([key, kolla]) => [key, values.get(kolla)])),
+      ),
+    );
+    // No kolla key: TripleO's HeatAuthEncryptionKey, RHOSO's own DatabasePassword.
+    expect(Object.keys(secret.data)).not.toContain("HeatAuthEncryptionKey");
+    expect(Object.keys(secret.data)).not.toContain("DatabasePassword");
+  });
+});
+
 describe("overcloud-passwords.yaml", () => {
   it("parameter_defaults with every stored TripleO name, sorted, values as stored", () => {
     const rendered = renderPasswordFile("tripleo", tripleo);
