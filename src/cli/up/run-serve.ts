@@ -1,9 +1,9 @@
 /**
  * `strongroom serve`: one stateless broker replica in front of a Vault `bootstrap` prepared.
  * Everything comes from flags, the environment and files mounted read-only; nothing is written
- * locally (logs and audit records are JSON lines on stdout, audit records also to syslog with
- * --audit-syslog). Any number of replicas may serve one deployment: rotation state and locks,
- * and the bundle sequence counter, live in Vault, writes made through one replica reach
+ * locally: logs and audit records are JSON lines on stdout (audit records also to syslog with
+ * --audit-syslog); the bundle sequence counter is in Vault. Any number of replicas may serve
+ * one deployment: rotation state and locks live in Vault, writes made through one replica reach
  * the others' caches through the change feed, and fetches carrying freshly committed versions
  * are shared through Vault for the rotations waiting on them.
  */
