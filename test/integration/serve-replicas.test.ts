@@ -19,6 +19,7 @@ import { createVaultClient } from "../../src/vault/vault-client.js";
 import { waitFor } from "../helpers/ports.js";
 import {
   bootstrap,
+  demoManifest,
   type ServeReplica,
   serveArgs,
   startServe,
@@ -27,18 +28,7 @@ import {
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
 
-const MANIFEST = `deployment:
-  name: replicas
-secrets:
-  DemoPassword:
-    generator: { kind: alphanumeric, length: 24 }
-services:
-  demo:
-    options:
-      DEFAULT:
-        password: "{{ secret.DemoPassword }}"
-        region: { type: string, default: RegionOne }
-`;
+const MANIFEST = demoManifest("replicas");
 /** Exports per replica: the broker's export rate limit (10 a minute per client address). */
 const EXPORTS_PER_REPLICA = 10;
 
