@@ -8,14 +8,18 @@ import { ERRORS } from "../lib/errors.js";
 import { STATE_FILES, type StateDir } from "../state/state-dir.js";
 import { isSequence } from "./format.js";
 
-export type NextSequence = () => number;
+/** Draws the next number; resolves once it is stored (async: serve's counter lives in Vault). */
+export type NextSequence = () => Promise<number>;
+
+/** The number drawn after `stored`: the next one, or the clock when that is ahead. */
+export const sequenceAfter = (stored: number, now: number): number => Math.max(stored + 1, now);
 
 export function signerSequence(dir: StateDir, now: () => number = Date.now): NextSequence {
   const name = STATE_FILES.bundleSequence;
   // Synchronous read and write: two exports in one broker cannot interleave and draw one number.
-  return () => {
+  return async () => {
     const stored = dir.has(name) ? parseStored(dir.readText(name).trim(), dir.file(name)) : 0;
-    const next = Math.max(stored + 1, now());
+    const next = sequenceAfter(stored, now());
     dir.write(name, `${next}\n`);
     return next;
   };

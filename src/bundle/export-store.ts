@@ -92,11 +92,12 @@ export function createBundleExporter(options: BundleExporterOptions): BundleExpo
       const recipients = parseRecipients(request.recipients);
       const deployment = checkDeployment(request.deployment ?? options.deployment);
       const plan = await planExport(client, kvMount, deployment);
+      // Drawn (and stored) here: a counter that cannot advance fails the request before any byte.
+      const sequence = await options.nextSequence();
       return {
         deployment,
         async writeTo(out) {
           const createdAt = new Date().toISOString();
-          const sequence = options.nextSequence();
           const counts = recordCounts(plan.names.length);
           const written = await writeBundle({
             out,

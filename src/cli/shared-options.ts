@@ -28,7 +28,11 @@ export const flagEnvName = (long: string) =>
 
 /** An option of `serve`/`bootstrap` that may also come from its STRONGROOM_* variable. */
 export function envOption<Flags extends string>(flags: Flags, description: string) {
-  const option = new Option(flags, description);
+  return fromEnv(new Option(flags, description));
+}
+
+/** `option`, also read from its STRONGROOM_* variable (for the option factories below). */
+export function fromEnv<O extends Option<string>>(option: O): O {
   return option.env(flagEnvName(option.long!));
 }
 

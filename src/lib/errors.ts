@@ -173,7 +173,7 @@ export const ERROR_CATALOGUE = {
   STRONGROOM_ERR_CAS_MISMATCH: {
     status: 409,
     exit: 1,
-    meaning: "a secret changed concurrently (check-and-set failed)",
+    meaning: "a secret or a shared counter changed concurrently (check-and-set failed)",
   },
 
   // Vault.

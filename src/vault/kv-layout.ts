@@ -9,6 +9,7 @@
  *   <mount>/data/strongroom/<deployment>/seed/journal, seed/names/<n>     a seed in progress
  *   <mount>/data/strongroom/<deployment>/manifest
  *   <mount>/data/strongroom/<deployment>/kits/<service>/<serial>, kit-revocations   service kits
+ *   <mount>/data/strongroom/<deployment>/bundle-sequence                 serve's export counter
  */
 import { DEPLOYMENT_NAME_PATTERN, SECRET_NAME_PATTERN } from "../config/manifest-schema.js";
 import { usageError } from "../lib/errors.js";
@@ -54,6 +55,8 @@ export const DEPLOYMENT_KEYS = {
   kit: (service: string, serial: string) => `kits/${service}/${serial}`,
   /** The serials of revoked kits' certificates, which every broker refuses. */
   kitRevocations: "kit-revocations",
+  /** The last bundle sequence number serve replicas signed with (check-and-set on each draw). */
+  bundleSequence: "bundle-sequence",
 } as const;
 
 /** A deployment key as a path relative to the KV mount: `strongroom/<deployment>/<key>`. */

@@ -74,6 +74,20 @@ export async function startTlsVault(
   };
 }
 
+/** One service, one generated secret and one plain option: what a replica test serves. */
+export const demoManifest = (deployment: string): string => `deployment:
+  name: ${deployment}
+secrets:
+  DemoPassword:
+    generator: { kind: alphanumeric, length: 24 }
+services:
+  demo:
+    options:
+      DEFAULT:
+        password: "{{ secret.DemoPassword }}"
+        region: { type: string, default: RegionOne }
+`;
+
 export interface CliRun {
   code: number;
   stdout: string;

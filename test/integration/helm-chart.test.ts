@@ -320,6 +320,8 @@ describe("Vault/OpenBao placement", () => {
   it("default values: external OpenBao at global.externalBaoAddr, bootstrap before install", () => {
     const objects = template(VALUES.default);
     expect(brokerEnv(objects)["STRONGROOM_VAULT_ADDR"]).toBe("https://openbao.openbao.svc:8200");
+    // Audit records on stdout only.
+    expect(brokerEnv(objects)).not.toHaveProperty("STRONGROOM_AUDIT_SYSLOG");
     expect(one(objects, "Job").metadata?.annotations?.["helm.sh/hook"]).toBe(
       "pre-install,pre-upgrade",
     );
@@ -366,6 +368,7 @@ describe("Vault/OpenBao placement", () => {
     expect(env["STRONGROOM_TLS_CERT"]).toBe("/etc/strongroom/tls/tls.crt");
     expect(podOf(one(objects, "Job")).containers[0]?.args).toContain("strongroom.example.internal");
     expect(brokerContainer(objects).args).toEqual(["serve", "--no-schedules"]);
+    expect(env["STRONGROOM_AUDIT_SYSLOG"]).toBe("10.30.0.5:514");
     const roles = brokerRoles(objects);
     expect(roles.map((r) => r.metadata?.namespace)).toEqual(["openstack"]);
     expect(roles[0]?.rules?.[2]?.resourceNames).toEqual(["osp-secret"]);

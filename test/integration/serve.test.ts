@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeKubeApiServer } from "../helpers/fake-kube-apiserver.js";
 import {
   bootstrap,
+  demoManifest,
   runStrongroom,
   type ServeReplica,
   serveArgs,
@@ -28,18 +29,7 @@ import {
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
 
-const MANIFEST = `deployment:
-  name: scale
-secrets:
-  DemoPassword:
-    generator: { kind: alphanumeric, length: 24 }
-services:
-  demo:
-    options:
-      DEFAULT:
-        password: "{{ secret.DemoPassword }}"
-        region: { type: string, default: RegionOne }
-`;
+const MANIFEST = demoManifest("scale");
 
 /** Every file under `dir` with its mode and content. */
 function snapshot(dir: string): Map<string, { mode: number; content: string }> {

@@ -2,7 +2,13 @@ import { Command } from "@commander-js/extra-typings";
 import { usageError } from "../../lib/errors.js";
 import type { CliContext } from "../context.js";
 import { runInForeground } from "../foreground.js";
-import { addVaultOptions, envOption } from "../shared-options.js";
+import {
+  addVaultOptions,
+  auditSinkChoice,
+  auditSyslogOption,
+  envOption,
+  fromEnv,
+} from "../shared-options.js";
 
 /** Short: a replica killed mid-rotation blocks resuming it elsewhere for at most this long. */
 const DEFAULT_LOCK_TTL_SECONDS = 30;
@@ -14,11 +20,12 @@ export function serveCommand(context: CliContext) {
       "Run one broker replica for a deployment `strongroom bootstrap` prepared, in the foreground.\n\n" +
         "Stateless: the manifest, TLS files, operator token and signer key are read from files (mounted\n" +
         "read-only in Kubernetes), every flag may come from STRONGROOM_<FLAG> instead, and nothing is\n" +
-        "written locally: logs and audit records are JSON lines on stdout. Run any number of replicas\n" +
-        "against one Vault behind a load balancer: each answers every lookup, writes through one reach\n" +
-        "the others' caches within about a second, rotations and their locks live in Vault (resumable\n" +
-        "on any replica), and a schedule runs once cluster-wide. GET /healthz: the process is alive;\n" +
-        "GET /readyz: its Vault is reachable and unsealed.",
+        "written locally: logs and audit records are JSON lines on stdout (always; --audit-syslog sends\n" +
+        "the audit records to syslog too). Run any number of replicas against one Vault behind a load\n" +
+        "balancer: each answers every lookup, writes through one reach the others' caches within about\n" +
+        "a second, rotations and their locks live in Vault (resumable on any replica), exported bundles\n" +
+        "draw their sequence numbers from one counter in Vault, and a schedule runs once cluster-wide.\n" +
+        "GET /healthz: the process is alive; GET /readyz: its Vault is reachable and unsealed.",
     );
   return addVaultOptions(command)
     .addOption(
@@ -65,6 +72,7 @@ export function serveCommand(context: CliContext) {
       ),
     )
     .addOption(envOption("--no-schedules", "run no rotation schedule on this replica"))
+    .addOption(fromEnv(auditSyslogOption()))
     .addOption(
       envOption("--log-level <level>", "log level")
         .choices(["debug", "info", "warn", "error"] as const)
@@ -83,6 +91,7 @@ export function serveCommand(context: CliContext) {
       if (!Number.isInteger(lockTtl) || lockTtl < 3) {
         throw usageError("--rotation-lock-ttl is a whole number of seconds, at least 3");
       }
+      const { syslog: auditSyslog } = auditSinkChoice(options);
       const readLimit = options.readLimit === undefined ? undefined : Number(options.readLimit);
       if (readLimit !== undefined && (!Number.isInteger(readLimit) || readLimit < 0)) {
         throw usageError("--read-limit is a whole number of reads per minute (0: no limit)");
@@ -107,6 +116,7 @@ export function serveCommand(context: CliContext) {
             schedules: options.schedules,
             rotationLockTtlMs: lockTtl * 1000,
             ...(readLimit !== undefined && { readLimit }),
+            ...(auditSyslog && { auditSyslog }),
             env: context.env,
           },
           logging,

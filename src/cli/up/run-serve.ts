@@ -1,7 +1,8 @@
 /**
  * `strongroom serve`: one stateless broker replica in front of a Vault `bootstrap` prepared.
  * Everything comes from flags, the environment and files mounted read-only; nothing is written
- * locally (logs and audit records are JSON lines on stdout). Any number of replicas may serve
+ * locally: logs and audit records are JSON lines on stdout (audit records also to syslog with
+ * --audit-syslog); the bundle sequence counter is in Vault. Any number of replicas may serve
  * one deployment: rotation state and locks live in Vault, writes made through one replica reach
  * the others' caches through the change feed, and the fetches a rotation waits for are shared
  * through Vault (shared-fetches.ts).
@@ -13,8 +14,10 @@ import type { Logger, LoggerOptions } from "pino";
 import { createChangeFeed } from "../../broker/change-feed.js";
 import { createSharedFetchLog } from "../../broker/shared-fetches.js";
 import { readSecretKeyFile } from "../../bundle/keys.js";
+import { vaultSequence } from "../../bundle/vault-sequence.js";
 import { parseManifest, readManifestText } from "../../config/manifest.js";
 import type { AuditEvent } from "../../lib/audit-log.js";
+import { type SyslogAddress, syslogSink } from "../../lib/audit-sinks.js";
 import type { CleanupStack } from "../../lib/cleanup-stack.js";
 import { configError } from "../../lib/errors.js";
 import type { RunningBrokerServer } from "../../server/server.js";
@@ -52,6 +55,8 @@ export interface ServeOptions {
   readLimit?: number;
   /** How often the change feed is read: the bound on serving a write made through another replica. */
   cachePollMs?: number;
+  /** Where audit records also go, besides stdout (RFC 5424 over UDP). */
+  auditSyslog?: SyslogAddress;
   env: Pick<StrongroomEnvironment, "osloOverrides">;
 }
 
@@ -92,8 +97,17 @@ export async function runServe(
     ca: vaultCa,
   });
   await checkOperatorToken(operator, options.operatorTokenFile);
-  const audit = (event: AuditEvent) =>
-    log.info({ audit: { time: new Date().toISOString(), replica, ...event } }, "audit");
+  const syslog = options.auditSyslog
+    ? syslogSink(options.auditSyslog, (err) =>
+        log.warn({ err }, "audit sink: a record could not be sent (stdout has it)"),
+      )
+    : undefined;
+  if (syslog) cleanups.push(() => syslog.close());
+  const audit = (event: AuditEvent) => {
+    const record = { time: new Date().toISOString(), replica, ...event };
+    log.info({ audit: record }, "audit");
+    syslog?.write(`${JSON.stringify(record)}\n`);
+  };
   audit({ event: "broker-start", identity: "serve", deployment, pid: process.pid });
 
   const records = createVaultRecordStore({
@@ -150,7 +164,7 @@ export async function runServe(
       rotationOwner: replica,
       rotationLockTtlMs: options.rotationLockTtlMs,
       schedules: options.schedules,
-      ...(signer && { signer: { keys: signer, nextSequence: clockSequence() } }),
+      ...(signer && { signer: { keys: signer, nextSequence: vaultSequence(records) } }),
       audit,
       ready: async () =>
         (await operator.health({ standbyok: true }).catch(() => undefined))?.sealed === false,
@@ -177,17 +191,4 @@ function readMounted(file: string, flag: string): Buffer {
       `${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
     );
   }
-}
-
-/**
- * A replica keeps no counter file: the clock (ms) is the bundle sequence floor, as in
- * export-sequence.ts, and increases within the process. Replicas with synchronized clocks
- * produce increasing sequences; two exports in the same millisecond on two replicas could share one.
- */
-function clockSequence(now: () => number = Date.now): () => number {
-  let last = 0;
-  return () => {
-    last = Math.max(last + 1, now());
-    return last;
-  };
 }

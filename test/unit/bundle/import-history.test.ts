@@ -156,22 +156,24 @@ describe("the import trust state", () => {
 });
 
 describe("the exporter's sequence", () => {
-  it("increases strictly, is stored before use, and takes the clock as a floor", () => {
+  it("increases strictly, is stored before use, and takes the clock as a floor", async () => {
     const dir = StateDir.create(join(tempDir(), "state"));
     let clock = 1000;
     const next = signerSequence(dir, () => clock);
-    expect([next(), next(), next()]).toEqual([1000, 1001, 1002]);
+    expect([await next(), await next(), await next()]).toEqual([1000, 1001, 1002]);
     expect(readFileSync(dir.file(STATE_FILES.bundleSequence), "utf8")).toBe("1002\n");
     clock = 5000;
-    expect(next()).toBe(5000);
+    expect(await next()).toBe(5000);
     // The clock stepping back does not take the sequence back, in this process or the next.
     clock = 10;
-    expect(signerSequence(dir, () => clock)()).toBe(5001);
+    expect(await signerSequence(dir, () => clock)()).toBe(5001);
+    // Draws started together still get one number each.
+    expect(await Promise.all([next(), next(), next()])).toEqual([5002, 5003, 5004]);
     // A lost counter falls back to the clock.
     dir.remove(STATE_FILES.bundleSequence);
     clock = 6000;
-    expect(next()).toBe(6000);
+    expect(await next()).toBe(6000);
     dir.write(STATE_FILES.bundleSequence, "twelve\n");
-    expect(() => next()).toThrow(/does not hold a bundle sequence number/);
+    await expect(next()).rejects.toThrow(/does not hold a bundle sequence number/);
   });
 });
