@@ -68,6 +68,7 @@ export interface ServiceFileContent {
 export interface BrokerService {
   readonly deployment: string;
   services(): string[];
+  hasService(service: string): boolean;
   hasOption(service: string, group: string, option: string): boolean;
   /** Synchronous on a cache hit (the hot path), a promise otherwise (rejected for an unknown option). */
   lookup(service: string, group: string, option: string): ResolvedOption | Promise<ResolvedOption>;

@@ -165,6 +165,12 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     );
   };
 
+  /** The last INI made per service and the entries it was made of: the resolver hands out the
+   * same entry objects until a write invalidates them, so a restart storm renders each once. */
+  const renderedIni = new Map<string, { entries: readonly ResolvedEntry[]; ini: string }>();
+  const sameEntries = (a: readonly ResolvedEntry[], b: readonly ResolvedEntry[]) =>
+    a.length === b.length && a.every((entry, i) => entry === b[i]);
+
   const recordFetch = (
     service: string,
     fetchedBy: Fetcher | undefined,
@@ -203,6 +209,7 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
       }),
 
     services: () => [...manifest.services.keys()],
+    hasService: (service) => manifest.services.has(service),
 
     hasOption: (service, group, option) =>
       manifest.services.get(service)?.options.get(group)?.has(option) ?? false,
@@ -239,13 +246,17 @@ export function createBrokerService(options: BrokerServiceOptions): StrongroomBr
     async renderIni(service, fetchedBy) {
       const entries = await resolveAll(service);
       recordFetch(service, fetchedBy, "ini", entryVersions(entries));
+      const made = renderedIni.get(service);
+      if (made && sameEntries(made.entries, entries)) return made.ini;
       const groups = [...requireService(service).options.keys()].map((group) => ({
         group,
         options: entries
           .filter((e) => e.option.group === group && e.raw !== undefined)
           .map((e) => ({ option: e.option.option, values: e.raw! })),
       }));
-      return renderOsloIni(service, groups);
+      const ini = renderOsloIni(service, groups);
+      renderedIni.set(service, { entries, ini });
+      return ini;
     },
 
     castellanMapping(service) {

@@ -47,6 +47,7 @@ export function createFakeBroker(): FakeBroker {
     deployment: "overcloud",
     calls,
     services: () => [...options.keys()],
+    hasService: (service) => options.has(service),
     hasOption: (service, group, name) =>
       options.get(service)?.some((o) => o.group === group && o.option === name) ?? false,
     async lookup(service, group, name) {

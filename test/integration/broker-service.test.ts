@@ -359,6 +359,21 @@ describe("lookups", () => {
     expect(JSON.stringify(listed).includes(fresh)).toBe(false);
   });
 
+  it("render a service's INI once until a write changes what it is made of", async () => {
+    const { broker, counts } = brokerFor();
+    await seedExample(broker);
+    const before = await broker.renderIni("nova");
+    const reads = counts.gets;
+    expect(await broker.renderIni("nova")).toBe(before);
+    expect(counts.gets).toBe(reads);
+    const fresh = "ini-placement-secret";
+    await broker.putSecret("PlacementPassword", fresh);
+    const after = await broker.renderIni("nova");
+    expect(after).not.toBe(before);
+    expect(after.includes(fresh)).toBe(true); // asserted without printing the value
+    expect(before.includes(fresh)).toBe(false);
+  });
+
   it("refuse a value oslo.config could not deliver, before writing it", async () => {
     const { broker } = brokerFor();
     await seedExample(broker);

@@ -3,5 +3,5 @@ import { NotFoundError } from "../error-codes.js";
 
 /** 404 for a service the deployment does not have (after the access check, so no probing). */
 export function requireKnownService(broker: BrokerService, service: string): void {
-  if (!broker.services().includes(service)) throw new NotFoundError(`service "${service}"`);
+  if (!broker.hasService(service)) throw new NotFoundError(`service "${service}"`);
 }
