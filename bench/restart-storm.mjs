@@ -204,4 +204,3 @@ function fetchOnce(url, { ca, cert, key, token, method = "GET", body }) {
     req.end(body);
   });
 }
-export const runStormForProfile = { runStorm, fetchOnce };
