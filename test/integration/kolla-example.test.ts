@@ -9,8 +9,8 @@
  * No container engine runs here: `docker` on the broker's PATH is a script that records its
  * argv (the restart commands), and `strongroom` on that PATH runs this build.
  *
- * Seeded with `--format yaml` (passwords.yml is a flat YAML map); `seed --format kolla` (kolla's
- * own passwords.yml rules) replaces it once it lands.
+ * Seeded from the example's passwords.yml as it is (kolla's format, detected from its keys), with
+ * only database_password set to the private MariaDB's root password.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import {
@@ -73,17 +73,17 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
 
     beforeAll(async () => {
       [db, mq] = await Promise.all([startMariaDb(), startRabbitMq()]);
-      const seed: Record<string, string> = { ...passwords, database_password: db.rootPassword };
       await db.sql("CREATE DATABASE nova");
       for (const host of ["localhost", "%"]) {
         await db.sql("CREATE USER ?@? IDENTIFIED BY ?", [
           "nova",
           host,
-          seed["nova_database_password"]!,
+          passwords["nova_database_password"]!,
         ]);
         await db.sql("GRANT ALL ON nova.* TO ?@?", ["nova", host]);
       }
-      expect((await mq.ctl(["add_user", "openstack"], seed["rabbitmq_password"]!)).code).toBe(0);
+      const rabbitUser = await mq.ctl(["add_user", "openstack"], passwords["rabbitmq_password"]!);
+      expect(rabbitUser.code).toBe(0);
       mkdirSync(bin, { mode: 0o700 });
       writeFileSync(join(bin, "docker"), `#!/bin/sh\necho "$*" >> '${engineLog}'\n`);
       writeFileSync(
@@ -92,7 +92,9 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
       );
       for (const file of ["docker", "strongroom"]) chmodSync(join(bin, file), 0o700);
       writeFileSync(join(root, "manifest.yaml"), adaptedManifest());
-      writeFileSync(join(root, "passwords.yml"), JSON.stringify(seed));
+      const passwordsYml = parseDocument(readFileSync(join(EXAMPLE, "passwords.yml"), "utf8"));
+      passwordsYml.set("database_password", db.rootPassword);
+      writeFileSync(join(root, "passwords.yml"), passwordsYml.toString());
       up = await startUp(stateDir, ["--seed", join(root, "passwords.yml")], {
         manifest: join(root, "manifest.yaml"),
         env: { PATH: `${bin}:${process.env["PATH"]}` },
