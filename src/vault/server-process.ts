@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ERRORS, type StrongroomError } from "../lib/errors.js";
 import { STRONGROOM_BIN } from "../lib/paths.js";
 import { childEnvironment } from "../lib/run-argv.js";
@@ -18,36 +19,57 @@ export interface ServerProcess {
 
 const STOP_GRACE_MS = 5_000;
 
-/** A free port on 127.0.0.1: `preferred` when it is free, else one the kernel picks. */
-export async function freeLoopbackPort(preferred = 0): Promise<number> {
+/** A port on 127.0.0.1 that was free a moment ago (for servers that cannot report their own). */
+async function freeLoopbackPort(): Promise<number> {
   const server = createServer();
-  const listen = (port: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-  await listen(preferred).catch(() => listen(0));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
 
+/** What `strongroom vault-server` writes to stderr once it listens, followed by its URL. */
+export const VAULT_SERVER_LISTENING = "strongroom vault-server listening on ";
+
 export interface EmbeddedServerOptions {
-  /** Port to reuse (a restart keeps the address kits were given); a free one when taken. */
+  /** Port to reuse (a restart keeps the address kits were given); default any free one. */
   port?: number;
   /** PEM files for HTTPS. */
   tls?: { certFile: string; keyFile: string };
+  /** How long the server may take to listen; default 30 s. */
+  listenTimeoutMs?: number;
+  /** Called when `port` was taken and the server starts on another one. */
+  onPortTaken?: (port: number) => void;
 }
 
 /**
- * Starts `strongroom vault-server --storage DIR` as a child process. Its stdin is a pipe it
- * watches (--lifeline): should strongroom die without stopping it, the server seals and exits.
+ * Starts `strongroom vault-server --storage DIR` as a child process and resolves once it listens.
+ * Without a port it binds port 0 and reports the one it got, so no other process can take the
+ * port between choosing and binding it. A port to reuse may be taken (by another process, or by
+ * the Vault of a broker killed a moment ago): then it starts once more on any free port. Its
+ * stdin is a pipe it watches (--lifeline): should strongroom die without stopping it, the server
+ * seals and exits.
  */
 export async function spawnEmbeddedServer(
   storageDir: string,
   options: EmbeddedServerOptions = {},
 ): Promise<ServerProcess> {
-  const port = await freeLoopbackPort(options.port);
+  const started = await startEmbedded(storageDir, options.port ?? 0, options);
+  if (!("portTaken" in started)) return started;
+  options.onPortTaken?.(options.port ?? 0);
+  const again = await startEmbedded(storageDir, 0, options);
+  if ("portTaken" in again) throw serverExitedError(again.portTaken);
+  return again;
+}
+
+async function startEmbedded(
+  storageDir: string,
+  port: number,
+  options: EmbeddedServerOptions,
+): Promise<ServerProcess | { portTaken: ServerProcess }> {
   const args = [
     STRONGROOM_BIN,
     "vault-server",
@@ -62,7 +84,45 @@ export async function spawnEmbeddedServer(
     stdio: ["pipe", "ignore", "pipe"],
     env: childEnvironment(),
   });
-  return track(child, `${options.tls ? "https" : "http"}://127.0.0.1:${port}`);
+  const starting = track(child, "");
+  const timeoutMs = options.listenTimeoutMs ?? 30_000;
+  const outcome = await Promise.race([
+    listenedAt(child),
+    once(child, "exit").then(
+      () => "exited" as const,
+      () => "exited" as const,
+    ),
+    sleep(timeoutMs, "timed out" as const, { ref: false }),
+  ]);
+  if (outcome === "timed out") {
+    await starting.stop();
+    throw ERRORS.STRONGROOM_ERR_VAULT_START(
+      `the Vault server did not listen within ${timeoutMs} ms`,
+    );
+  }
+  if (outcome === "exited") {
+    if (port !== 0 && /EADDRINUSE/.test(starting.recentOutput())) return { portTaken: starting };
+    throw serverExitedError(starting);
+  }
+  return { ...starting, addr: outcome };
+}
+
+/** The URL the vault-server child reports on stderr once it listens. */
+function listenedAt(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = "";
+    child.stderr?.setEncoding("utf8").on("data", function seek(text: string) {
+      seen += text;
+      const at = seen.indexOf(VAULT_SERVER_LISTENING);
+      const end = seen.indexOf(" ", at + VAULT_SERVER_LISTENING.length);
+      if (at === -1 || end === -1) {
+        seen = seen.slice(-VAULT_SERVER_LISTENING.length - 200);
+        return;
+      }
+      child.stderr?.off("data", seek);
+      resolve(seen.slice(at + VAULT_SERVER_LISTENING.length, end));
+    });
+  });
 }
 
 /**

@@ -125,48 +125,29 @@ export async function startTemporaryVault(options: TemporaryVaultOptions): Promi
   }
 }
 
-/**
- * Starts the server and waits until it answers. The port a restart reuses is checked free just
- * before the server binds it; another process may take it in between (or a Vault of a broker
- * killed a moment ago may still hold it): then it starts once more on a port of the kernel's.
- */
+/** Starts the server (or reaches an external one) and waits until it answers. */
 async function startListening(
   options: TemporaryVaultOptions,
   progress: (message: string) => void,
 ): Promise<{ kind: TemporaryVault["kind"]; server?: ServerProcess; addr: string }> {
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
-  const started = await startServer(options);
+  const started = await startServer(options, progress);
   progress(`waiting for ${started.kind} Vault at ${started.addr}`);
   try {
     await waitForServer(
       createVaultClient({ addr: started.addr, ca: options.ca }),
       started.server,
-      timeoutMs,
+      options.startTimeoutMs ?? 30_000,
     );
     return started;
   } catch (error) {
     await started.server?.stop();
-    const portTaken =
-      started.kind === "embedded" && /EADDRINUSE/.test(started.server?.recentOutput() ?? "");
-    if (!portTaken || options.port === undefined) throw error;
-    progress(`port ${options.port} was taken: starting the Vault on another one`);
-    const again = await startServer({ ...options, port: undefined });
-    try {
-      await waitForServer(
-        createVaultClient({ addr: again.addr, ca: options.ca }),
-        again.server,
-        timeoutMs,
-      );
-    } catch (retryError) {
-      await again.server?.stop();
-      throw retryError;
-    }
-    return again;
+    throw error;
   }
 }
 
 async function startServer(
   options: TemporaryVaultOptions,
+  progress: (message: string) => void,
 ): Promise<{ kind: TemporaryVault["kind"]; server?: ServerProcess; addr: string }> {
   const mode = options.mode;
   if (mode === "external") {
@@ -191,6 +172,8 @@ async function startServer(
   const server = await spawnEmbeddedServer(join(options.stateDir, "vault"), {
     port: options.port,
     tls: options.tls,
+    listenTimeoutMs: options.startTimeoutMs,
+    onPortTaken: (port) => progress(`port ${port} was taken: starting the Vault on another one`),
   });
   return { kind: "embedded", server, addr: server.addr };
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -68,6 +69,37 @@ describe("temporary Vault lifecycle", () => {
     const read = await again.client.read("secret/data/lifecycle/probe");
     expect(read.data.data).toEqual({ value: "probe" });
     await again.stop();
+  });
+
+  it("embedded: a restart keeps the port it is given; when another process holds it, it starts on a free one and says so", async () => {
+    const stateDir = tempDir();
+    const first = await startTemporaryVault({ mode: "embedded", stateDir });
+    const port = Number(new URL(first.addr).port);
+    const keys = { unsealKeys: first.init!.keys, token: first.init!.rootToken };
+    await first.stop();
+
+    const same = await startTemporaryVault({ mode: "embedded", stateDir, port, ...keys });
+    expect(same.addr).toBe(first.addr);
+    await same.stop();
+
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    try {
+      const steps: string[] = [];
+      const moved = await startTemporaryVault({
+        mode: "embedded",
+        stateDir,
+        port,
+        ...keys,
+        onProgress: (s) => steps.push(s),
+      });
+      expect(Number(new URL(moved.addr).port)).not.toBe(port);
+      expect(steps).toContain(`port ${port} was taken: starting the Vault on another one`);
+      expect((await moved.client.status()).sealed).toBe(false);
+      await moved.stop();
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 
   it("embedded: refuses to go on when an initialized store is sealed and no keys are given", async () => {

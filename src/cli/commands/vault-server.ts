@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "@commander-js/extra-typings";
 import type { StorageConfig } from "../../embedded-vault/embedded-vault.js";
 import { configError, usageError } from "../../lib/errors.js";
+import { VAULT_SERVER_LISTENING } from "../../vault/server-process.js";
 import type { CliContext } from "../context.js";
 import { isLoopback, parseListenAddress } from "../listen-address.js";
 
@@ -72,7 +73,7 @@ export function vaultServerCommand(context: CliContext) {
           );
         }
         process.stderr.write(
-          `strongroom vault-server listening on ${server.address} (storage: ${vault.storageType}` +
+          `${VAULT_SERVER_LISTENING}${server.address} (storage: ${vault.storageType}` +
             `${plan.dev ? ", dev mode" : ", sealed until unsealed"})\n`,
         );
         await waitForShutdown(async () => {
