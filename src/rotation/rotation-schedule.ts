@@ -1,11 +1,14 @@
 /**
  * `rotate.schedule` (cron) for the running `strongroom up`: a due secret is rotated by the
  * broker itself. A run is skipped (and logged) while the previous one is still going, and runs
- * missed while no broker was running are reported at start, not stacked up and replayed.
+ * missed while no broker was running are reported at start, not stacked up and replayed. Every
+ * broker sharing the Vault (serve replicas) fires; the secret's lock and a check of when it was
+ * last written let one of them rotate per run.
  */
 import { Cron } from "croner";
 import type { KeyManager } from "../../drivers/types.js";
 import type { Manifest } from "../config/manifest.js";
+import { ERRORS } from "../lib/errors.js";
 import type { RotationService } from "./rotation-service.js";
 
 export interface ScheduleView {
@@ -44,7 +47,7 @@ export async function startRotationSchedules(deps: {
       cron: new Cron(
         schedule,
         { protect: () => skipped(secret), paused: !enabled },
-        () => void due(secret),
+        (self: Cron) => void due(secret, runWindowStart(self)),
       ),
     };
     job.missed = await missedRun(deps.keyManager, secret, schedule, now());
@@ -58,14 +61,22 @@ export async function startRotationSchedules(deps: {
     deps.log("warn", "scheduled rotation skipped: the previous run is still going", { secret });
   }
 
-  async function due(secret: string) {
+  async function due(secret: string, runWindowStart: number) {
     try {
-      const [started] = await deps.rotations.start([secret], { trigger: "schedule" });
-      deps.log("info", "scheduled rotation started", { secret, rotation: started?.id });
+      const [started] = await deps.rotations.start([secret], {
+        trigger: "schedule",
+        unlessRotatedSince: runWindowStart,
+      });
+      if (started) deps.log("info", "scheduled rotation started", { secret, rotation: started.id });
+      else deps.log("info", "scheduled rotation already done by another broker", { secret });
       const job = jobs.find((j) => j.secret === secret);
       if (job) delete job.missed;
     } catch (error) {
-      deps.log("warn", "scheduled rotation not started", {
+      // Replicas sharing one Vault all fire: the ones that find the run going elsewhere say so.
+      const elsewhere =
+        ERRORS.STRONGROOM_ERR_ROTATION_LOCKED.is(error) ||
+        ERRORS.STRONGROOM_ERR_ROTATION_UNFINISHED.is(error);
+      deps.log(elsewhere ? "info" : "warn", "scheduled rotation not started", {
         secret,
         reason: error instanceof Error ? error.message : String(error),
       });
@@ -85,6 +96,20 @@ export async function startRotationSchedules(deps: {
       for (const job of jobs) job.cron.stop();
     },
   };
+}
+
+/**
+ * How far before a run's start a rotation still counts as that run: replicas' timers fire a
+ * little apart and their clocks differ from the Vault's that dates versions. Half the schedule's
+ * interval at most, so the previous run never counts.
+ */
+const RUN_SLACK_MS = 5 * 60_000;
+
+function runWindowStart(cron: Cron): number {
+  const startedAt = (cron.currentRun() ?? new Date()).getTime();
+  const next = cron.nextRun()?.getTime();
+  const slack = next === undefined ? RUN_SLACK_MS : Math.min(RUN_SLACK_MS, (next - startedAt) / 2);
+  return startedAt - slack;
 }
 
 /** The first scheduled time after the current version was written, if it already passed. */

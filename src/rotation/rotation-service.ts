@@ -43,7 +43,16 @@ export interface RotationService {
   /** Checks every secret first; starts nothing when one is refused. */
   start(
     secrets: readonly string[],
-    options?: { force?: boolean; trigger?: RotationRecord["trigger"] },
+    options?: {
+      force?: boolean;
+      trigger?: RotationRecord["trigger"];
+      /**
+       * Unix ms. Skips (starts no rotation for) a secret whose current version was written at
+       * or after this time, checked while holding its lock: a schedule's run that another
+       * broker sharing the Vault already did.
+       */
+      unlessRotatedSince?: number;
+    },
   ): Promise<RotationView[]>;
   /** Resumes one unfinished rotation, or every one when `id` is absent. */
   resume(id?: string): Promise<RotationView[]>;
@@ -187,6 +196,10 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
 
   const unfinished = async () => (await store.list()).filter((r) => !isFinished(r));
 
+  /** Versions carry whole seconds: only ones from the first whole second after `sinceMs` count. */
+  const writtenSince = async (secret: string, sinceMs: number) =>
+    (await deps.keyManager.versions(secret)).some((v) => v.created >= Math.ceil(sinceMs / 1000));
+
   const plan = async (secret: string, force: boolean): Promise<RotationPlan> => {
     const overridden = checkRotatable(manifest, secret, force);
     const spec = manifest.secrets.get(secret)!;
@@ -244,11 +257,23 @@ export function createRotationService(deps: RotationServiceDeps): RotationServic
       const records: RotationRecord[] = [];
       for (const p of plans) {
         const record = newRecord(manifest.deployment.name, p, options.trigger ?? "operator");
-        await store.acquireLock(p.secret, {
+        const holder = {
           rotation: record.id,
           owner: deps.owner,
           expiresAt: Date.now() + lockTtlMs,
-        });
+        };
+        await store.acquireLock(p.secret, holder);
+        if (
+          options.unlessRotatedSince !== undefined &&
+          (await writtenSince(p.secret, options.unlessRotatedSince))
+        ) {
+          await store.releaseLock(p.secret, holder);
+          deps.log("rotation skipped: rotated since", {
+            secret: p.secret,
+            since: new Date(options.unlessRotatedSince).toISOString(),
+          });
+          continue;
+        }
         await store.create(record);
         records.push(record);
         deps.log("rotation planned", {

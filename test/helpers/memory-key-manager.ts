@@ -8,8 +8,10 @@ export interface MemoryKeyManager extends KeyManager {
   gets: number;
 }
 
+/** `clock`: a version's `created` (unix seconds); by default every version is dated 1970. */
 export function createMemoryKeyManager(
   initial: Record<string, SecretValue> = {},
+  clock: () => number = () => 1,
 ): MemoryKeyManager {
   const store = new Map<string, StoredSecret[]>();
   const km: MemoryKeyManager = {
@@ -31,7 +33,13 @@ export function createMemoryKeyManager(
         throw new StrongroomError("STRONGROOM_ERR_CAS_MISMATCH", `${id}: cas`);
       }
       const type = typeof value === "string" ? "passphrase" : "opaque";
-      versions.push({ id, value: structuredClone(value), type, created: 1, version: current + 1 });
+      versions.push({
+        id,
+        value: structuredClone(value),
+        type,
+        created: clock(),
+        version: current + 1,
+      });
       store.set(id, versions);
       return { version: current + 1 };
     },
