@@ -9,13 +9,12 @@
  * passwords.yml replaces it once it lands.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { describeWithPython, runPythonJson } from "../helpers/python.js";
 import { vaultRead } from "../helpers/stored-secrets.js";
-import { runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
+import { useUp } from "../helpers/strongroom-up.js";
 
 const SCRIPT = "test/compat/kolla_readpwd.py";
 const DEPLOYMENT = "kolla";
@@ -61,8 +60,6 @@ const KEYS = [
 ];
 
 describeWithPython(["hvac"], "kolla-readpwd's hvac calls against kolla_vault", () => {
-  const root = mkdtempSync(join(tmpdir(), "strongroom-kolla-vault-"));
-  let up: UpHandle | undefined;
   const seeded = {
     database_password: randomBytes(12).toString("hex"),
     nova_database_password: randomBytes(12).toString("hex"),
@@ -70,27 +67,23 @@ describeWithPython(["hvac"], "kolla-readpwd's hvac calls against kolla_vault", (
     keystone_admin_password: randomBytes(12).toString("hex"),
   };
 
-  beforeAll(async () => {
-    writeFileSync(join(root, "manifest.yaml"), MANIFEST);
-    writeFileSync(join(root, "passwords.yaml"), JSON.stringify(seeded));
-    up = await startUp(join(root, "state"), ["--seed", join(root, "passwords.yaml")], {
+  beforeAll(() => {
+    writeFileSync(at("manifest.yaml"), MANIFEST);
+    writeFileSync(at("passwords.yaml"), JSON.stringify(seeded));
+  });
+
+  const { root, stateDir, at, cli, run } = useUp("strongroom-kolla-vault-", {
+    start: (root) => ({
+      args: ["--seed", join(root, "passwords.yaml")],
       manifest: join(root, "manifest.yaml"),
-    });
-    const kit = await runCli(join(root, "state"), [
-      "service-kit",
-      "kolla-readpwd",
-      "--out",
-      join(root, "kit"),
-    ]);
-    expect(kit.code, kit.stderr).toBe(0);
-  }, 120_000);
+    }),
+    stopSignal: "SIGTERM",
+  });
 
-  afterAll(async () => {
-    await up?.stop();
-    rmSync(root, { recursive: true, force: true });
-  }, 60_000);
+  beforeAll(async () => {
+    await cli(["service-kit", "kolla-readpwd", "--out", join(root, "kit")]);
+  });
 
-  const stateDir = () => join(root, "state");
   const readpwd = async (args: string[] = []) => {
     const { result, output } = await runPythonJson<ReadOutput>(
       SCRIPT,
@@ -104,7 +97,7 @@ describeWithPython(["hvac"], "kolla-readpwd's hvac calls against kolla_vault", (
   };
   /** The stored value of a secret (a map as JSON), straight from strongroom's own records. */
   const stored = async (name: string) => {
-    const { data, metadata } = await vaultRead(stateDir(), DEPLOYMENT, `secrets/${name}`);
+    const { data, metadata } = await vaultRead(stateDir, DEPLOYMENT, `secrets/${name}`);
     const text = Buffer.from(String(data["value"]), "hex").toString("utf8");
     return { text, type: data["type"], version: metadata.version };
   };
@@ -136,12 +129,7 @@ describeWithPython(["hvac"], "kolla-readpwd's hvac calls against kolla_vault", (
   });
 
   it("a rotation's commit updates the copy: kolla reads the new value, the others keep version 1", async () => {
-    const rotated = await runCli(stateDir(), [
-      "rotate",
-      "nova_keystone_password",
-      "--yes",
-      "--json",
-    ]);
+    const rotated = await run(["rotate", "nova_keystone_password", "--yes", "--json"]);
     expect(rotated.code, rotated.stderr).toBe(0);
     const after = await stored("nova_keystone_password");
     expect(after.version).toBe(2);
@@ -155,7 +143,7 @@ describeWithPython(["hvac"], "kolla-readpwd's hvac calls against kolla_vault", (
   }, 120_000);
 
   it("a token of another service's AppRole is refused (403) on kolla's path", async () => {
-    const kit = await runCli(stateDir(), ["service-kit", "nova", "--out", join(root, "nova-kit")]);
+    const kit = await run(["service-kit", "nova", "--out", join(root, "nova-kit")]);
     expect(kit.code, kit.stderr).toBe(0);
     const { result, output } = await runPythonJson<{ refused: Record<string, boolean> }>(
       SCRIPT,
