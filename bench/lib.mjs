@@ -156,10 +156,10 @@ export async function testHelper(path) {
 }
 
 /**
- * Some helpers import test/helpers/describe-needing.ts, which imports vitest's `describe` and
- * `it`; vitest refuses to load outside its runner. Outside vitest, "vitest" resolves to a stub
- * whose functions throw: the bench uses no suite helper. (The trailing `//` keeps a query a
- * loader may append to the data: URL inside a comment.)
+ * Some helpers import vitest (describe-needing.ts its `describe` and `it`, strongroom-up.ts the
+ * hooks of its fixture); vitest refuses to load outside its runner. Outside vitest, "vitest"
+ * resolves to a stub whose functions throw: the bench uses no suite helper. (The trailing `//`
+ * keeps a query a loader may append to the data: URL inside a comment.)
  */
 let vitestStubbed = false;
 function stubVitest() {
@@ -170,6 +170,8 @@ function stubVitest() {
     "export const describe = Object.assign(no, { skip: no });",
     "export const it = no;",
     "export const expect = no;",
+    "export const beforeAll = no;",
+    "export const afterAll = no;",
     "//",
   ].join("\n");
   const hooks = [

@@ -4,32 +4,24 @@
  * its service over mTLS, byte-exact; the kit opens nothing else, and nobody without an identity
  * of the broker's CA gets anything.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { loadManifest, secretsReferencedBy } from "../../src/config/manifest.js";
 import { createCertificateAuthority, issueClientCertificate } from "../../src/lib/pki.js";
 import { describeWithPython, runPython } from "../helpers/python.js";
 import {
   EXAMPLE_MANIFEST,
-  EXAMPLE_PASSWORDS,
   httpsRequest,
   operatorToken,
   readState,
-  runCli,
-  startUp,
-  type UpHandle,
+  useUp,
 } from "../helpers/strongroom-up.js";
 
 // Everything oslo's INI parser, its `$` substitution and URL templates could mangle.
 const NASTY = "  pa$word $$ 100% us@r:x #no-comment ;semi \"dq\" 'sq' ünïcødé 漢字 €  ";
 
 const manifest = loadManifest(EXAMPLE_MANIFEST);
-const root = mkdtempSync(join(tmpdir(), "strongroom-kit-"));
-const stateDir = join(root, "state");
-const kit = join(root, "nova-kit");
-let up: UpHandle | undefined;
 
 interface OsloRun {
   values: Record<string, Record<string, unknown>>;
@@ -52,18 +44,19 @@ async function runOsloProgram(configFile: string): Promise<{ run: OsloRun; stder
   return { run: JSON.parse(result.stdout) as OsloRun, stderr: result.stderr };
 }
 
-const ca = () => readFileSync(join(stateDir, "ca.pem"));
-const novaIdentity = () => ({
-  cert: readFileSync(join(kit, "client.pem")),
-  key: readFileSync(join(kit, "client.key")),
-});
-
 describeWithPython(
   ["oslo_config", "castellan"],
   "service kit with the real oslo.config and castellan",
   () => {
+    const { root, stateDir, cli } = useUp("strongroom-kit-", { stopSignal: "SIGTERM" });
+    const kit = join(root, "nova-kit");
+    const ca = () => readFileSync(join(stateDir, "ca.pem"));
+    const novaIdentity = () => ({
+      cert: readFileSync(join(kit, "client.pem")),
+      key: readFileSync(join(kit, "client.key")),
+    });
+
     beforeAll(async () => {
-      up = await startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS]);
       const { broker } = readState(stateDir);
       const put = await httpsRequest(`${broker.url}/v1/secrets/NovaPassword`, {
         ca: ca(),
@@ -72,13 +65,7 @@ describeWithPython(
         body: { value: NASTY },
       });
       expect(put.status, put.text).toBe(200);
-      const made = await runCli(stateDir, ["service-kit", "nova", "--out", kit]);
-      expect(made.code, made.stderr).toBe(0);
-    });
-
-    afterAll(async () => {
-      await up?.stop();
-      rmSync(root, { recursive: true, force: true });
+      await cli(["service-kit", "nova", "--out", kit]);
     });
 
     it("loads every nova option through remote_file over mTLS with only --config-file KIT/oslo-sources.conf", async () => {
@@ -227,8 +214,7 @@ describeWithPython(
           service: "nova",
         },
       );
-      const made = await runCli(stateDir, ["service-kit", "nova", "--out", badKit]);
-      expect(made.code).toBe(0);
+      await cli(["service-kit", "nova", "--out", badKit]);
       writeFileSync(join(badKit, "client.pem"), stranger.cert);
       writeFileSync(join(badKit, "client.key"), stranger.key);
       const { run, stderr } = await runOsloProgram(join(badKit, "oslo-sources.conf"));

@@ -2,10 +2,12 @@
  * The scale-out shape for integration tests and the bench: strongroom's embedded Vault over TLS
  * with persistent storage (initialized and unsealed here, as an operator would), `bootstrap`
  * against it, and `serve` replicas as child processes, each in its own process group (stopped,
- * or killed with -9, as a group). Needs the build in dist/.
+ * or killed with -9, as a group). `startReplicaSite` is the Vault-and-bootstrap preamble of the
+ * replica tests. Needs the build in dist/.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCertificateAuthority, issueServerCertificate } from "../../src/lib/pki.js";
 import { waitFor } from "./ports.js";
@@ -140,6 +142,47 @@ export async function bootstrap(
   );
   if (result.code !== 0) throw new Error(`bootstrap failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+export interface ReplicaSite {
+  /** The temp dir: the manifest, bootstrap's output, the Vault's TLS files and storage. */
+  root: string;
+  /** root/manifest.yaml */
+  manifest: string;
+  /** root/out: what bootstrap writes and serve reads. */
+  out: string;
+  vault: TlsVault;
+  /** Stops the Vault and removes root. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A temp dir (`<prefix>XXXXXX`) with a TLS Vault started in it, then its manifest.yaml (the text
+ * `manifestText` gives for the dir, once the Vault listens) and, unless `bootstrap` is false,
+ * `bootstrap` into root/out.
+ */
+export async function startReplicaSite(
+  prefix: string,
+  manifestText: (root: string) => string | Promise<string>,
+  options: { listenHost?: string; bootstrap?: boolean } = {},
+): Promise<ReplicaSite> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const manifest = join(root, "manifest.yaml");
+  const out = join(root, "out");
+  let vault: TlsVault | undefined;
+  const remove = async () => {
+    await vault?.server.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    vault = await startTlsVault(root, options);
+    writeFileSync(manifest, await manifestText(root));
+    if (options.bootstrap !== false) await bootstrap(vault, manifest, out);
+    return { root, manifest, out, vault, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
 }
 
 export interface ServeReplica {

@@ -1,12 +1,15 @@
 /**
  * Runs `node bin/strongroom.js up ...` (and the other CLI commands) as child processes for
  * integration and compat tests. Needs the build in dist/ (npm test's pretest runs it).
- * `up` counts as started once it printed "strongroom is up" on stdout.
+ * `up` counts as started once it printed "strongroom is up" on stdout. `useUp` is the fixture
+ * of a test file (or describe) that runs its tests against one `up` in a temp dir of its own.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { type Agent, request } from "node:https";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll, expect } from "vitest";
 import { waitFor } from "./ports.js";
 import { REPO_ROOT } from "./repo-root.js";
 
@@ -65,20 +68,22 @@ export interface UpHandle {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface StartUpOptions {
+  readyTimeoutMs?: number;
+  /** null: no --listen (a restart reuses its address) */
+  listen?: string | null;
+  /** Extra environment (VAULT_ADDR and VAULT_TOKEN for --vault external). */
+  env?: Record<string, string>;
+  /** Default the example; null: no --manifest (up uses the one the state dir holds). */
+  manifest?: string | null;
+  /** The script run instead of bin/strongroom.js (a test composition of the CLI). */
+  entry?: string;
+}
+
 export async function startUp(
   stateDir: string,
   args: string[] = [],
-  options: {
-    readyTimeoutMs?: number;
-    /** null: no --listen (a restart reuses its address) */
-    listen?: string | null;
-    /** Extra environment (VAULT_ADDR and VAULT_TOKEN for --vault external). */
-    env?: Record<string, string>;
-    /** Default the example; null: no --manifest (up uses the one the state dir holds). */
-    manifest?: string | null;
-    /** The script run instead of bin/strongroom.js (a test composition of the CLI). */
-    entry?: string;
-  } = {},
+  options: StartUpOptions = {},
 ): Promise<UpHandle> {
   const listen = options.listen === null ? [] : ["--listen", options.listen ?? "127.0.0.1:0"];
   const manifest =
@@ -153,6 +158,72 @@ export function runCli(stateDir: string, args: string[], input?: string): Promis
     );
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/** What `up` starts with: its arguments (default: seed the example passwords), startUp's. */
+export interface UpStart extends StartUpOptions {
+  args?: string[];
+}
+
+export interface UpFixtureOptions {
+  /** A function of root is called in beforeAll: for what earlier hooks make (a port, files). */
+  start?: UpStart | ((root: string) => UpStart);
+  /** beforeAll's timeout for starting `up`. */
+  startTimeoutMs?: number;
+  /** How afterAll stops `up`; default SIGKILL (the tests are done with it). */
+  stopSignal?: NodeJS.Signals;
+}
+
+export interface UpFixture {
+  /** The temp dir of the file's tests, removed by afterAll. */
+  root: string;
+  /** root/state: the state dir `up` and the commands use. */
+  stateDir: string;
+  /** A path in root. */
+  at(name: string): string;
+  /** The `up` beforeAll started (it may since have been stopped by a test). */
+  up(): UpHandle;
+  /** A CLI command against the state dir that must exit 0. */
+  cli(args: string[], input?: string): Promise<CliResult>;
+  /** A CLI command against the state dir, whatever its exit code. */
+  run(args: string[], input?: string): Promise<CliResult>;
+}
+
+/**
+ * Makes a temp dir (`<prefix>XXXXXX`) now, and registers, where it is called (a test file's top
+ * level or a describe), a beforeAll that starts `up` on root/state and an afterAll that stops it
+ * and removes the temp dir. Hooks registered before it run before `up` starts (their afterAll
+ * after it stopped).
+ */
+export function useUp(prefix: string, options: UpFixtureOptions = {}): UpFixture {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const stateDir = join(root, "state");
+  let handle: UpHandle | undefined;
+  beforeAll(async () => {
+    const start = typeof options.start === "function" ? options.start(root) : options.start;
+    const { args = ["--seed", EXAMPLE_PASSWORDS], ...startOptions } = start ?? {};
+    handle = await startUp(stateDir, args, startOptions);
+  }, options.startTimeoutMs);
+  afterAll(async () => {
+    await handle?.stop(options.stopSignal ?? "SIGKILL");
+    rmSync(root, { recursive: true, force: true });
+  });
+  const run = (args: string[], input?: string) => runCli(stateDir, args, input);
+  return {
+    root,
+    stateDir,
+    at: (name) => join(root, name),
+    up() {
+      if (!handle) throw new Error("strongroom up has not started (useUp's beforeAll)");
+      return handle;
+    },
+    run,
+    async cli(args, input) {
+      const result = await run(args, input);
+      expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
+      return result;
+    },
+  };
 }
 
 export interface BrokerState {

@@ -5,36 +5,14 @@
  * edited or removed line, `audit tail` shows the last records, and the embedded Vault's own file
  * audit device writes HMAC'd entries into the state dir. Runs `node bin/strongroom.js`.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import {
-  EXAMPLE_PASSWORDS,
-  httpsRequest,
-  readState,
-  runCli,
-  startUp,
-  type UpHandle,
-} from "../helpers/strongroom-up.js";
+import { EXAMPLE_PASSWORDS, httpsRequest, readState, useUp } from "../helpers/strongroom-up.js";
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-audit-"));
-const stateDir = join(root, "state");
+const { root, stateDir, up, cli, run } = useUp("strongroom-audit-");
 const auditFile = join(stateDir, "audit.log");
-
-let up: UpHandle | undefined;
-
-afterAll(async () => {
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function cli(args: string[]) {
-  const result = await runCli(stateDir, args);
-  expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
-  return result;
-}
 
 /** The seeded values (and a rendered secret), to look for: never printed. */
 function secretValues(rendered: unknown): string[] {
@@ -60,7 +38,6 @@ const records = (): Record_[] =>
 let getAnswer: unknown;
 
 beforeAll(async () => {
-  up = await startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS]);
   getAnswer = JSON.parse(
     (await cli(["get", "nova", "keystone_authtoken", "password", "--json"])).stdout,
   );
@@ -142,28 +119,27 @@ describe("the broker's audit log", () => {
     expect(lines.length).toBeGreaterThan(5);
 
     // Stopped first: the broker must not append while the file is rewritten.
-    await up?.stop();
-    up = undefined;
+    await up().stop();
     const original = readFileSync(auditFile, "utf8");
     try {
       const edited = [...lines];
       edited[3] = edited[3]!.replace(/"event":"[a-z-]+"/, '"event":"nothing-happened"');
       expect(edited[3]).not.toBe(lines[3]);
       writeFileSync(auditFile, `${edited.join("\n")}\n`);
-      const afterEdit = await runCli(stateDir, ["audit", "verify"]);
+      const afterEdit = await run(["audit", "verify"]);
       expect(afterEdit.code).toBe(1);
       expect(afterEdit.stderr.trim().split("\n")).toHaveLength(1);
       expect(afterEdit.stderr).toMatch(/STRONGROOM_ERR_AUDIT_CHAIN.*line 4: .*edited/);
 
       writeFileSync(auditFile, `${[...lines.slice(0, 2), ...lines.slice(3)].join("\n")}\n`);
-      const afterRemoval = await runCli(stateDir, ["audit", "verify"]);
+      const afterRemoval = await run(["audit", "verify"]);
       expect(afterRemoval.code).toBe(1);
       expect(afterRemoval.stderr).toMatch(/STRONGROOM_ERR_AUDIT_CHAIN.*line 3: .*removed/);
 
       // The last 3 lines removed: an intact but shorter chain, caught by the sealed checkpoint.
       const sealed = original.split("\n").slice(0, -1);
       writeFileSync(auditFile, `${sealed.slice(0, -3).join("\n")}\n`);
-      const afterTruncation = await runCli(stateDir, ["audit", "verify"]);
+      const afterTruncation = await run(["audit", "verify"]);
       expect(afterTruncation.code).toBe(1);
       const n = sealed.length;
       expect(afterTruncation.stderr).toMatch(

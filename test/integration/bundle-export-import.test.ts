@@ -6,16 +6,7 @@
  * bundle carries only its own secrets. Needs the build (the CLI runs from dist/).
  */
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVaultKeyManager } from "../../drivers/key-managers/vault/index.js";
@@ -35,11 +26,11 @@ import {
   runCli,
   startUp,
   type UpHandle,
+  useUp,
 } from "../helpers/strongroom-up.js";
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-bundle-"));
-const source = join(root, "source");
-const at = (name: string) => join(root, name);
+/** The exporting deployment: its state dir is `source`. */
+const { root, stateDir: source, at } = useUp("strongroom-bundle-");
 const services = [...loadManifest(EXAMPLE_MANIFEST).services.keys()].sort();
 const ROTATED = "n3w-Nova$pass/word";
 const EDGE_VALUES = { NovaPassword: "edge1-nova-only", RpcPassword: "edge1-rpc-only" };
@@ -57,15 +48,12 @@ services:
         connection: "mysql+pymysql://nova:{{ secret.NovaPassword | urlencode }}@edge-db/nova"
 `;
 
-let up: UpHandle | undefined;
 /** Brokers started on imported state dirs, stopped even when a test fails. */
 const imported: UpHandle[] = [];
 const sourceRenders = new Map<string, unknown>();
 
 afterAll(async () => {
   for (const handle of imported) await handle.stop("SIGKILL");
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
 });
 
 /** `up --state-dir DIR` without --manifest: it serves from what the import left. */
@@ -147,7 +135,6 @@ describe("export and import bundles", () => {
   const bundle = at("overcloud.bundle");
 
   beforeAll(async () => {
-    up = await startUp(source, ["--seed", EXAMPLE_PASSWORDS]);
     const state = readState(source);
     const put = await httpsRequest(`${state.broker.url}/v1/secrets/NovaPassword`, {
       ca: readFileSync(join(source, "ca.pem")),

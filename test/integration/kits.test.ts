@@ -1,6 +1,6 @@
 /**
  * Service kits against a real `strongroom up` (example manifest and passwords, embedded Vault),
- * driven through the CLI (`node bin/strongroom.js`): a kit whose secret-id has a 2 s TTL logs in
+ * driven through the CLI (`node bin/strongroom.js`): a kit whose secret-id has a 5 s TTL logs in
  * with Debian's hvac, then is refused once it expired; `kits list` shows every kit with its
  * certificate serial; `kits revoke` stops one kit's mTLS identity (403 STRONGROOM_ERR_KIT_REVOKED,
  * also on a connection opened before), its secret-id and the tokens it logged in, and `--all`
@@ -8,38 +8,37 @@
  * sends its audit records to stdout and to a UDP syslog listener of the test.
  */
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithPython, runPythonJson } from "../helpers/python.js";
-import {
-  EXAMPLE_PASSWORDS,
-  httpsRequest,
-  readState,
-  runCli,
-  startUp,
-  type UpHandle,
-} from "../helpers/strongroom-up.js";
+import { EXAMPLE_PASSWORDS, httpsRequest, readState, useUp } from "../helpers/strongroom-up.js";
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-kits-"));
-const stateDir = join(root, "state");
 const syslog = createSocket("udp4");
 const syslogMessages: string[] = [];
-let up: UpHandle | undefined;
 
-afterAll(async () => {
-  await up?.stop("SIGKILL");
+afterAll(() => {
   syslog.close();
-  rmSync(root, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
-  const result = await runCli(stateDir, args);
-  expect(result.code, `${args.join(" ")}: ${result.stderr}`).toBe(0);
-  return result;
-}
+beforeAll(async () => {
+  syslog.on("message", (message) => syslogMessages.push(message.toString("utf8")));
+  await new Promise<void>((resolve) => syslog.bind(0, "127.0.0.1", resolve));
+});
+
+const { root, stateDir, up, cli, run } = useUp("strongroom-kits-", {
+  start: () => ({
+    args: [
+      "--seed",
+      EXAMPLE_PASSWORDS,
+      "--audit-stdout",
+      "--audit-syslog",
+      `127.0.0.1:${syslog.address().port}`,
+    ],
+  }),
+  startTimeoutMs: 180_000,
+});
 
 interface Kit {
   dir: string;
@@ -119,18 +118,6 @@ async function hvacLogin(
 }
 
 describeWithPython(["hvac"], "service kits: secret-id TTL, list, revoke", () => {
-  beforeAll(async () => {
-    syslog.on("message", (message) => syslogMessages.push(message.toString("utf8")));
-    await new Promise<void>((resolve) => syslog.bind(0, "127.0.0.1", resolve));
-    up = await startUp(stateDir, [
-      "--seed",
-      EXAMPLE_PASSWORDS,
-      "--audit-stdout",
-      "--audit-syslog",
-      `127.0.0.1:${syslog.address().port}`,
-    ]);
-  }, 180_000);
-
   it("a kit with --secret-id-ttl 5s logs in with hvac, and is refused once the secret-id expired", async () => {
     const kit = await issueKit("brief-kit", ["--secret-id-ttl", "5s"]);
     const issued = Date.now();
@@ -208,13 +195,7 @@ describeWithPython(["hvac"], "service kits: secret-id TTL, list, revoke", () => 
   }, 60_000);
 
   it("kits revoke of a kit nobody issued: exit 2 STRONGROOM_ERR_UNKNOWN_KIT", async () => {
-    const result = await runCli(stateDir, [
-      "kits",
-      "revoke",
-      "nova",
-      "--accessor",
-      "no-such-accessor",
-    ]);
+    const result = await run(["kits", "revoke", "nova", "--accessor", "no-such-accessor"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^STRONGROOM_ERR_UNKNOWN_KIT: /);
   });
@@ -230,7 +211,7 @@ describeWithPython(["hvac"], "service kits: secret-id TTL, list, revoke", () => 
       expect.objectContaining({ serial: expect.any(String) }),
       { all: true },
     ]);
-    const stdoutEvents = up!
+    const stdoutEvents = up()
       .stdout()
       .split("\n")
       .filter((line) => line.startsWith('{"seq":'))

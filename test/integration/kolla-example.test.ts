@@ -13,16 +13,7 @@
  * only database_password set to the private MariaDB's root password.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse, parseDocument } from "yaml";
@@ -31,7 +22,7 @@ import { describeWithPython, REPO_ROOT, runPythonJson } from "../helpers/python.
 import { type RabbitMqServer, startRabbitMq } from "../helpers/rabbitmq-server.js";
 import { describeWithServers } from "../helpers/servers.js";
 import { storedSecret } from "../helpers/stored-secrets.js";
-import { BIN, runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
+import { BIN, useUp } from "../helpers/strongroom-up.js";
 
 const EXAMPLE = join(REPO_ROOT, "examples", "kolla");
 const DEPLOYMENT = "kolla";
@@ -44,12 +35,6 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
   describeWithPython(["hvac"], "with kolla-readpwd's hvac calls", () => {
     let db: MariaDbServer;
     let mq: RabbitMqServer;
-    let up: UpHandle | undefined;
-    const root = mkdtempSync(join(tmpdir(), "strongroom-kolla-example-"));
-    const stateDir = join(root, "state");
-    const configDir = join(root, "etc-kolla");
-    const bin = join(root, "bin");
-    const engineLog = join(root, "docker.log");
     const passwords = parse(readFileSync(join(EXAMPLE, "passwords.yml"), "utf8")) as Record<
       string,
       string
@@ -71,6 +56,7 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
       return doc.toString();
     };
 
+    // Registered before useUp, so they run before `up` starts and after it stopped.
     beforeAll(async () => {
       [db, mq] = await Promise.all([startMariaDb(), startRabbitMq()]);
       await db.sql("CREATE DATABASE nova");
@@ -91,28 +77,31 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
         `#!/bin/sh\nexec '${process.execPath}' '${BIN}' "$@"\n`,
       );
       for (const file of ["docker", "strongroom"]) chmodSync(join(bin, file), 0o700);
-      writeFileSync(join(root, "manifest.yaml"), adaptedManifest());
+      writeFileSync(at("manifest.yaml"), adaptedManifest());
       const passwordsYml = parseDocument(readFileSync(join(EXAMPLE, "passwords.yml"), "utf8"));
       passwordsYml.set("database_password", db.rootPassword);
-      writeFileSync(join(root, "passwords.yml"), passwordsYml.toString());
-      up = await startUp(stateDir, ["--seed", join(root, "passwords.yml")], {
-        manifest: join(root, "manifest.yaml"),
-        env: { PATH: `${bin}:${process.env["PATH"]}` },
-      });
-      const kit = await runCli(stateDir, [
-        "service-kit",
-        "kolla-readpwd",
-        "--out",
-        join(root, "kit"),
-      ]);
-      expect(kit.code, kit.stderr).toBe(0);
+      writeFileSync(at("passwords.yml"), passwordsYml.toString());
     }, 240_000);
 
     afterAll(async () => {
-      await up?.stop();
       await Promise.all([db?.stop(), mq?.stop()]);
-      rmSync(root, { recursive: true, force: true });
     }, 120_000);
+
+    const { root, stateDir, at, cli, run } = useUp("strongroom-kolla-example-", {
+      start: (root) => ({
+        args: ["--seed", join(root, "passwords.yml")],
+        manifest: join(root, "manifest.yaml"),
+        env: { PATH: `${join(root, "bin")}:${process.env["PATH"]}` },
+      }),
+      stopSignal: "SIGTERM",
+    });
+    const configDir = at("etc-kolla");
+    const bin = at("bin");
+    const engineLog = at("docker.log");
+
+    beforeAll(async () => {
+      await cli(["service-kit", "kolla-readpwd", "--out", at("kit")]);
+    });
 
     const readpwd = async () => {
       const { result, output } = await runPythonJson<{
@@ -135,12 +124,7 @@ describeWithServers(["mariadb", "rabbitmq"], "examples/kolla end to end", () => 
     });
 
     it("rotates nova_database_password: MariaDB takes the new value, each nova container's config is rendered and it restarts, kolla-readpwd reads the new value", async () => {
-      const rotated = await runCli(stateDir, [
-        "rotate",
-        "nova_database_password",
-        "--yes",
-        "--json",
-      ]);
+      const rotated = await run(["rotate", "nova_database_password", "--yes", "--json"]);
       expect(rotated.code, rotated.stderr).toBe(0);
       expect(JSON.parse(rotated.stdout).rotations[0]).toMatchObject({
         status: "done",

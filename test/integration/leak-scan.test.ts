@@ -5,18 +5,11 @@
  * (the Vault's storage is encrypted, so a plain value in it is a leak too). A finding names the
  * secret and where it was, never the value.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import {
-  type CliResult,
-  EXAMPLE_PASSWORDS,
-  runCli,
-  startUp,
-  type UpHandle,
-} from "../helpers/strongroom-up.js";
+import { type CliResult, EXAMPLE_PASSWORDS, useUp } from "../helpers/strongroom-up.js";
 
 const MIN_LENGTH = 8;
 
@@ -49,14 +42,14 @@ function walk(dir: string): string[] {
   });
 }
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-leak-scan-"));
-const stateDir = join(root, "state");
+const { root, stateDir, up, run } = useUp("strongroom-leak-scan-", {
+  start: { args: ["--seed", EXAMPLE_PASSWORDS, "--no-schedules"] },
+});
 /** nova's kit: its identity and castellan settings; its values are fetched, never written. */
 const kit = join(root, "nova-kit");
 const seeded = seededValues();
 /** Where each text came from, for the findings. */
 const scanned = new Map<string, string>();
-let up: UpHandle | undefined;
 
 function keep(where: string, result: CliResult, stdoutMayHoldValues = false): CliResult {
   if (!stdoutMayHoldValues) scanned.set(`${where} stdout`, result.stdout);
@@ -75,7 +68,6 @@ function findings(): string[] {
 }
 
 beforeAll(async () => {
-  up = await startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS, "--no-schedules"]);
   const commands: Array<[string, string[], boolean?]> = [
     ["seed", ["seed", EXAMPLE_PASSWORDS]],
     ["seed --json", ["seed", EXAMPLE_PASSWORDS, "--json"]],
@@ -101,21 +93,16 @@ beforeAll(async () => {
   ];
   const failed: string[] = [];
   for (const [where, args, printsValues] of commands) {
-    const result = keep(where, await runCli(stateDir, args), printsValues);
+    const result = keep(where, await run(args), printsValues);
     if ((result.code === 0) === (where === "get unknown")) failed.push(`${where}: ${result.code}`);
   }
   // A command that failed early printed little: the scan would prove nothing.
   expect(failed).toEqual([]);
 }, 180_000);
 
-afterAll(async () => {
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
-
 describe("leak scan", () => {
   it("the scan finds a value where one is printed (get and render print NovaPassword)", async () => {
-    const get = await runCli(stateDir, ["get", "nova", "keystone_authtoken", "password"]);
+    const get = await run(["get", "nova", "keystone_authtoken", "password"]);
     expect(get.code).toBe(0);
     const nova = seeded.get("NovaPassword")!;
     expect(formsOf(nova).some((form) => get.stdout.includes(form))).toBe(true);
@@ -126,11 +113,11 @@ describe("leak scan", () => {
   });
 
   it("no seeded value in the broker's stdout or stderr", async () => {
-    await up!.stop("SIGTERM");
+    await up().stop("SIGTERM");
     scanned.clear();
-    scanned.set("broker stdout", up!.stdout());
-    scanned.set("broker stderr", up!.stderr());
-    expect(up!.stdout()).toContain("strongroom is up");
+    scanned.set("broker stdout", up().stdout());
+    scanned.set("broker stderr", up().stderr());
+    expect(up().stdout()).toContain("strongroom is up");
     expect(findings()).toEqual([]);
   });
 

@@ -9,21 +9,20 @@
  *   the consumer's restart fetches its config from replica C, and B's rotation sees that fetch
  *   (the shared fetch log) before it counts the consumer as moved.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeNeeding } from "../helpers/describe-needing.js";
 import { HAPROXY_PROGRAM, type HaproxyServer, startHaproxy } from "../helpers/haproxy.js";
 import { freePort, waitFor } from "../helpers/ports.js";
 import {
-  bootstrap,
+  type ReplicaSite,
   runStrongroom,
   type ServeReplica,
   serveArgs,
+  startReplicaSite,
   startServe,
-  startTlsVault,
   type TlsVault,
 } from "../helpers/serve-replicas.js";
 import { httpsRequest, REPO_ROOT } from "../helpers/strongroom-up.js";
@@ -115,6 +114,7 @@ describeNeeding(
   "scripts/system-deps.json",
   "scale-out: one Vault, bootstrap, three serve replicas behind HAProxy",
   () => {
+    let site: ReplicaSite | undefined;
     let root: string;
     let vault: TlsVault;
     let lb: HaproxyServer;
@@ -125,14 +125,18 @@ describeNeeding(
     let lbUrl: string;
 
     beforeAll(async () => {
-      root = mkdtempSync(join(tmpdir(), "strongroom-scale-"));
-      out = join(root, "out");
-      vault = await startTlsVault(root, { listenHost: "0.0.0.0" });
-      const ports = [await freePort(), await freePort(), await freePort()];
-      const manifest = join(root, "manifest.yaml");
-      // The consumer's restart fetches from replica C (index 2), never the one rotating.
-      writeFileSync(manifest, manifestText(root, `https://127.0.0.1:${ports[2]}`));
-      await bootstrap(vault, manifest, out);
+      let ports: number[] = [];
+      site = await startReplicaSite(
+        "strongroom-scale-",
+        async (dir) => {
+          ports = [await freePort(), await freePort(), await freePort()];
+          // The consumer's restart fetches from replica C (index 2), never the one rotating.
+          return manifestText(dir, `https://127.0.0.1:${ports[2]}`);
+        },
+        { listenHost: "0.0.0.0" },
+      );
+      ({ root, vault, out } = site);
+      const { manifest } = site;
       ca = readFileSync(join(out, "ca.pem"));
       token = readFileSync(join(out, "operator-token"), "utf8").trim();
       for (const port of ports) {
@@ -177,8 +181,7 @@ describeNeeding(
     afterAll(async () => {
       for (const replica of replicas) await replica.stop().catch(() => undefined);
       await lb?.stop();
-      await vault?.server.stop();
-      rmSync(root, { recursive: true, force: true });
+      await site?.remove();
     });
 
     it("the embedded Vault serves TLS on 0.0.0.0; plain HTTP on a non-loopback address is refused", async () => {

@@ -6,9 +6,8 @@
  * listener of the test as RFC 5424 lines, still writing them on stdout.
  */
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodePublicKey, generateBundleKeyPair } from "../../src/bundle/keys.js";
@@ -18,12 +17,12 @@ import { createVaultRecordStore } from "../../src/vault/record-store.js";
 import { createVaultClient } from "../../src/vault/vault-client.js";
 import { waitFor } from "../helpers/ports.js";
 import {
-  bootstrap,
   demoManifest,
+  type ReplicaSite,
   type ServeReplica,
   serveArgs,
+  startReplicaSite,
   startServe,
-  startTlsVault,
   type TlsVault,
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
@@ -33,7 +32,7 @@ const MANIFEST = demoManifest("replicas");
 const EXPORTS_PER_REPLICA = 10;
 
 describe("two serve replicas on one Vault", () => {
-  let root: string;
+  let site: ReplicaSite | undefined;
   let vault: TlsVault;
   let out: string;
   let replicas: ServeReplica[] = [];
@@ -41,12 +40,9 @@ describe("two serve replicas on one Vault", () => {
   const syslogMessages: string[] = [];
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), "strongroom-replicas-"));
-    const manifest = join(root, "manifest.yaml");
-    writeFileSync(manifest, MANIFEST);
-    out = join(root, "out");
-    vault = await startTlsVault(root);
-    await bootstrap(vault, manifest, out);
+    site = await startReplicaSite("strongroom-replicas-", () => MANIFEST);
+    ({ vault, out } = site);
+    const { manifest } = site;
     syslog.on("message", (message) => syslogMessages.push(message.toString("utf8")));
     await new Promise<void>((resolve) => syslog.bind(0, "127.0.0.1", resolve));
     const args = serveArgs(vault, manifest, out, "127.0.0.1:0");
@@ -60,8 +56,7 @@ describe("two serve replicas on one Vault", () => {
   afterAll(async () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
     syslog.close();
-    await vault?.server.stop();
-    rmSync(root, { recursive: true, force: true });
+    await site?.remove();
   });
 
   const ca = () => readFileSync(join(out, "ca.pem"));

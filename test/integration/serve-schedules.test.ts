@@ -7,19 +7,17 @@
  * replica firing after the run's rotation finished is provoked in
  * test/unit/rotation/rotation-schedule.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Static } from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RotationListAnswer } from "../../src/server/wire.js";
 import {
-  bootstrap,
+  type ReplicaSite,
   type ServeReplica,
   serveArgs,
+  startReplicaSite,
   startServe,
-  startTlsVault,
-  type TlsVault,
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
 
@@ -36,30 +34,22 @@ services:
 `;
 
 describe("a rotation schedule on two serve replicas", () => {
-  let root: string;
-  let vault: TlsVault;
-  let out: string;
+  let site: ReplicaSite | undefined;
   let replicas: ServeReplica[] = [];
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), "strongroom-serve-schedules-"));
-    const manifest = join(root, "manifest.yaml");
-    writeFileSync(manifest, MANIFEST);
-    out = join(root, "out");
-    vault = await startTlsVault(root);
-    await bootstrap(vault, manifest, out);
-    const args = serveArgs(vault, manifest, out, "127.0.0.1:0");
+    site = await startReplicaSite("strongroom-serve-schedules-", () => MANIFEST);
+    const args = serveArgs(site.vault, site.manifest, site.out, "127.0.0.1:0");
     replicas = await Promise.all([startServe(args), startServe(args)]);
   }, 120_000);
   afterAll(async () => {
     await Promise.all(replicas.map((replica) => replica.stop()));
-    await vault?.server.stop();
-    rmSync(root, { recursive: true, force: true });
+    await site?.remove();
   });
 
   const operator = () => ({
-    ca: readFileSync(join(out, "ca.pem")),
-    token: readFileSync(join(out, "operator-token"), "utf8").trim(),
+    ca: readFileSync(join(site!.out, "ca.pem")),
+    token: readFileSync(join(site!.out, "operator-token"), "utf8").trim(),
   });
   const scheduled = (replica: ServeReplica, msg: string) =>
     replica.records().filter((r) => r.msg === msg && r.secret === "AppPassword").length;

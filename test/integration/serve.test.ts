@@ -4,27 +4,19 @@
  * bootstrap is idempotent, and a serve replica answers from the files bootstrap wrote, writes
  * nothing locally, logs and audits on stdout, and reports Vault readiness on /readyz.
  */
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeKubeApiServer } from "../helpers/fake-kube-apiserver.js";
 import {
   bootstrap,
   demoManifest,
+  type ReplicaSite,
   runStrongroom,
   type ServeReplica,
   serveArgs,
+  startReplicaSite,
   startServe,
-  startTlsVault,
   type TlsVault,
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
@@ -46,23 +38,21 @@ function snapshot(dir: string): Map<string, { mode: number; content: string }> {
 }
 
 describe("bootstrap + serve on a TLS embedded Vault", () => {
+  let site: ReplicaSite | undefined;
   let root: string;
   let vault: TlsVault;
   let manifest: string;
   let out: string;
   let replica: ServeReplica | undefined;
   beforeAll(async () => {
-    // Not useTempDirs: the Vault and DIR outlive each test of this describe.
-    root = mkdtempSync(join(tmpdir(), "strongroom-serve-"));
-    manifest = join(root, "manifest.yaml");
-    writeFileSync(manifest, MANIFEST);
-    out = join(root, "out");
-    vault = await startTlsVault(root);
+    // Not useTempDirs: the Vault and DIR outlive each test of this describe. The first test
+    // runs bootstrap.
+    site = await startReplicaSite("strongroom-serve-", () => MANIFEST, { bootstrap: false });
+    ({ root, vault, manifest, out } = site);
   }, 60_000);
   afterAll(async () => {
     await replica?.stop();
-    await vault?.server.stop();
-    rmSync(root, { recursive: true, force: true });
+    await site?.remove();
   });
 
   it("bootstrap writes the CA, server certificate, operator token and signer (0700 dir, 0600 files); a second run, without the admin token, changes nothing", async () => {

@@ -6,12 +6,11 @@
  * STRONGROOM_ERR_BROKER_DOWN line (`status` reports it stopped and exits 1). keygen, export and
  * import --json run here too: they need the broker's bundle. Runs `node bin/strongroom.js`.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { TSchema } from "typebox";
 import Value from "typebox/value";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadManifest } from "../../../src/config/manifest.js";
 import {
   ExportSummaryAnswer,
@@ -30,35 +29,20 @@ import {
   operatorToken,
   readState,
   runCli,
-  startUp,
-  type UpHandle,
+  useUp,
 } from "../../helpers/strongroom-up.js";
 import { type CommandName, expectFailure, hasJsonOption } from "./cli-assertions.js";
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-cli-broker-"));
-const stateDir = join(root, "state");
-const at = (name: string) => join(root, name);
+const { root, stateDir, at, up, cli, run } = useUp("strongroom-cli-broker-");
 const SITE = at("site");
 
-let up: UpHandle | undefined;
-
-afterAll(async () => {
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
-
 beforeAll(async () => {
-  const [started, keygen] = await Promise.all([
-    startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS]),
-    runCli(stateDir, ["keygen", "--out", SITE]),
-  ]);
-  up = started;
-  expect(keygen.code, keygen.stderr).toBe(0);
-}, 120_000);
+  await cli(["keygen", "--out", SITE]);
+});
 
 /** Parses stdout as one JSON document, after a clean exit with nothing on stderr. */
 async function jsonOf(args: string[]): Promise<unknown> {
-  const result = await runCli(stateDir, args);
+  const result = await run(args);
   expect(result.code, result.stderr).toBe(0);
   expect(result.stderr).toBe("");
   return JSON.parse(result.stdout) as unknown;
@@ -97,10 +81,7 @@ describe("--json with the broker running: one JSON document on stdout", () => {
 
   it("get --json: the option answer, whose value is what plain `get` prints", async () => {
     const args = ["get", "nova", "keystone_authtoken", "password"];
-    const [answer, plain] = await Promise.all([
-      jsonOf([...args, "--json"]),
-      runCli(stateDir, args),
-    ]);
+    const [answer, plain] = await Promise.all([jsonOf([...args, "--json"]), run(args)]);
     expectShape(OptionAnswer, answer);
     expect(answer).toMatchObject({ location: { source: "castellan", detail: "NovaPassword" } });
     expect(plain.code, plain.stderr).toBe(0);
@@ -143,7 +124,7 @@ describe("--json with the broker running: one JSON document on stdout", () => {
     expect(scheduled.length).toBeGreaterThan(0);
     expect(schedules.map((s) => s.secret).sort()).toEqual(scheduled.sort());
 
-    const unknown = await runCli(stateDir, ["rotations", "no-such-rotation", "--json"]);
+    const unknown = await run(["rotations", "no-such-rotation", "--json"]);
     expect(
       expectFailure(unknown, { code: "STRONGROOM_ERR_UNKNOWN_ROTATION", exit: 2, json: true }),
     ).toMatch(/no-such-rotation/);
@@ -157,7 +138,7 @@ describe("--json with the broker running: one JSON document on stdout", () => {
       stateDir,
       broker: {
         url: readState(stateDir).broker.url,
-        pid: up!.child.pid,
+        pid: up().child.pid,
         running: true,
         ready: true,
       },
@@ -306,7 +287,7 @@ describe("a state dir that never saw a broker: exit 1, one STRONGROOM_ERR_NO_STA
 
 describe("the broker stopped: exit 1, one STRONGROOM_ERR_BROKER_DOWN line", () => {
   beforeAll(async () => {
-    expect(await up!.stop()).toBe(0);
+    expect(await up().stop()).toBe(0);
     expect(readState(stateDir).pid, "up recorded that it stopped").toBeNull();
   }, 60_000);
 
@@ -317,10 +298,7 @@ describe("the broker stopped: exit 1, one STRONGROOM_ERR_BROKER_DOWN line", () =
   }
 
   it.concurrent("status: exit 1 with its report saying so (stopped; --json: running false)", async () => {
-    const [plain, json] = await Promise.all([
-      runCli(stateDir, ["status"]),
-      runCli(stateDir, ["status", "--json"]),
-    ]);
+    const [plain, json] = await Promise.all([run(["status"]), run(["status", "--json"])]);
     for (const result of [plain, json]) {
       expect(result.code, result.stderr).toBe(1);
       expect(result.stderr).toBe("");

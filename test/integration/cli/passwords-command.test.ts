@@ -6,39 +6,25 @@
  * written as RHOSO's osp-secret (a valid Kubernetes Secret) and `--diff` against it; bad inputs
  * change nothing. Values are compared as digests, never printed. Runs `node bin/strongroom.js`.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Secret } from "kubernetes-models/v1";
 import type { Static } from "typebox";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { KOLLA_PASSWORD_KEYS, KOLLA_SSH_KEYS } from "../../../src/config/kolla-passwords.js";
 import type { SeedAnswer } from "../../../src/server/wire.js";
 import { KOLLA_TEMPLATE } from "../../helpers/kolla.js";
 import { secretDigests } from "../../helpers/secret-digests.js";
-import { EXAMPLE_PASSWORDS, runCli, startUp, type UpHandle } from "../../helpers/strongroom-up.js";
+import { EXAMPLE_PASSWORDS, useUp } from "../../helpers/strongroom-up.js";
 import { expectFailure } from "./cli-assertions.js";
 
 type Seeded = Static<typeof SeedAnswer>;
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-cli-passwords-"));
-const stateDir = join(root, "state");
-const at = (name: string) => join(root, name);
-const cli = (args: string[]) => runCli(stateDir, args);
-let up: UpHandle | undefined;
-
-beforeAll(async () => {
-  up = await startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS]);
-}, 120_000);
-
-afterAll(async () => {
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
+const { at, run } = useUp("strongroom-cli-passwords-");
 
 async function jsonOf<T>(args: string[]): Promise<T> {
-  const result = await cli([...args, "--json"]);
+  const result = await run([...args, "--json"]);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as T;
 }
@@ -97,7 +83,7 @@ describe("kolla: template → seed → passwords → seed", () => {
 
   it("--merge-into kolla's template: its comments and order, the store's values", async () => {
     const out = at("merged.yml");
-    const result = await cli([
+    const result = await run([
       "passwords",
       "--format",
       "kolla",
@@ -118,7 +104,7 @@ describe("kolla: template → seed → passwords → seed", () => {
   });
 
   it("--out - writes the file to stdout, and only when asked", async () => {
-    const result = await cli(["passwords", "--format", "kolla", "--out", "-"]);
+    const result = await run(["passwords", "--format", "kolla", "--out", "-"]);
     expect(result.code, result.stderr).toBe(0);
     expect(secretDigests(parse(result.stdout))).toEqual(
       secretDigests(readYaml(at("passwords.yml"))),
@@ -129,7 +115,7 @@ describe("kolla: template → seed → passwords → seed", () => {
 describe("RHOSO: the TripleO values as osp-secret", () => {
   it("passwords --format osp-secret: a valid Kubernetes Secret with the TripleO values", async () => {
     const out = at("osp-secret.yaml");
-    const result = await cli(["passwords", "--format", "osp-secret", "--out", out]);
+    const result = await run(["passwords", "--format", "osp-secret", "--out", out]);
     expect(result.code, result.stderr).toBe(0);
     const secret = readYaml(out) as { data: Record<string, string> };
     expect(() => new Secret(secret as never).validate()).not.toThrow();
@@ -141,7 +127,7 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
   });
 
   it("--diff: exit 0 when the same; exit 1 naming what differs, is missing or extra (no value)", async () => {
-    const same = await cli([
+    const same = await run([
       "passwords",
       "--format",
       "osp-secret",
@@ -155,7 +141,7 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
     // No source in this store (WatcherPassword has one: kolla's watcher_keystone_password, seeded above).
     secret.data.KeystoneOIDCClientSecret = Buffer.from("set by RHOSO").toString("base64");
     writeFileSync(at("old-secret.yaml"), stringify(secret));
-    const result = await cli([
+    const result = await run([
       "passwords",
       "--format",
       "osp-secret",
@@ -173,7 +159,7 @@ describe("RHOSO: the TripleO values as osp-secret", () => {
     expect(lines.at(-1)).toMatch(
       /: \d+ same, 1 differ, 1 missing, 1 extra \(not from overcloud\)$/,
     );
-    const json = await cli([
+    const json = await run([
       "passwords",
       "--format",
       "osp-secret",
@@ -196,7 +182,7 @@ describe("bad inputs name file:line and change nothing", () => {
   it("seed --strict with a key kolla does not know: STRONGROOM_ERR_SEED_INPUT, nothing written", async () => {
     const file = at("custom.yml");
     writeFileSync(file, "database_password:\nmy_site_password: a-value\n");
-    const result = await cli(["seed", file, "--strict"]);
+    const result = await run(["seed", file, "--strict"]);
     const message = expectFailure(result, {
       code: "STRONGROOM_ERR_SEED_INPUT",
       exit: 2,
@@ -228,7 +214,7 @@ describe("bad inputs name file:line and change nothing", () => {
     ] as const;
     for (const [name, text, problems] of cases) {
       writeFileSync(at(name), text);
-      const message = expectFailure(await cli(["seed", at(name)]), {
+      const message = expectFailure(await run(["seed", at(name)]), {
         code: "STRONGROOM_ERR_SEED_INPUT",
         exit: 2,
         json: false,
@@ -242,7 +228,7 @@ describe("bad inputs name file:line and change nothing", () => {
 
   it("an --out that cannot be written: STRONGROOM_ERR_PASSWORDS_FILE, exit 1", async () => {
     writeFileSync(at("a-file"), "");
-    const result = await cli([
+    const result = await run([
       "passwords",
       "--format",
       "tripleo",
@@ -261,7 +247,7 @@ describe("bad inputs name file:line and change nothing", () => {
     const file = at("dup.yml");
     writeFileSync(file, "database_password: one\nrabbitmq_password:\ndatabase_password: two\n");
     const out = at("never.yml");
-    const result = await cli([
+    const result = await run([
       "passwords",
       "--format",
       "kolla",

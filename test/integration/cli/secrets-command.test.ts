@@ -5,11 +5,10 @@
  * Runs `node bin/strongroom.js`.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Value from "typebox/value";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { PutSecretAnswer, SecretsListAnswer } from "../../../src/server/wire.js";
 import { digestOf } from "../../helpers/secret-digests.js";
@@ -18,15 +17,11 @@ import {
   httpsRequest,
   operatorToken,
   readState,
-  runCli,
-  startUp,
-  type UpHandle,
+  useUp,
 } from "../../helpers/strongroom-up.js";
 import { expectFailure, usageFailure } from "./cli-assertions.js";
 
-const root = mkdtempSync(join(tmpdir(), "strongroom-cli-secrets-"));
-const stateDir = join(root, "state");
-let up: UpHandle | undefined;
+const { stateDir, run } = useUp("strongroom-cli-secrets-");
 
 interface Metadata {
   name: string;
@@ -36,19 +31,8 @@ interface Metadata {
   consumers: string[];
 }
 
-beforeAll(async () => {
-  up = await startUp(stateDir, ["--seed", EXAMPLE_PASSWORDS]);
-}, 120_000);
-
-afterAll(async () => {
-  await up?.stop("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-});
-
-const cli = (args: string[], input?: string) => runCli(stateDir, args, input);
-
 async function jsonOf(args: string[]): Promise<unknown> {
-  const result = await cli(args);
+  const result = await run(args);
   expect(result.code, result.stderr).toBe(0);
   expect(result.stderr).toBe("");
   return JSON.parse(result.stdout) as unknown;
@@ -98,7 +82,7 @@ const NOVA_CONSUMERS = ["cinder", "neutron", "nova"];
 
 describe("secrets list, show, consumers: metadata, never a value", () => {
   it("list --json: the broker's list, in the route's shape, without any value", async () => {
-    const result = await cli(["secrets", "list", "--json"]);
+    const result = await run(["secrets", "list", "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const answer = JSON.parse(result.stdout) as { secrets: Metadata[] };
     expect([...Value.Errors(SecretsListAnswer, answer)]).toEqual([]);
@@ -110,7 +94,7 @@ describe("secrets list, show, consumers: metadata, never a value", () => {
   });
 
   it("list (the default action): a header row, then one row per secret, without any value", async () => {
-    const [plain, implicit] = await Promise.all([cli(["secrets", "list"]), cli(["secrets"])]);
+    const [plain, implicit] = await Promise.all([run(["secrets", "list"]), run(["secrets"])]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(implicit.stdout).toBe(plain.stdout);
     const lines = plain.stdout.trimEnd().split("\n");
@@ -132,7 +116,7 @@ describe("secrets list, show, consumers: metadata, never a value", () => {
   it("show NAME: the secret's metadata (JSON: the list's entry), never its value", async () => {
     const [asJson, plain, listed] = await Promise.all([
       jsonOf(["secrets", "show", "NovaPassword", "--json"]),
-      cli(["secrets", "show", "NovaPassword"]),
+      run(["secrets", "show", "NovaPassword"]),
       brokerSecrets(),
     ]);
     const entry = listed.find((s) => s.name === "NovaPassword")!;
@@ -147,7 +131,7 @@ describe("secrets list, show, consumers: metadata, never a value", () => {
 
   it("consumers NAME: the consuming services, one a line (JSON: {name, consumers})", async () => {
     const [plain, asJson] = await Promise.all([
-      cli(["secrets", "consumers", "NovaPassword"]),
+      run(["secrets", "consumers", "NovaPassword"]),
       jsonOf(["secrets", "consumers", "NovaPassword", "--json"]),
     ]);
     expect(plain.code, plain.stderr).toBe(0);
@@ -161,7 +145,7 @@ describe("secrets list, show, consumers: metadata, never a value", () => {
     async (action) => {
       const before = await brokerSecrets();
       for (const json of [false, true]) {
-        const result = await cli(
+        const result = await run(
           ["secrets", action, "NoSuchSecret", ...(json ? ["--json"] : [])],
           "a value nothing should store\n",
         );
@@ -181,7 +165,7 @@ describe("secrets set: the value from stdin only, served at once", () => {
   it("a one-line value (trailing newline cut): a new version, which get and render serve", async () => {
     const before = await versionOf("NovaPassword");
     const value = randomBytes(18).toString("base64url");
-    const result = await cli(["secrets", "set", "NovaPassword", "--json"], `${value}\n`);
+    const result = await run(["secrets", "set", "NovaPassword", "--json"], `${value}\n`);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toBe("");
     const answer = JSON.parse(result.stdout) as unknown;
@@ -196,7 +180,7 @@ describe("secrets set: the value from stdin only, served at once", () => {
     // oslo.config's INI parser keeps a continuation line only when it neither is empty nor
     // starts or ends with whitespace (the broker refuses a value it cannot deliver).
     const value = `${randomBytes(9).toString("hex")}\n${randomBytes(9).toString("hex")}`;
-    const result = await cli(["secrets", "set", "NovaPassword"], `${value}\n`);
+    const result = await run(["secrets", "set", "NovaPassword"], `${value}\n`);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`NovaPassword: version ${before! + 1}\n`);
     expect(result.stderr).toBe("");
@@ -208,16 +192,16 @@ describe("secrets set: the value from stdin only, served at once", () => {
     ["a lone newline", "\n"],
   ])("%s: refused with a usage error, nothing written", async (_, input) => {
     const before = await versionOf("NovaPassword");
-    usageFailure(await cli(["secrets", "set", "NovaPassword"], input), false);
+    usageFailure(await run(["secrets", "set", "NovaPassword"], input), false);
     expect(await versionOf("NovaPassword")).toBe(before);
   });
 
   it("the command line never carries the value: an extra argument or a --value option is a usage error", async () => {
     const before = await versionOf("NovaPassword");
     const value = randomBytes(12).toString("hex");
-    const extra = usageFailure(await cli(["secrets", "set", "NovaPassword", value], ""), false);
+    const extra = usageFailure(await run(["secrets", "set", "NovaPassword", value], ""), false);
     const option = usageFailure(
-      await cli(["secrets", "set", "NovaPassword", "--value", value], ""),
+      await run(["secrets", "set", "NovaPassword", "--value", value], ""),
       false,
     );
     // The rejection does not echo what was typed either.
@@ -229,8 +213,8 @@ describe("secrets set: the value from stdin only, served at once", () => {
 describe("secrets usage errors", () => {
   it("an unknown action or a name for list: exit 2, one STRONGROOM_ERR_USAGE line", async () => {
     const [action, listName] = await Promise.all([
-      cli(["secrets", "delete", "NovaPassword"]),
-      cli(["secrets", "list", "NovaPassword", "--json"]),
+      run(["secrets", "delete", "NovaPassword"]),
+      run(["secrets", "list", "NovaPassword", "--json"]),
     ]);
     expect(usageFailure(action, false)).toMatch(/list, show, consumers, set|choices/);
     usageFailure(listName, true);

@@ -13,15 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDriverRegistry } from "../../../drivers/registry.js";
 import { CONTENT_HASH_ANNOTATION } from "../../../drivers/secret-sinks/kubernetes-secret/index.js";
 import { parseManifest } from "../../../src/config/manifest.js";
-import { createRotationService } from "../../../src/rotation/rotation-service.js";
-import { createRotationStore } from "../../../src/rotation/rotation-store.js";
 import { createSecretSinks } from "../../../src/rotation/secret-sinks.js";
 import {
   type FakeKubeApiServer,
   startFakeKubeApiServer,
 } from "../../helpers/fake-kube-apiserver.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
-import { createMemoryRecordStore } from "../../helpers/memory-record-store.js";
+import { createMemoryRotationService } from "../../helpers/memory-rotations.js";
 import { digestOf } from "../../helpers/secret-digests.js";
 
 const SECRET_PATH = "/api/v1/namespaces/openstack/secrets/osp-secret";
@@ -85,28 +83,16 @@ sinks:
 
   async function setup() {
     const manifest = parseManifest(manifestText(), join(dir, "manifest.yaml"));
-    const keyManager = createMemoryKeyManager();
     const initial = {
       AdminPassword: "admin-1",
       NovaPassword: "nova-1",
       CinderPassword: "cinder-1",
     };
-    for (const [name, value] of Object.entries(initial)) {
-      await keyManager.put(name, value);
-      writeFileSync(credential(name), value);
-    }
+    const keyManager = createMemoryKeyManager(initial);
+    for (const [name, value] of Object.entries(initial)) writeFileSync(credential(name), value);
     const registry = createDriverRegistry();
     const sinks = createSecretSinks({ manifest, keyManager, registry });
-    const service = createRotationService({
-      manifest,
-      keyManager,
-      store: createRotationStore(createMemoryRecordStore()),
-      registry,
-      owner: "test",
-      commit: (secret, value, expected) => keyManager.put(secret, value, { cas: expected }),
-      sinks,
-      log: () => {},
-    });
+    const service = createMemoryRotationService({ manifest, keyManager, registry, sinks });
     const rotate = async (secret: string) => {
       const [started] = await service.start([secret]);
       await service.idle();

@@ -16,10 +16,11 @@ import type {
 import { parseManifest } from "../../../src/config/manifest.js";
 import type { AuditEvent } from "../../../src/lib/audit-log.js";
 import type { RotationRecord, RotationStep } from "../../../src/rotation/rotation-record.js";
-import { createRotationService } from "../../../src/rotation/rotation-service.js";
+import type { RotationService } from "../../../src/rotation/rotation-service.js";
 import { createRotationStore } from "../../../src/rotation/rotation-store.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 import { createMemoryRecordStore } from "../../helpers/memory-record-store.js";
+import { createMemoryRotationService } from "../../helpers/memory-rotations.js";
 
 const MANIFEST = `
 deployment: { name: test }
@@ -94,10 +95,11 @@ async function setup(
   } = {},
 ) {
   const manifest = parseManifest(MANIFEST, "manifest.yaml");
-  const keyManager = createMemoryKeyManager();
-  await keyManager.put("AppPassword", "old-password-1");
-  await keyManager.put("RabbitCookie", "cookie");
-  await keyManager.put("KeystoneFernetKeys", { "0": "k" });
+  const keyManager = createMemoryKeyManager({
+    AppPassword: "old-password-1",
+    RabbitCookie: "cookie",
+    KeystoneFernetKeys: { "0": "k" },
+  });
   const world: World = {
     accepted: new Set(["old-password-1"]),
     restarts: [],
@@ -106,15 +108,13 @@ async function setup(
   };
   const records = createMemoryRecordStore();
   const make = (hooks = options, broker: { owner?: string; lockTtlMs?: number } = {}) =>
-    createRotationService({
+    createMemoryRotationService({
       manifest,
       keyManager,
       store: createRotationStore(records),
       registry: doubles(world),
       owner: broker.owner ?? "host:/state",
       ...(broker.lockTtlMs !== undefined && { lockTtlMs: broker.lockTtlMs }),
-      commit: (secret, value, expected) => keyManager.put(secret, value, { cas: expected }),
-      log: () => {},
       ...(hooks.afterPersist && { afterPersist: hooks.afterPersist }),
       ...(hooks.audit && { audit: hooks.audit }),
     });
@@ -142,7 +142,7 @@ async function startDyingAt(
   return started!.id;
 }
 
-const finished = async (service: ReturnType<typeof createRotationService>, id: string) => {
+const finished = async (service: RotationService, id: string) => {
   await service.idle();
   return service.get(id);
 };
