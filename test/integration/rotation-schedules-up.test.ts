@@ -8,26 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { everySecondSchedule } from "../helpers/every-second-schedule.js";
 import { waitFor } from "../helpers/ports.js";
 import { runCli, startUp, type UpHandle } from "../helpers/strongroom-up.js";
 
 const root = mkdtempSync(join(tmpdir(), "strongroom-schedules-"));
 const at = (name: string) => join(root, name);
 const MANIFEST = at("manifest.yaml");
-writeFileSync(
-  MANIFEST,
-  `deployment: {name: sched}
-secrets:
-  AppPassword:
-    generator: {kind: alphanumeric, length: 16}
-    rotate: {schedule: "* * * * * *"}
-services:
-  app:
-    options:
-      DEFAULT:
-        password: "{{ secret.AppPassword }}"
-`,
-);
+writeFileSync(MANIFEST, everySecondSchedule("sched"));
 
 const SEED = at("passwords.yaml");
 writeFileSync(SEED, "parameter_defaults:\n  AppPassword: first-value-0123\n", { mode: 0o600 });

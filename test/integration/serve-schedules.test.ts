@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Static } from "typebox";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RotationListAnswer } from "../../src/server/wire.js";
+import { everySecondSchedule } from "../helpers/every-second-schedule.js";
 import {
   type ReplicaSite,
   type ServeReplica,
@@ -21,17 +22,7 @@ import {
 } from "../helpers/serve-replicas.js";
 import { httpsRequest } from "../helpers/strongroom-up.js";
 
-const MANIFEST = `deployment: {name: sched}
-secrets:
-  AppPassword:
-    generator: {kind: alphanumeric, length: 16}
-    rotate: {schedule: "* * * * * *"}
-services:
-  app:
-    options:
-      DEFAULT:
-        password: "{{ secret.AppPassword }}"
-`;
+const MANIFEST = everySecondSchedule("sched");
 
 describe("a rotation schedule on two serve replicas", () => {
   let site: ReplicaSite | undefined;
