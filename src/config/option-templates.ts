@@ -1,7 +1,7 @@
 /** Rendering an option's manifest templates once its secrets are known. */
 
 import { accountOf } from "./accounts.js";
-import { type Manifest, type OptionSpec, templatesOf } from "./manifest.js";
+import { type Manifest, type OptionSpec, type ServiceSpec, templatesOf } from "./manifest.js";
 import type { SecretValue } from "./secret-value.js";
 import { referencesIn, renderValue } from "./template.js";
 
@@ -27,18 +27,21 @@ export function renderOptionTemplates(
   return templatesOf(option).map((t) => renderValue(t, { secret, var: variable, user }));
 }
 
-/** Every (service, group, option) of the manifest, in manifest order. */
-export function* manifestOptions(
-  manifest: Manifest,
-  service?: string,
-): Generator<{ service: string; group: string; option: string; spec: OptionSpec }> {
-  // One service is looked up, not searched for: with 2,000 services that is a lookup per request.
-  const one = service === undefined ? undefined : manifest.services.get(service);
-  const services = service === undefined ? manifest.services : one ? [[service, one] as const] : [];
-  for (const [name, spec] of services) {
-    for (const [group, options] of spec.options) {
-      for (const [option, optionSpec] of options)
-        yield { service: name, group, option, spec: optionSpec };
-    }
+type ManifestOption = { service: string; group: string; option: string; spec: OptionSpec };
+
+/** Every (service, group, option) of the manifest, in manifest order; of one service if named. */
+export function* manifestOptions(manifest: Manifest, service?: string): Generator<ManifestOption> {
+  if (service === undefined) {
+    for (const [name, spec] of manifest.services) yield* serviceOptions(name, spec);
+    return;
+  }
+  // Looked up, not searched for: with 2,000 services this runs on every request.
+  const spec = manifest.services.get(service);
+  if (spec) yield* serviceOptions(service, spec);
+}
+
+function* serviceOptions(service: string, spec: ServiceSpec): Generator<ManifestOption> {
+  for (const [group, options] of spec.options) {
+    for (const [option, optionSpec] of options) yield { service, group, option, spec: optionSpec };
   }
 }

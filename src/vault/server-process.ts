@@ -87,7 +87,7 @@ async function startEmbedded(
   const starting = track(child, "");
   const timeoutMs = options.listenTimeoutMs ?? 30_000;
   const outcome = await Promise.race([
-    listenedAt(child),
+    listeningUrl(child),
     once(child, "exit").then(
       () => "exited" as const,
       () => "exited" as const,
@@ -107,8 +107,8 @@ async function startEmbedded(
   return { ...starting, addr: outcome };
 }
 
-/** The URL the vault-server child reports on stderr once it listens. */
-function listenedAt(child: ChildProcess): Promise<string> {
+/** The URL a `strongroom vault-server` child reports on stderr once it listens. */
+export function listeningUrl(child: ChildProcess): Promise<string> {
   return new Promise((resolve) => {
     let seen = "";
     child.stderr?.setEncoding("utf8").on("data", function seek(text: string) {

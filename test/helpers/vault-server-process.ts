@@ -12,7 +12,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, waitFor } from "./ports.js";
+import { listeningUrl } from "../../src/vault/server-process.js";
+import { waitFor } from "./ports.js";
 import { REPO_ROOT } from "./repo-root.js";
 import { rawRequest } from "./vault-http.js";
 
@@ -20,7 +21,6 @@ const BIN = join(REPO_ROOT, "bin", "strongroom.js");
 const BUILT_ENTRY = join(REPO_ROOT, "dist", "src", "cli", "main.js");
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_CAP = 1 << 20;
-const PORT_ATTEMPTS = 3;
 
 export type VaultServerMode =
   | { mode: "dev"; rootToken?: string }
@@ -54,8 +54,6 @@ export interface VaultServerHandle {
   stdout(): string;
 }
 
-class PortInUse extends Error {}
-
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
@@ -75,19 +73,25 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-function collector(): { push(chunk: Buffer): void; text(): string } {
+function collector(): { push(chunk: Buffer | string): void; text(): string } {
   let text = "";
   return {
     push(chunk) {
-      text += chunk.toString("utf8");
+      text += typeof chunk === "string" ? chunk : chunk.toString("utf8");
       if (text.length > OUTPUT_CAP) text = text.slice(-OUTPUT_CAP);
     },
     text: () => text,
   };
 }
 
+/** The last lines of the server's output for an error message, without dev mode's credentials. */
 function tail(text: string, lines = 20): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
+  return text
+    .trimEnd()
+    .split("\n")
+    .filter((line) => !/^(Unseal Key|Root Token):/.test(line))
+    .slice(-lines)
+    .join("\n");
 }
 
 export async function startVaultServer(
@@ -98,33 +102,15 @@ export async function startVaultServer(
   if (!existsSync(BUILT_ENTRY)) {
     throw new Error(`${BUILT_ENTRY} is missing: run \`npm run build\` (npm test's pretest does)`);
   }
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await startOnce(opts, port, extraArgs, options);
-    } catch (err) {
-      // Someone took the port between freePort() and the server's bind: try another one.
-      if (err instanceof PortInUse && attempt < PORT_ATTEMPTS) continue;
-      throw err;
-    }
-  }
-}
-
-async function startOnce(
-  opts: VaultServerMode,
-  port: number,
-  extraArgs: string[],
-  options: VaultServerOptions,
-): Promise<VaultServerHandle> {
   const tls = options.tls;
-  const addr = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   const rootToken =
     opts.mode === "dev"
       ? (opts.rootToken ?? `dev-root-${randomBytes(12).toString("hex")}`)
       : undefined;
   // The root token goes through the environment: process arguments are visible to every user.
   const modeArgs = opts.mode === "dev" ? ["--dev"] : ["--storage", opts.dir];
-  const listen = `${options.listenHost ?? "127.0.0.1"}:${port}`;
+  // Port 0: the server binds a free port itself and reports it (no port to race for).
+  const listen = `${options.listenHost ?? "127.0.0.1"}:0`;
   const tlsArgs = tls ? ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile] : [];
   const args = [BIN, "vault-server", ...modeArgs, "--listen", listen, ...tlsArgs, ...extraArgs];
 
@@ -137,8 +123,8 @@ async function startOnce(
   killLeftoversOnExit();
   const out = collector();
   const err = collector();
-  child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+  child.stdout?.on("data", (chunk: Buffer | string) => out.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer | string) => err.push(chunk));
 
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   let spawnError: Error | undefined;
@@ -173,23 +159,27 @@ async function startOnce(
     await closed;
   };
 
-  const what = `strongroom vault-server to answer ${addr}/v1/sys/health`;
+  let port: number | undefined;
+  void listeningUrl(child).then((url) => {
+    port = Number(new URL(url).port);
+  });
+  const addrOf = (port: number) => `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const what = "strongroom vault-server to answer /v1/sys/health";
   try {
     await waitFor(
       async () => {
         if (!running()) {
           await closed;
-          const stderr = err.text();
           const how = spawnError
             ? `could not start (${spawnError.message})`
             : `exited (code ${exit?.code}, signal ${exit?.signal})`;
-          const message = `strongroom vault-server ${how} before answering; stderr:\n${tail(stderr)}`;
-          throw /EADDRINUSE|address already in use/i.test(stderr)
-            ? new PortInUse(message)
-            : new Error(message);
+          throw new Error(
+            `strongroom vault-server ${how} before answering; stderr:\n${tail(err.text())}`,
+          );
         }
+        if (port === undefined) return false;
         try {
-          await rawRequest(addr, { path: "/v1/sys/health", timeoutMs: 2_000, ca: tls?.ca });
+          await rawRequest(addrOf(port), { path: "/v1/sys/health", timeoutMs: 2_000, ca: tls?.ca });
           return true;
         } catch {
           return false;
@@ -205,9 +195,10 @@ async function startOnce(
     throw e;
   }
 
+  const boundPort = port as number;
   return {
-    addr,
-    port,
+    addr: addrOf(boundPort),
+    port: boundPort,
     ...(rootToken !== undefined ? { rootToken } : {}),
     process: child,
     stop,

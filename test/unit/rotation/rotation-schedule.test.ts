@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KeyManager } from "../../../drivers/types.js";
 import { missedRun, startRotationSchedules } from "../../../src/rotation/rotation-schedule.js";
+import { everySecondSchedule } from "../../helpers/every-second-schedule.js";
 import { createMemoryKeyManager } from "../../helpers/memory-key-manager.js";
 import { createMemoryRecordStore } from "../../helpers/memory-record-store.js";
 import { createMemoryRotations } from "../../helpers/memory-rotations.js";
@@ -10,8 +11,7 @@ const withCreated = (keyManager: KeyManager, created: number): KeyManager => ({
   versions: async (id) => (await keyManager.versions(id)).map((v) => ({ ...v, created })),
 });
 
-const SCHEDULED =
-  'deployment: {name: t}\nsecrets:\n  AppPassword:\n    generator: {kind: alphanumeric, length: 12}\n    rotate: {schedule: "* * * * * *"}\n';
+const SCHEDULED = everySecondSchedule("t");
 
 describe("rotation schedules", () => {
   it("reports a run missed since the current version was written, and none when it is recent", async () => {
@@ -66,10 +66,9 @@ describe("rotation schedules", () => {
   });
 
   it("lists the schedules but rotates nothing when disabled (up --no-schedules, an imported state dir)", async () => {
-    const { manifest, keyManager, rotations } = await createMemoryRotations(
-      'deployment: {name: t}\nsecrets:\n  AppPassword:\n    generator: {kind: alphanumeric, length: 12}\n    rotate: {schedule: "* * * * * *"}\n',
-      { AppPassword: "first" },
-    );
+    const { manifest, keyManager, rotations } = await createMemoryRotations(SCHEDULED, {
+      AppPassword: "first",
+    });
     const scheduler = await startRotationSchedules({
       manifest,
       keyManager,
